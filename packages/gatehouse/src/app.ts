@@ -1,0 +1,79 @@
+// buildApp: plugins and routes on one Fastify instance. Tests drive it with inject().
+import cookie from '@fastify/cookie';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify from 'fastify';
+import type { DestinationStream } from 'pino';
+import { randomUUID } from 'node:crypto';
+import type { Context } from './context.ts';
+import type { Db } from './db/schema.ts';
+import { AppError } from './errors.ts';
+import { createGuards } from './http/plugins/auth.ts';
+import { Csrf } from './http/plugins/csrf.ts';
+import { registerErrorHandler } from './http/plugins/error-handler.ts';
+import { registerIpRateLimit } from './http/plugins/rate-limit.ts';
+import { accountRoutes } from './http/routes/account.ts';
+import { adminRoutes } from './http/routes/admin.ts';
+import { authRoutes } from './http/routes/auth.ts';
+import { healthRoutes } from './http/routes/health.ts';
+import { wellKnownRoutes } from './http/routes/well-known.ts';
+import type { App } from './http/types.ts';
+import { loggerOptions } from './logger.ts';
+
+export const BODY_LIMIT = 64 * 1024;
+
+export interface AppOptions {
+  /** Where JSON log lines go (tests capture them); stdout by default. */
+  logStream?: DestinationStream;
+}
+
+export async function buildApp(ctx: Context, db: Db, options: AppOptions = {}): Promise<App> {
+  const { config } = ctx;
+  const logger = options.logStream ? { ...loggerOptions(config.logLevel), stream: options.logStream } : loggerOptions(config.logLevel);
+  const app = Fastify({
+    logger,
+    bodyLimit: BODY_LIMIT,
+    // A hop count is accepted at run time though Fastify's types omit it.
+    trustProxy: config.trustProxy as boolean | string[],
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true } },
+    routerOptions: { maxParamLength: 200 },
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+
+  app.decorateRequest('auth', null);
+  registerErrorHandler(app);
+
+  // JSON only. An empty body is "no body" (a bodiless POST with a JSON content type is common);
+  // anything else that does not parse is 400 invalid_json. Prototype-poisoning keys are refused.
+  app.removeAllContentTypeParsers();
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body.toString();
+    if (text.trim() === '') return done(null, undefined);
+    parseJson(request, text, (err, value) => (err ? done(new AppError('invalid_json'), undefined) : done(null, value)));
+  });
+
+  await app.register(cookie);
+  const https = config.publicUrl.startsWith('https:');
+  await app.register(helmet, { hsts: https ? { maxAge: 31_536_000, includeSubDomains: true } : false });
+  const wildcard = config.corsOrigins.includes('*');
+  await app.register(cors, {
+    origin: wildcard ? '*' : config.corsOrigins.length ? [...config.corsOrigins] : false,
+    credentials: !wildcard,
+    methods: ['GET', 'POST', 'PATCH', 'DELETE'],
+    allowedHeaders: ['Content-Type', 'Authorization', 'X-CSRF-Token'],
+    maxAge: 600,
+  });
+  registerIpRateLimit(app, ctx);
+
+  const csrf = new Csrf(ctx);
+  const guards = createGuards(ctx, csrf);
+  healthRoutes(app, ctx, db);
+  wellKnownRoutes(app, ctx);
+  authRoutes(app, ctx, guards, csrf);
+  accountRoutes(app, ctx, guards);
+  adminRoutes(app, ctx, guards);
+  return app;
+}

@@ -1,0 +1,78 @@
+// Opens everything a Config points at (database, shared state, key ring) and builds the Context.
+import type { Config } from './config.ts';
+import type { Context } from './context.ts';
+import { KeyRing } from './crypto/keys.ts';
+import { AccessTokens } from './crypto/tokens.ts';
+import { openDatabase, type DbHandle } from './db/connect.ts';
+import { SqlKeyStore } from './db/key-store.ts';
+import { migrateToLatest } from './db/migrations.ts';
+import { SqlSessionStore } from './db/session-store.ts';
+import { SqlUserStore } from './db/user-store.ts';
+import { restoreRevocations } from './sessions/revocation.ts';
+import { MemoryState } from './state/memory.ts';
+import { RedisState } from './state/redis.ts';
+import type { SharedState } from './state/state.ts';
+
+export interface Runtime {
+  ctx: Context;
+  database: DbHandle;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  now?: () => number;
+  /** Prefix for Redis keys; tests use one per run. */
+  redisPrefix?: string;
+  migrate?: boolean;
+}
+
+export function openState(config: Config, options: RuntimeOptions = {}): SharedState {
+  return config.redisUrl ? new RedisState(config.redisUrl, options.redisPrefix) : new MemoryState(options.now);
+}
+
+export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
+  const now = options.now ?? Date.now;
+  const database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  let state: SharedState | undefined;
+  try {
+    if (options.migrate !== false) await migrateToLatest(database.db);
+    state = openState(config, options);
+    const keyRing = new KeyRing({
+      store: new SqlKeyStore(database.db),
+      alg: config.jwtAlg,
+      secret: config.secret,
+      jwtSecret: config.jwtSecret,
+      accessTokenTtlMs: config.accessTokenTtlMs,
+      now,
+    });
+    await keyRing.open();
+    const ctx: Context = {
+      config,
+      users: new SqlUserStore(database.db),
+      sessions: new SqlSessionStore(database.db),
+      state,
+      keyRing,
+      tokens: new AccessTokens(keyRing, {
+        issuer: config.publicUrl,
+        audience: config.jwtAudience,
+        ttlMs: config.accessTokenTtlMs,
+        keyRingRefreshMs: config.keyRingRefreshMs,
+      }),
+      now,
+    };
+    await restoreRevocations(ctx);
+    const opened = state;
+    return {
+      ctx,
+      database,
+      async close() {
+        await opened.close();
+        await database.close();
+      },
+    };
+  } catch (err) {
+    await state?.close().catch(() => {});
+    await database.close().catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,249 @@
+// The only reader of process.env: every setting is parsed and checked once, here, into one frozen Config.
+import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+
+export type JwtAlg = 'RS256' | 'ES256' | 'EdDSA' | 'HS256';
+export const JWT_ALGS: readonly JwtAlg[] = ['RS256', 'ES256', 'EdDSA', 'HS256'];
+
+export interface RateLimit {
+  readonly max: number;
+  readonly windowMs: number;
+}
+
+export interface Config {
+  readonly env: 'development' | 'production' | 'test';
+  readonly port: number;
+  readonly host: string;
+  readonly publicUrl: string;
+  readonly secureCookies: boolean;
+  readonly dataDir: string;
+  readonly databaseUrl: string | null;
+  readonly redisUrl: string | null;
+  readonly secret: string;
+  readonly jwtAlg: JwtAlg;
+  readonly jwtSecret: string | null;
+  readonly jwtAudience: string;
+  readonly accessTokenTtlMs: number;
+  readonly refreshTokenTtlMs: number;
+  readonly refreshReuseGraceMs: number;
+  readonly sessionTtlMs: number;
+  readonly roles: readonly string[];
+  readonly passwordMinLength: number;
+  readonly passwordMaxLength: number;
+  readonly requireEmailVerification: boolean;
+  readonly rateLimits: {
+    readonly loginAccount: RateLimit;
+    readonly loginIp: RateLimit;
+    readonly signupIp: RateLimit;
+    readonly ip: RateLimit;
+  };
+  readonly trustProxy: boolean | number | string[];
+  readonly corsOrigins: readonly string[];
+  readonly logLevel: string;
+  readonly keyRingRefreshMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, message: string) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses `15m`, `7d`, `10s`, `500ms` or a bare number of seconds. */
+export function parseDuration(value: string): number | null {
+  const match = /^(\d+)(ms|s|m|h|d)?$/.exec(value.trim());
+  if (!match) return null;
+  return Number(match[1]) * UNITS[match[2] ?? 's']!;
+}
+
+function duration(env: Env, name: string, fallback: string, min = 0): number {
+  const raw = env[name] ?? fallback;
+  const ms = parseDuration(raw);
+  if (ms === null) throw new ConfigError(name, `"${raw}" is not a duration (use e.g. 10s, 15m, 7d)`);
+  if (ms < min) throw new ConfigError(name, `must be at least ${min} ms`);
+  return ms;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `"${raw}" is not a whole number`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}`);
+  return n;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['true', '1', 'yes'].includes(raw)) return true;
+  if (['false', '0', 'no'].includes(raw)) return false;
+  throw new ConfigError(name, `"${env[name]}" is not true or false`);
+}
+
+function rateLimit(env: Env, name: string, fallback: string): RateLimit {
+  const raw = env[name] ?? fallback;
+  const [count, window] = raw.split('/');
+  const windowMs = window === undefined ? null : parseDuration(window);
+  if (!count || !/^\d+$/.test(count) || Number(count) < 1 || windowMs === null || windowMs < 1000) {
+    throw new ConfigError(name, `"${raw}" is not COUNT/WINDOW (e.g. 5/15m)`);
+  }
+  return { max: Number(count), windowMs };
+}
+
+function list(env: Env, name: string): string[] {
+  return (env[name] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function url(env: Env, name: string, raw: string): URL {
+  try {
+    const parsed = new URL(raw);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('protocol');
+    return parsed;
+  } catch {
+    throw new ConfigError(name, `"${raw}" is not an http(s) URL`);
+  }
+}
+
+function trustProxy(env: Env): Config['trustProxy'] {
+  const raw = env.TRUST_PROXY?.trim();
+  if (!raw || raw === 'false') return false;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  const entries = list(env, 'TRUST_PROXY');
+  for (const entry of entries) {
+    if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(entry) && !['loopback', 'linklocal', 'uniquelocal'].includes(entry)) {
+      throw new ConfigError('TRUST_PROXY', `"${entry}" is not an IP address, a CIDR range, loopback, linklocal or uniquelocal`);
+    }
+  }
+  return entries;
+}
+
+const ROLE_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
+const WEAK_SECRETS = new Set(['secret', 'changeme', 'change-me', 'password', 'your-secret-key', 'jwt-secret', 'supersecret']);
+
+function isWeakSecret(value: string): boolean {
+  return value.length < 32 || WEAK_SECRETS.has(value.toLowerCase()) || new Set(value).size < 10;
+}
+
+/** In development a missing GATEHOUSE_SECRET is generated once and kept under DATA_DIR. */
+function developmentSecret(dataDir: string): string {
+  const file = path.join(dataDir, 'secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, secret + '\n', { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return secret;
+}
+
+/** Reads `.env` from the directory npm (or the shell) was started in; real environment variables win. */
+export function readEnv(base: Env = process.env): Env {
+  const dir = base.INIT_CWD ?? process.cwd();
+  const file = path.join(dir, '.env');
+  const fromFile = existsSync(file) ? parseDotenv(readFileSync(file)) : {};
+  return { ...fromFile, ...base };
+}
+
+export function loadConfig(env: Env = readEnv()): Config {
+  const nodeEnv = env.NODE_ENV === 'production' ? 'production' : env.NODE_ENV === 'test' ? 'test' : 'development';
+  const production = nodeEnv === 'production';
+  const port = integer(env, 'PORT', 3000, 0, 65535);
+  const host = env.HOST?.trim() || '127.0.0.1';
+  const publicUrl = url(env, 'PUBLIC_URL', env.PUBLIC_URL?.trim() || `http://${host.includes(':') ? `[${host}]` : host}:${port}`);
+  const https = publicUrl.protocol === 'https:';
+  const dataDir = path.resolve(env.INIT_CWD ?? process.cwd(), env.DATA_DIR?.trim() || 'data');
+
+  const databaseUrl = env.DATABASE_URL?.trim() || null;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL', 'must be a postgres:// URL (leave it unset for the embedded SQLite)');
+  }
+  const redisUrl = env.REDIS_URL?.trim() || null;
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) throw new ConfigError('REDIS_URL', 'must be a redis:// or rediss:// URL');
+
+  let secret = env.GATEHOUSE_SECRET?.trim();
+  if (secret) {
+    if (isWeakSecret(secret)) {
+      if (production) throw new ConfigError('GATEHOUSE_SECRET', 'is too weak: use at least 32 random characters (e.g. `openssl rand -base64 32`)');
+    }
+  } else {
+    if (production) throw new ConfigError('GATEHOUSE_SECRET', 'is required in production: set it to at least 32 random characters');
+    secret = developmentSecret(dataDir);
+  }
+
+  const jwtAlg = (env.JWT_ALG?.trim() || 'RS256') as JwtAlg;
+  if (!JWT_ALGS.includes(jwtAlg)) throw new ConfigError('JWT_ALG', `must be one of ${JWT_ALGS.join(', ')}`);
+  const jwtSecret = env.JWT_SECRET?.trim() || null;
+  if (jwtAlg === 'HS256') {
+    if (!jwtSecret) throw new ConfigError('JWT_SECRET', 'is required when JWT_ALG=HS256');
+    if (isWeakSecret(jwtSecret)) throw new ConfigError('JWT_SECRET', 'is too weak: use at least 32 random characters');
+  }
+
+  const cookieSecure = env.COOKIE_SECURE === undefined ? https : bool(env, 'COOKIE_SECURE', https);
+  if (production && !cookieSecure) {
+    throw new ConfigError('PUBLIC_URL', 'must be https in production so that cookies are Secure (or put Gatehouse behind TLS and set PUBLIC_URL to its https address)');
+  }
+
+  const corsOrigins = list(env, 'CORS_ORIGINS');
+  for (const origin of corsOrigins) {
+    if (origin === '*') {
+      if (production) throw new ConfigError('CORS_ORIGINS', 'a wildcard (*) is refused in production: list the allowed origins');
+      continue;
+    }
+    const parsed = url(env, 'CORS_ORIGINS', origin);
+    if (parsed.origin !== origin) throw new ConfigError('CORS_ORIGINS', `"${origin}" is not an origin (scheme://host[:port], no path)`);
+  }
+
+  const extraRoles = list(env, 'ROLES').map((r) => r.toLowerCase());
+  for (const role of extraRoles) {
+    if (!ROLE_NAME.test(role)) throw new ConfigError('ROLES', `"${role}" is not a role name (a-z, 0-9, _ or -, at most 32)`);
+  }
+
+  const passwordMinLength = integer(env, 'PASSWORD_MIN_LENGTH', 8, 8, 128);
+  const passwordMaxLength = integer(env, 'PASSWORD_MAX_LENGTH', 128, passwordMinLength, 1024);
+  const accessTokenTtlMs = duration(env, 'ACCESS_TOKEN_TTL', '15m', 10_000);
+
+  const config: Config = {
+    env: nodeEnv,
+    port,
+    host,
+    publicUrl: publicUrl.href.replace(/\/$/, ''),
+    secureCookies: cookieSecure,
+    dataDir,
+    databaseUrl,
+    redisUrl,
+    secret,
+    jwtAlg,
+    jwtSecret,
+    jwtAudience: env.JWT_AUDIENCE?.trim() || publicUrl.href.replace(/\/$/, ''),
+    accessTokenTtlMs,
+    refreshTokenTtlMs: duration(env, 'REFRESH_TOKEN_TTL', '7d', 60_000),
+    refreshReuseGraceMs: duration(env, 'REFRESH_REUSE_GRACE', '10s'),
+    sessionTtlMs: duration(env, 'SESSION_TTL', '7d', 60_000),
+    roles: [...new Set(['user', 'admin', ...extraRoles])],
+    passwordMinLength,
+    passwordMaxLength,
+    requireEmailVerification: bool(env, 'REQUIRE_EMAIL_VERIFICATION', false),
+    rateLimits: {
+      loginAccount: rateLimit(env, 'RATE_LIMIT_LOGIN_ACCOUNT', '5/15m'),
+      loginIp: rateLimit(env, 'RATE_LIMIT_LOGIN_IP', '20/15m'),
+      signupIp: rateLimit(env, 'RATE_LIMIT_SIGNUP_IP', '5/1h'),
+      ip: rateLimit(env, 'RATE_LIMIT_IP', '300/1m'),
+    },
+    trustProxy: trustProxy(env),
+    corsOrigins,
+    logLevel: env.LOG_LEVEL?.trim() || (nodeEnv === 'test' ? 'silent' : 'info'),
+    keyRingRefreshMs: duration(env, 'KEY_RING_REFRESH', '30s', 1000),
+  };
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
+    throw new ConfigError('LOG_LEVEL', 'must be one of fatal, error, warn, info, debug, trace, silent');
+  }
+  return Object.freeze(config);
+}

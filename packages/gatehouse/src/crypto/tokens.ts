@@ -1,0 +1,92 @@
+// Access tokens (RFC 9068 shape): signed here, verified here and by @gatehouse/verify.
+import { SignJWT, errors, jwtVerify, type JWTHeaderParameters } from 'jose';
+import { AppError } from '../errors.ts';
+import type { KeyRing } from './keys.ts';
+import { randomToken } from './random.ts';
+
+export interface AccessClaims {
+  sub: string;
+  sid: string;
+  role: string;
+  jti: string;
+  iat: number;
+  exp: number;
+}
+
+export interface TokenOptions {
+  issuer: string;
+  audience: string;
+  ttlMs: number;
+  /** How often another instance's key rotation is picked up. */
+  keyRingRefreshMs: number;
+}
+
+// A real access token is well under 1 KiB; refuse huge input before parsing it.
+const MAX_TOKEN_LENGTH = 4096;
+// An unknown kid triggers at most one ring reload per this interval.
+const UNKNOWN_KID_RELOAD_MS = 5000;
+
+export class AccessTokens {
+  private lastUnknownKidReload = 0;
+
+  constructor(
+    private readonly ring: KeyRing,
+    private readonly options: TokenOptions,
+  ) {}
+
+  async sign(subject: { sub: string; sid: string; role: string }, now: number): Promise<{ token: string; expiresIn: number }> {
+    await this.ring.refreshIfOlderThan(this.options.keyRingRefreshMs);
+    const { kid, alg, key } = this.ring.signingKey();
+    const iat = Math.floor(now / 1000);
+    const expiresIn = Math.floor(this.options.ttlMs / 1000);
+    const token = await new SignJWT({ sid: subject.sid, role: subject.role })
+      .setProtectedHeader({ alg, kid, typ: 'at+jwt' })
+      .setIssuer(this.options.issuer)
+      .setAudience(this.options.audience)
+      .setSubject(subject.sub)
+      .setJti(randomToken().slice(0, 22))
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + expiresIn)
+      .sign(key);
+    return { token, expiresIn };
+  }
+
+  /** Verifies signature, `typ`, `iss`, `aud`, `exp` and `nbf`; throws token_expired or invalid_token. */
+  async verify(token: string, now: number): Promise<AccessClaims> {
+    if (token.length > MAX_TOKEN_LENGTH) throw new AppError('invalid_token');
+    try {
+      const { payload } = await jwtVerify(token, (header) => this.keyFor(header), {
+        issuer: this.options.issuer,
+        audience: this.options.audience,
+        algorithms: this.ring.algorithms(),
+        typ: 'at+jwt',
+        currentDate: new Date(now),
+        requiredClaims: ['sub', 'jti', 'iat', 'exp'],
+      });
+      const { sub, sid, role, jti, iat, exp } = payload;
+      if (typeof sub !== 'string' || typeof sid !== 'string' || typeof role !== 'string' || typeof jti !== 'string' || typeof iat !== 'number' || typeof exp !== 'number') {
+        throw new AppError('invalid_token');
+      }
+      return { sub, sid, role, jti, iat, exp };
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      if (err instanceof errors.JWTExpired) throw new AppError('token_expired');
+      throw new AppError('invalid_token');
+    }
+  }
+
+  // Keys come only from our own ring: `jku`, `x5u` and embedded `jwk` headers are never looked at.
+  private async keyFor(header: JWTHeaderParameters) {
+    const kid = header.kid;
+    if (typeof kid !== 'string' || kid.length > 128) throw new AppError('invalid_token');
+    let key = this.ring.verificationKey(kid, header.alg);
+    const now = Date.now();
+    if (!key && now - this.lastUnknownKidReload >= UNKNOWN_KID_RELOAD_MS) {
+      this.lastUnknownKidReload = now;
+      await this.ring.reload();
+      key = this.ring.verificationKey(kid, header.alg);
+    }
+    if (!key) throw new AppError('invalid_token');
+    return key;
+  }
+}

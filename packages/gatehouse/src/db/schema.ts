@@ -1,0 +1,71 @@
+// Table types for Kysely. Times are epoch milliseconds (bigint in PostgreSQL, integer in SQLite) so that
+// both databases read and compare them the same way.
+import type { Kysely } from 'kysely';
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  name: string;
+  role: string;
+  password_hash: string | null;
+  email_verified_at: number | null;
+  disabled_at: number | null;
+  tokens_valid_after: number;
+  created_at: number;
+  updated_at: number;
+  last_login_at: number | null;
+}
+
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  mode: string;
+  /** SHA-256 of the session cookie (session mode only). */
+  token_hash: string | null;
+  created_at: number;
+  last_used_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  revoke_reason: string | null;
+  user_agent: string | null;
+  ip: string | null;
+}
+
+export interface RefreshTokensTable {
+  hash: string;
+  session_id: string;
+  parent_hash: string | null;
+  created_at: number;
+  used_at: number | null;
+  expires_at: number;
+}
+
+export interface OneTimeTokensTable {
+  hash: string;
+  user_id: string;
+  purpose: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: string;
+  /** AES-256-GCM under a key derived from GATEHOUSE_SECRET. */
+  private_key: string;
+  created_at: number;
+  retired_at: number | null;
+}
+
+export interface Database {
+  users: UsersTable;
+  sessions: SessionsTable;
+  refresh_tokens: RefreshTokensTable;
+  one_time_tokens: OneTimeTokensTable;
+  signing_keys: SigningKeysTable;
+}
+
+export type Db = Kysely<Database>;
+export type Dialect = 'sqlite' | 'postgres';

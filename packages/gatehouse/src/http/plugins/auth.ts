@@ -1,0 +1,49 @@
+// The auth guard: a Bearer access token or the session cookie, revocation checked on every request.
+import type { FastifyRequest } from 'fastify';
+import type { Context } from '../../context.ts';
+import { AppError } from '../../errors.ts';
+import { isSessionRevoked } from '../../sessions/revocation.ts';
+import { resolveSessionCookie } from '../../sessions/service.ts';
+import { SESSION_COOKIE } from '../cookies.ts';
+import type { Auth } from '../types.ts';
+import { SAFE_METHODS, type Csrf } from './csrf.ts';
+
+const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
+
+export function createGuards(ctx: Context, csrf: Csrf) {
+  async function authenticate(request: FastifyRequest): Promise<void> {
+    request.auth = await identify(request);
+  }
+
+  async function identify(request: FastifyRequest): Promise<Auth> {
+    const header = request.headers.authorization;
+    if (header !== undefined) {
+      const match = BEARER.exec(header);
+      if (!match?.[1]) throw new AppError('invalid_token', { message: 'Authorization must be "Bearer <token>"' });
+      const claims = await ctx.tokens.verify(match[1], ctx.now());
+      if (await isSessionRevoked(ctx, claims.sid)) throw new AppError('token_revoked');
+      return { userId: claims.sub, sessionId: claims.sid, role: claims.role, via: 'bearer' };
+    }
+    const cookie = request.cookies[SESSION_COOKIE];
+    if (cookie) {
+      const session = await resolveSessionCookie(ctx, cookie);
+      // A cookie rides along with cross-site requests; a Bearer header cannot, so only cookies need CSRF.
+      if (!SAFE_METHODS.has(request.method)) csrf.verify(request);
+      const user = await ctx.users.findById(session.userId);
+      if (!user || user.disabledAt !== null) throw new AppError('token_revoked', { message: 'The session has ended' });
+      return { userId: user.id, sessionId: session.id, role: user.role, via: 'session' };
+    }
+    throw new AppError('authentication_required');
+  }
+
+  function requireRole(...roles: string[]) {
+    return async (request: FastifyRequest): Promise<void> => {
+      await authenticate(request);
+      if (!roles.includes(request.auth!.role)) throw new AppError('forbidden');
+    };
+  }
+
+  return { authenticate, requireRole };
+}
+
+export type Guards = ReturnType<typeof createGuards>;

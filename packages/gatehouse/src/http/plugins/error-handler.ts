@@ -1,0 +1,77 @@
+// The one error handler: every failure leaves as the contract's body, and nothing internal leaks.
+import type { FastifyError } from 'fastify';
+import { AppError, errorBody, validationError, type ErrorCode, type FieldError } from '../../errors.ts';
+import type { App } from '../types.ts';
+
+// Fastify's own error codes for what a client can get wrong.
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'validation_failed',
+  FST_ERR_BAD_URL: 'not_found',
+  FST_ERR_ASYNC_CONSTRAINT: 'not_found',
+};
+
+const BY_STATUS: Record<number, ErrorCode> = {
+  400: 'validation_failed',
+  401: 'authentication_required',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+};
+
+interface AjvIssue {
+  instancePath?: string;
+  message?: string;
+  params?: Record<string, unknown>;
+}
+
+function fieldErrors(issues: AjvIssue[], context: string | undefined): FieldError[] {
+  return issues.map((issue) => {
+    const missing = issue.params?.missingProperty;
+    const path = (issue.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
+    const field = typeof missing === 'string' ? (path ? `${path}.${missing}` : missing) : path || context || 'body';
+    return { field, message: issue.message ?? 'is invalid' };
+  });
+}
+
+// A database or Redis that cannot be reached is our outage, not the client's fault: 503, not 500.
+function isUnavailable(err: Error): boolean {
+  const code = String((err as { code?: unknown }).code ?? '');
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'SQLITE_BUSY', '57P01', '57P02', '57P03', '53300'].includes(code) ||
+    code.startsWith('08') ||
+    /Connection terminated|timeout exceeded when trying to connect|Connection is closed|Command timed out|Stream isn't writeable|max retries per request/i.test(err.message)
+  );
+}
+
+export function toAppError(err: FastifyError | AppError | Error): AppError {
+  if (err instanceof AppError) return err;
+  const fastifyError = err as FastifyError;
+  if (fastifyError.validation) return validationError(fieldErrors(fastifyError.validation as AjvIssue[], fastifyError.validationContext));
+  const byCode = fastifyError.code ? FASTIFY_CODES[fastifyError.code] : undefined;
+  if (byCode) return new AppError(byCode);
+  if (err instanceof SyntaxError && fastifyError.statusCode === 400) return new AppError('invalid_json');
+  const status = fastifyError.statusCode;
+  if (status && status >= 400 && status < 500) return new AppError(BY_STATUS[status] ?? 'validation_failed');
+  if (isUnavailable(err)) return new AppError('service_unavailable', { retryAfter: 5, cause: err });
+  return new AppError('internal', { cause: err });
+}
+
+export function registerErrorHandler(app: App): void {
+  app.setErrorHandler((err, request, reply) => {
+    const appError = toAppError(err as FastifyError);
+    if (appError.status >= 500) request.log.error({ err: appError.cause ?? err }, 'request failed');
+    if (appError.retryAfter !== undefined) reply.header('retry-after', String(appError.retryAfter));
+    reply.status(appError.status).send(errorBody(appError));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.status(404).send(errorBody(new AppError('not_found', { message: `No route ${request.method} ${request.url.split('?')[0]}` })));
+  });
+}

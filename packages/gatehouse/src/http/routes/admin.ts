@@ -1,0 +1,63 @@
+// The admin users API, for role admin only.
+import { Type } from 'typebox';
+import { deleteUser, getUserById, listUsers, patchUser } from '../../admin/service.ts';
+import type { Context } from '../../context.ts';
+import { toPublicUser } from '../../users/store.ts';
+import type { Guards } from '../plugins/auth.ts';
+import { NameField, UserResponseSchema, UserSchema } from '../schemas.ts';
+import type { App } from '../types.ts';
+
+const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+
+export function adminRoutes(app: App, ctx: Context, guards: Guards): void {
+  const adminOnly = { preHandler: guards.requireRole('admin') };
+
+  app.get(
+    '/admin/users',
+    {
+      ...adminOnly,
+      schema: {
+        querystring: Type.Object({
+          q: Type.Optional(Type.String({ maxLength: 200 })),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+          cursor: Type.Optional(Type.String({ maxLength: 200 })),
+        }),
+        response: { 200: Type.Object({ users: Type.Array(UserSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }) },
+      },
+    },
+    async (request) => {
+      const page = await listUsers(ctx, request.query);
+      return { users: page.users.map(toPublicUser), nextCursor: page.nextCursor };
+    },
+  );
+
+  app.get('/admin/users/:id', { ...adminOnly, schema: { params: IdParams, response: { 200: UserResponseSchema } } }, async (request) => ({
+    user: toPublicUser(await getUserById(ctx, request.params.id)),
+  }));
+
+  app.patch(
+    '/admin/users/:id',
+    {
+      ...adminOnly,
+      schema: {
+        params: IdParams,
+        body: Type.Object(
+          {
+            role: Type.Optional(Type.String({ maxLength: 32 })),
+            name: Type.Optional(NameField),
+            emailVerified: Type.Optional(Type.Boolean()),
+            disabled: Type.Optional(Type.Boolean()),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: UserResponseSchema },
+      },
+    },
+    async (request) => ({ user: toPublicUser(await patchUser(ctx, request.params.id, request.body)) }),
+  );
+
+  app.delete('/admin/users/:id', { ...adminOnly, schema: { params: IdParams } }, async (request, reply) => {
+    await deleteUser(ctx, request.params.id);
+    reply.status(204).send();
+  });
+}

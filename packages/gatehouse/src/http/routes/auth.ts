@@ -1,0 +1,112 @@
+// Sign-up, login, refresh, logout: the token lifecycle.
+import type { FastifyReply } from 'fastify';
+import { Type } from 'typebox';
+import type { Context } from '../../context.ts';
+import { AppError } from '../../errors.ts';
+import { login } from '../../sessions/login.ts';
+import { rotateRefreshToken } from '../../sessions/rotate-refresh-token.ts';
+import { endSession, endUserSessions, type IssuedSession } from '../../sessions/service.ts';
+import type { LoginMode } from '../../sessions/store.ts';
+import { register } from '../../users/service.ts';
+import { toPublicUser, type User } from '../../users/store.ts';
+import { REFRESH_COOKIE, clearAuthCookies, setCsrfCookie, setRefreshCookie, setSessionCookie } from '../cookies.ts';
+import type { Guards } from '../plugins/auth.ts';
+import type { Csrf } from '../plugins/csrf.ts';
+import { EmailField, LoginResponseSchema, ModeSchema, NameField, PasswordField } from '../schemas.ts';
+import { authOf, clientInfo, type App } from '../types.ts';
+
+/** Shapes a login for its mode: tokens in the body, the refresh token in a cookie, or only a session cookie. */
+function loginBody(ctx: Context, reply: FastifyReply, user: User, issued: IssuedSession, mode: LoginMode) {
+  const publicUser = toPublicUser(user);
+  if (mode === 'session') {
+    setSessionCookie(reply, ctx.config, issued.sessionToken!);
+    return { user: publicUser };
+  }
+  const tokens = { accessToken: issued.accessToken!, tokenType: 'Bearer' as const, expiresIn: issued.expiresIn! };
+  if (mode === 'cookie') {
+    setRefreshCookie(reply, ctx.config, issued.refreshToken!);
+    return { user: publicUser, ...tokens };
+  }
+  return { user: publicUser, ...tokens, refreshToken: issued.refreshToken! };
+}
+
+export function authRoutes(app: App, ctx: Context, guards: Guards, csrf: Csrf): void {
+  app.post(
+    '/auth/register',
+    {
+      schema: {
+        body: Type.Object({ email: EmailField, password: PasswordField, name: Type.Optional(NameField), mode: Type.Optional(ModeSchema) }),
+        response: { 201: LoginResponseSchema },
+      },
+    },
+    async (request, reply) => {
+      const mode = request.body.mode ?? 'token';
+      const result = await register(ctx, { ...request.body, mode }, clientInfo(request));
+      reply.status(201);
+      return loginBody(ctx, reply, result.user, result, mode);
+    },
+  );
+
+  app.post(
+    '/auth/login',
+    {
+      schema: {
+        body: Type.Object({ email: EmailField, password: PasswordField, mode: Type.Optional(ModeSchema) }),
+        response: { 200: LoginResponseSchema },
+      },
+    },
+    async (request, reply) => {
+      const mode = request.body.mode ?? 'token';
+      const result = await login(ctx, { email: request.body.email, password: request.body.password, mode }, clientInfo(request));
+      return loginBody(ctx, reply, result.user, result, mode);
+    },
+  );
+
+  app.post(
+    '/auth/refresh',
+    {
+      schema: {
+        body: Type.Optional(Type.Object({ refreshToken: Type.Optional(Type.String({ maxLength: 1024 })) })),
+        response: { 200: LoginResponseSchema },
+      },
+    },
+    async (request, reply) => {
+      const fromBody = request.body?.refreshToken;
+      const fromCookie = fromBody === undefined ? request.cookies[REFRESH_COOKIE] : undefined;
+      if (fromBody === undefined && !fromCookie) throw new AppError('invalid_refresh_token', { message: 'No refresh token was sent' });
+      // The cookie travels by itself, so a cookie refresh is a cookie-authenticated write: it needs CSRF.
+      if (fromCookie) csrf.verify(request);
+      try {
+        const rotation = await rotateRefreshToken(ctx, (fromBody ?? fromCookie)!);
+        const tokens = { user: toPublicUser(rotation.user), accessToken: rotation.accessToken, tokenType: 'Bearer' as const, expiresIn: rotation.expiresIn };
+        if (fromCookie) {
+          setRefreshCookie(reply, ctx.config, rotation.refreshToken);
+          return tokens;
+        }
+        return { ...tokens, refreshToken: rotation.refreshToken };
+      } catch (err) {
+        if (fromCookie) clearAuthCookies(reply, ctx.config);
+        throw err;
+      }
+    },
+  );
+
+  app.post('/auth/logout', { preHandler: guards.authenticate }, async (request, reply) => {
+    await endSession(ctx, authOf(request).sessionId, 'logout');
+    clearAuthCookies(reply, ctx.config);
+    reply.status(204).send();
+  });
+
+  app.post('/auth/logout-all', { preHandler: guards.authenticate }, async (request, reply) => {
+    await endUserSessions(ctx, authOf(request).userId, 'logout_all');
+    clearAuthCookies(reply, ctx.config);
+    reply.status(204).send();
+  });
+
+  app.get('/auth/csrf', { schema: { response: { 200: Type.Object({ csrfToken: Type.String() }) } } }, async (request, reply) => {
+    const { nonce, token, isNew } = csrf.issue(request);
+    if (isNew) setCsrfCookie(reply, ctx.config, nonce);
+    reply.header('cache-control', 'no-store');
+    return { csrfToken: token };
+  });
+}

@@ -1,0 +1,35 @@
+// JSON logs that never carry a secret: credentials are redacted by path, and URLs lose their query string
+// (reset and verification links carry tokens there).
+import type { FastifyRequest } from 'fastify';
+import type { LoggerOptions } from 'pino';
+
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-csrf-token"]',
+  'req.headers["x-api-key"]',
+  'res.headers["set-cookie"]',
+  '*.password',
+  '*.currentPassword',
+  '*.newPassword',
+  '*.token',
+  '*.accessToken',
+  '*.refreshToken',
+  '*.sessionToken',
+  '*.csrfToken',
+  '*.key',
+  '*.code',
+  '*.secret',
+];
+
+export function loggerOptions(level: string): LoggerOptions {
+  return {
+    level,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    serializers: {
+      req(request: FastifyRequest) {
+        return { method: request.method, url: request.url.split('?')[0], remoteAddress: request.ip };
+      },
+    },
+  };
+}

@@ -1,0 +1,70 @@
+export type LoginMode = 'token' | 'cookie' | 'session';
+export const LOGIN_MODES: readonly LoginMode[] = ['token', 'cookie', 'session'];
+
+export interface Session {
+  id: string;
+  userId: string;
+  mode: LoginMode;
+  createdAt: number;
+  lastUsedAt: number;
+  expiresAt: number;
+  revokedAt: number | null;
+  revokeReason: string | null;
+  userAgent: string | null;
+  ip: string | null;
+}
+
+export interface RefreshToken {
+  hash: string;
+  sessionId: string;
+  parentHash: string | null;
+  createdAt: number;
+  usedAt: number | null;
+  expiresAt: number;
+}
+
+export interface SessionStore {
+  /** Creates the session and, for token and cookie modes, its first refresh token, atomically. */
+  create(session: Session, secret: { tokenHash: string | null; refresh: RefreshToken | null }): Promise<void>;
+  find(id: string): Promise<Session | null>;
+  findByTokenHash(tokenHash: string): Promise<Session | null>;
+  touch(id: string, now: number, expiresAt?: number): Promise<void>;
+  listLive(userId: string, now: number): Promise<Session[]>;
+  /** Returns whether a live session was revoked by this call. */
+  revoke(id: string, reason: string, now: number): Promise<boolean>;
+  /** Revokes every live session of the user (but `exceptId`) and returns their ids. */
+  revokeAllOfUser(userId: string, reason: string, now: number, exceptId?: string): Promise<string[]>;
+  /** Sessions revoked at or after `since`: reloaded into the revocation set at start. */
+  listRevokedSince(since: number): Promise<string[]>;
+
+  findRefreshToken(hash: string): Promise<RefreshToken | null>;
+  /** Marks the token used if nobody has; true for exactly one of any number of concurrent callers. */
+  claimRefreshToken(hash: string, now: number): Promise<boolean>;
+  /** Idempotent: inserting the same successor twice keeps one row. */
+  insertRefreshToken(token: RefreshToken): Promise<void>;
+
+  /** Runs `work` in one database transaction, with a store bound to it. */
+  transaction<T>(work: (store: SessionStore) => Promise<T>): Promise<T>;
+}
+
+export interface PublicSession {
+  id: string;
+  createdAt: string;
+  lastUsedAt: string;
+  expiresAt: string;
+  userAgent: string | null;
+  ip: string | null;
+  current: boolean;
+}
+
+export function toPublicSession(session: Session, currentId: string | null): PublicSession {
+  return {
+    id: session.id,
+    createdAt: new Date(session.createdAt).toISOString(),
+    lastUsedAt: new Date(session.lastUsedAt).toISOString(),
+    expiresAt: new Date(session.expiresAt).toISOString(),
+    userAgent: session.userAgent,
+    ip: session.ip,
+    current: session.id === currentId,
+  };
+}

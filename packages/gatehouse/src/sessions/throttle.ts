@@ -1,0 +1,40 @@
+// Rate limits that are rules of the domain: failed logins per account and per IP, sign-ups per IP.
+import type { Context } from '../context.ts';
+import type { RateLimit } from '../config.ts';
+import { sha256 } from '../crypto/random.ts';
+import { AppError } from '../errors.ts';
+
+// Account keys are hashed so that e-mail addresses never sit in Redis in clear.
+const accountKey = (email: string) => `login:acct:${sha256(email)}`;
+const ipKey = (ip: string) => `login:ip:${ip}`;
+
+function limited(resetInMs: number): AppError {
+  return new AppError('rate_limited', { retryAfter: Math.max(1, Math.ceil(resetInMs / 1000)) });
+}
+
+async function refuseIfOver(ctx: Context, key: string, limit: RateLimit): Promise<void> {
+  const counter = await ctx.state.peek(key);
+  if (counter && counter.count >= limit.max) throw limited(counter.resetInMs);
+}
+
+/** Before any password work: while an account or an IP is over its limit, even the right password gets 429. */
+export async function checkLoginAllowed(ctx: Context, email: string, ip: string): Promise<void> {
+  await refuseIfOver(ctx, accountKey(email), ctx.config.rateLimits.loginAccount);
+  await refuseIfOver(ctx, ipKey(ip), ctx.config.rateLimits.loginIp);
+}
+
+export async function recordLoginFailure(ctx: Context, email: string, ip: string): Promise<void> {
+  const { loginAccount, loginIp } = ctx.config.rateLimits;
+  await Promise.all([ctx.state.hit(accountKey(email), loginAccount.windowMs), ctx.state.hit(ipKey(ip), loginIp.windowMs)]);
+}
+
+export async function recordLoginSuccess(ctx: Context, email: string): Promise<void> {
+  await ctx.state.delete(accountKey(email));
+}
+
+/** Counts one sign-up-like request (register, forgot-password, resend) from this IP. */
+export async function consumeSignupAttempt(ctx: Context, ip: string): Promise<void> {
+  const limit = ctx.config.rateLimits.signupIp;
+  const counter = await ctx.state.hit(`signup:ip:${ip}`, limit.windowMs);
+  if (counter.count > limit.max) throw limited(counter.resetInMs);
+}

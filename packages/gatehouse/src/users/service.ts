@@ -1,0 +1,116 @@
+// Accounts: sign-up, profile and password changes.
+import type { ClientInfo, Context } from '../context.ts';
+import { hashPassword, verifyPassword } from '../crypto/passwords.ts';
+import { uuidv7 } from '../crypto/random.ts';
+import { AppError, validationError, type FieldError } from '../errors.ts';
+import { endUserSessions, startSession, type IssuedSession } from '../sessions/service.ts';
+import type { LoginMode } from '../sessions/store.ts';
+import { checkLoginAllowed, consumeSignupAttempt, recordLoginFailure } from '../sessions/throttle.ts';
+import { checkEmail, checkName, checkPassword, normalizeEmail, normalizeName } from './policy.ts';
+import type { User } from './store.ts';
+
+export interface RegisterInput {
+  email: string;
+  password: string;
+  name?: string;
+  mode: LoginMode;
+}
+
+function policy(ctx: Context) {
+  return { minLength: ctx.config.passwordMinLength, maxLength: ctx.config.passwordMaxLength };
+}
+
+/** Checks every field before anything is written, and reports all problems at once. */
+function checkNewAccount(ctx: Context, email: string, password: string, name: string): void {
+  const problems = [checkEmail(email), checkPassword(password, email, policy(ctx)), checkName(name)].filter(
+    (p): p is FieldError => p !== null,
+  );
+  if (problems.length) throw validationError(problems);
+}
+
+export interface NewAccount {
+  email: string;
+  password: string | null;
+  name?: string;
+  role?: string;
+  emailVerified?: boolean;
+}
+
+/** Creates a user; the e-mail's local part is the name when none is given. */
+export async function createUser(ctx: Context, input: NewAccount): Promise<User> {
+  const email = normalizeEmail(input.email);
+  const name = normalizeName(input.name ?? email.split('@')[0]!.slice(0, 100));
+  if (input.password !== null) checkNewAccount(ctx, email, input.password, name);
+  else {
+    const problems = [checkEmail(email), checkName(name)].filter((p): p is FieldError => p !== null);
+    if (problems.length) throw validationError(problems);
+  }
+  const role = input.role ?? 'user';
+  if (!ctx.config.roles.includes(role)) throw validationError([{ field: 'role', message: `Unknown role: ${role}` }]);
+  if (await ctx.users.findByEmail(email)) throw new AppError('email_taken');
+  const now = ctx.now();
+  const created = await ctx.users.create({
+    id: uuidv7(now),
+    email,
+    name,
+    role,
+    passwordHash: input.password === null ? null : await hashPassword(input.password),
+    emailVerifiedAt: input.emailVerified ? now : null,
+    disabledAt: null,
+    createdAt: now,
+    updatedAt: now,
+    lastLoginAt: null,
+  });
+  if (!created) throw new AppError('email_taken');
+  return created;
+}
+
+export async function register(ctx: Context, input: RegisterInput, client: ClientInfo): Promise<IssuedSession & { user: User }> {
+  await consumeSignupAttempt(ctx, client.ip);
+  const user = await createUser(ctx, { email: input.email, password: input.password, name: input.name });
+  const now = ctx.now();
+  const loggedIn = (await ctx.users.update(user.id, { lastLoginAt: now }, now)) ?? user;
+  const issued = await startSession(ctx, loggedIn, input.mode, client);
+  return { ...issued, user: loggedIn };
+}
+
+export async function getUser(ctx: Context, userId: string): Promise<User> {
+  const user = await ctx.users.findById(userId);
+  if (!user) throw new AppError('token_revoked');
+  return user;
+}
+
+export async function updateProfile(ctx: Context, userId: string, input: { name?: string }): Promise<User> {
+  if (input.name === undefined) return getUser(ctx, userId);
+  const name = normalizeName(input.name);
+  const problem = checkName(name);
+  if (problem) throw validationError([problem]);
+  const user = await ctx.users.update(userId, { name }, ctx.now());
+  if (!user) throw new AppError('token_revoked');
+  return user;
+}
+
+/** Changes the password and ends every other session of the user; the current one stays signed in. */
+export async function changePassword(
+  ctx: Context,
+  userId: string,
+  currentSessionId: string,
+  input: { currentPassword: string; newPassword: string },
+  client: ClientInfo,
+): Promise<void> {
+  const user = await getUser(ctx, userId);
+  // A stolen access token must not become a way to guess the password: the login limits apply here too.
+  await checkLoginAllowed(ctx, user.email, client.ip);
+  const check = user.passwordHash ? await verifyPassword(user.passwordHash, input.currentPassword) : { ok: false };
+  if (!check.ok) {
+    await recordLoginFailure(ctx, user.email, client.ip);
+    throw validationError([{ field: 'currentPassword', message: 'The current password is wrong' }]);
+  }
+  const problem = checkPassword(input.newPassword, user.email, policy(ctx), 'newPassword');
+  if (problem) throw validationError([problem]);
+  if (input.newPassword === input.currentPassword) {
+    throw validationError([{ field: 'newPassword', message: 'The new password must differ from the current one' }]);
+  }
+  await ctx.users.update(userId, { passwordHash: await hashPassword(input.newPassword) }, ctx.now());
+  await endUserSessions(ctx, userId, 'password_changed', currentSessionId);
+}

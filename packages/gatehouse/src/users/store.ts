@@ -1,0 +1,63 @@
+export interface User {
+  id: string;
+  email: string;
+  name: string;
+  role: string;
+  passwordHash: string | null;
+  emailVerifiedAt: number | null;
+  disabledAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+  lastLoginAt: number | null;
+}
+
+export interface UserPatch {
+  name?: string;
+  role?: string;
+  passwordHash?: string | null;
+  emailVerifiedAt?: number | null;
+  disabledAt?: number | null;
+  lastLoginAt?: number;
+}
+
+export interface UserListQuery {
+  /** Matches a part of the e-mail or the name, case-insensitively. */
+  q?: string;
+  limit: number;
+  /** Only ids after this one (ids are time-ordered UUIDv7). */
+  afterId?: string;
+}
+
+export interface UserStore {
+  /** `null` when the e-mail is taken. */
+  create(user: User): Promise<User | null>;
+  findById(id: string): Promise<User | null>;
+  findByEmail(email: string): Promise<User | null>;
+  update(id: string, patch: UserPatch, now: number): Promise<User | null>;
+  delete(id: string): Promise<boolean>;
+  list(query: UserListQuery): Promise<User[]>;
+  countActiveAdmins(): Promise<number>;
+}
+
+/** The only shape in which a user leaves the server. */
+export interface PublicUser {
+  id: string;
+  email: string;
+  name: string;
+  role: string;
+  emailVerified: boolean;
+  createdAt: string;
+  lastLoginAt: string | null;
+}
+
+export function toPublicUser(user: User): PublicUser {
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    role: user.role,
+    emailVerified: user.emailVerifiedAt !== null,
+    createdAt: new Date(user.createdAt).toISOString(),
+    lastLoginAt: user.lastLoginAt === null ? null : new Date(user.lastLoginAt).toISOString(),
+  };
+}
