@@ -3,15 +3,15 @@ import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify from 'fastify';
+import Fastify, { type FastifyReply } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { randomUUID } from 'node:crypto';
 import type { Context } from './context.ts';
 import type { Db } from './db/schema.ts';
-import { AppError } from './errors.ts';
+import { AppError, errorBody } from './errors.ts';
 import { createGuards } from './http/plugins/auth.ts';
 import { Csrf } from './http/plugins/csrf.ts';
-import { registerErrorHandler } from './http/plugins/error-handler.ts';
+import { registerErrorHandler, toAppError } from './http/plugins/error-handler.ts';
 import { registerIpRateLimit } from './http/plugins/rate-limit.ts';
 import { accountRoutes } from './http/routes/account.ts';
 import { adminRoutes } from './http/routes/admin.ts';
@@ -40,6 +40,11 @@ export async function buildApp(ctx: Context, db: Db, options: AppOptions = {}): 
     requestIdHeader: false,
     ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true } },
     routerOptions: { maxParamLength: 200 },
+    // Errors Fastify raises before routing (a malformed URL, say) get the contract's body too.
+    frameworkErrors: (error, _request, reply) => {
+      const appError = toAppError(error);
+      (reply as FastifyReply).status(appError.status).send(errorBody(appError));
+    },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   app.decorateRequest('auth', null);
@@ -53,6 +58,11 @@ export async function buildApp(ctx: Context, db: Db, options: AppOptions = {}): 
     const text = body.toString();
     if (text.trim() === '') return done(null, undefined);
     parseJson(request, text, (err, value) => (err ? done(new AppError('invalid_json'), undefined) : done(null, value)));
+  });
+
+  // No body is an empty object: required fields are then reported by name, and optional bodies just work.
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined || request.body === null) request.body = {};
   });
 
   await app.register(cookie);

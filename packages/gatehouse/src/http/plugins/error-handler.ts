@@ -11,7 +11,7 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'validation_failed',
-  FST_ERR_BAD_URL: 'not_found',
+  FST_ERR_BAD_URL: 'validation_failed',
   FST_ERR_ASYNC_CONSTRAINT: 'not_found',
 };
 

@@ -66,12 +66,12 @@ export function authRoutes(app: App, ctx: Context, guards: Guards, csrf: Csrf): 
     '/auth/refresh',
     {
       schema: {
-        body: Type.Optional(Type.Object({ refreshToken: Type.Optional(Type.String({ maxLength: 1024 })) })),
+        body: Type.Object({ refreshToken: Type.Optional(Type.String({ maxLength: 1024 })) }),
         response: { 200: LoginResponseSchema },
       },
     },
     async (request, reply) => {
-      const fromBody = request.body?.refreshToken;
+      const fromBody = request.body.refreshToken;
       const fromCookie = fromBody === undefined ? request.cookies[REFRESH_COOKIE] : undefined;
       if (fromBody === undefined && !fromCookie) throw new AppError('invalid_refresh_token', { message: 'No refresh token was sent' });
       // The cookie travels by itself, so a cookie refresh is a cookie-authenticated write: it needs CSRF.
