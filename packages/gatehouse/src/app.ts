@@ -4,7 +4,7 @@ import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyReply } from 'fastify';
-import type { DestinationStream } from 'pino';
+import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
 import type { Context } from './context.ts';
 import type { Db } from './db/schema.ts';
@@ -17,22 +17,17 @@ import { accountRoutes } from './http/routes/account.ts';
 import { adminRoutes } from './http/routes/admin.ts';
 import { authRoutes } from './http/routes/auth.ts';
 import { healthRoutes } from './http/routes/health.ts';
+import { recoveryPages } from './http/routes/recovery-pages.ts';
+import { recoveryRoutes } from './http/routes/recovery.ts';
 import { wellKnownRoutes } from './http/routes/well-known.ts';
 import type { App } from './http/types.ts';
-import { loggerOptions } from './logger.ts';
 
 export const BODY_LIMIT = 64 * 1024;
 
-export interface AppOptions {
-  /** Where JSON log lines go (tests capture them); stdout by default. */
-  logStream?: DestinationStream;
-}
-
-export async function buildApp(ctx: Context, db: Db, options: AppOptions = {}): Promise<App> {
+export async function buildApp(ctx: Context, db: Db, log: Logger): Promise<App> {
   const { config } = ctx;
-  const logger = options.logStream ? { ...loggerOptions(config.logLevel), stream: options.logStream } : loggerOptions(config.logLevel);
   const app = Fastify({
-    logger,
+    loggerInstance: log,
     bodyLimit: BODY_LIMIT,
     // A hop count is accepted at run time though Fastify's types omit it.
     trustProxy: config.trustProxy as boolean | string[],
@@ -85,5 +80,7 @@ export async function buildApp(ctx: Context, db: Db, options: AppOptions = {}): 
   authRoutes(app, ctx, guards, csrf);
   accountRoutes(app, ctx, guards);
   adminRoutes(app, ctx, guards);
+  recoveryRoutes(app, ctx, guards);
+  recoveryPages(app, ctx);
   return app;
 }

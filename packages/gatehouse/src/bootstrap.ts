@@ -1,10 +1,15 @@
 // Opens everything a Config points at (database, shared state, key ring) and builds the Context.
+import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+import { BackgroundTasks } from './background.ts';
 import type { Config } from './config.ts';
 import type { Context } from './context.ts';
 import { KeyRing } from './crypto/keys.ts';
 import { AccessTokens } from './crypto/tokens.ts';
 import { openDatabase, type DbHandle } from './db/connect.ts';
 import { SqlKeyStore } from './db/key-store.ts';
+import { SqlOneTimeTokenStore } from './db/one-time-token-store.ts';
+import { loggerOptions } from './logger.ts';
+import { createMailer } from './mail/transport.ts';
 import { migrateToLatest } from './db/migrations.ts';
 import { SqlSessionStore } from './db/session-store.ts';
 import { SqlUserStore } from './db/user-store.ts';
@@ -15,6 +20,7 @@ import type { SharedState } from './state/state.ts';
 
 export interface Runtime {
   ctx: Context;
+  log: PinoLogger;
   database: DbHandle;
   close(): Promise<void>;
 }
@@ -24,6 +30,8 @@ export interface RuntimeOptions {
   /** Prefix for Redis keys; tests use one per run. */
   redisPrefix?: string;
   migrate?: boolean;
+  /** Where JSON log lines go (tests capture them); stdout by default. */
+  logStream?: DestinationStream;
 }
 
 export function openState(config: Config, options: RuntimeOptions = {}): SharedState {
@@ -32,6 +40,7 @@ export function openState(config: Config, options: RuntimeOptions = {}): SharedS
 
 export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const now = options.now ?? Date.now;
+  const log = options.logStream ? pino(loggerOptions(config.logLevel), options.logStream) : pino(loggerOptions(config.logLevel));
   const database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   let state: SharedState | undefined;
   try {
@@ -50,6 +59,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       config,
       users: new SqlUserStore(database.db),
       sessions: new SqlSessionStore(database.db),
+      oneTimeTokens: new SqlOneTimeTokenStore(database.db),
       state,
       keyRing,
       tokens: new AccessTokens(keyRing, {
@@ -59,13 +69,20 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
         keyRingRefreshMs: config.keyRingRefreshMs,
       }),
       now,
+      log,
+      mailer: createMailer(config),
+      background: new BackgroundTasks(log),
     };
     await restoreRevocations(ctx);
     const opened = state;
     return {
       ctx,
+      log,
       database,
       async close() {
+        // Mail queued after a response is still delivered before the connections close.
+        await ctx.background.drain();
+        ctx.mailer.close();
         await opened.close();
         await database.close();
       },

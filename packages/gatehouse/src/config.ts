@@ -33,6 +33,11 @@ export interface Config {
   readonly passwordMinLength: number;
   readonly passwordMaxLength: number;
   readonly requireEmailVerification: boolean;
+  readonly verifyTokenTtlMs: number;
+  readonly resetTokenTtlMs: number;
+  readonly smtpUrl: string | null;
+  readonly mailFrom: { readonly name: string; readonly address: string };
+  readonly brandName: string;
   readonly rateLimits: {
     readonly loginAccount: RateLimit;
     readonly loginIp: RateLimit;
@@ -126,6 +131,15 @@ function trustProxy(env: Env): Config['trustProxy'] {
   return entries;
 }
 
+/** MAIL_FROM as `Name <address>` or a bare address; by default BRAND_NAME <no-reply@PUBLIC_URL's host>. */
+function mailSender(env: Env, brandName: string, publicUrl: URL): Config['mailFrom'] {
+  const raw = env.MAIL_FROM?.trim();
+  if (!raw) return { name: brandName, address: `no-reply@${/^[\d.]+$|^\[/.test(publicUrl.hostname) ? 'localhost' : publicUrl.hostname}` };
+  const match = /^(?:"?([^"<>\r\n]*)"?\s*<)?([^\s<>@]+@[^\s<>@]+)>?$/.exec(raw);
+  if (!match) throw new ConfigError('MAIL_FROM', 'must be an address like "Gatehouse <no-reply@example.com>"');
+  return { name: match[1]?.trim() || brandName, address: match[2]! };
+}
+
 const ROLE_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 const WEAK_SECRETS = new Set(['secret', 'changeme', 'change-me', 'password', 'your-secret-key', 'jwt-secret', 'supersecret']);
 
@@ -201,6 +215,12 @@ export function loadConfig(env: Env = readEnv()): Config {
     if (parsed.origin !== origin) throw new ConfigError('CORS_ORIGINS', `"${origin}" is not an origin (scheme://host[:port], no path)`);
   }
 
+  const smtpUrl = env.SMTP_URL?.trim() || null;
+  if (smtpUrl && !/^smtps?:\/\/[^\s]+$/.test(smtpUrl)) throw new ConfigError('SMTP_URL', 'must be an smtp:// or smtps:// URL');
+  const brandName = env.BRAND_NAME?.trim() || 'Gatehouse';
+  if (brandName.length > 60 || /[\r\n]/.test(brandName)) throw new ConfigError('BRAND_NAME', 'must be one line of at most 60 characters');
+  const mailFrom = mailSender(env, brandName, publicUrl);
+
   const extraRoles = list(env, 'ROLES').map((r) => r.toLowerCase());
   for (const role of extraRoles) {
     if (!ROLE_NAME.test(role)) throw new ConfigError('ROLES', `"${role}" is not a role name (a-z, 0-9, _ or -, at most 32)`);
@@ -231,6 +251,11 @@ export function loadConfig(env: Env = readEnv()): Config {
     passwordMinLength,
     passwordMaxLength,
     requireEmailVerification: bool(env, 'REQUIRE_EMAIL_VERIFICATION', false),
+    verifyTokenTtlMs: duration(env, 'VERIFY_TOKEN_TTL', '24h', 60_000),
+    resetTokenTtlMs: duration(env, 'RESET_TOKEN_TTL', '1h', 60_000),
+    smtpUrl,
+    mailFrom,
+    brandName,
     rateLimits: {
       loginAccount: rateLimit(env, 'RATE_LIMIT_LOGIN_ACCOUNT', '5/15m'),
       loginIp: rateLimit(env, 'RATE_LIMIT_LOGIN_IP', '20/15m'),

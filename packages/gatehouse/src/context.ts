@@ -1,6 +1,9 @@
 // What the domain services receive: stores, shared state, crypto and the clock. Never Fastify or SQL.
 import type { Config } from './config.ts';
+import type { BackgroundTasks } from './background.ts';
 import type { KeyRing } from './crypto/keys.ts';
+import type { Mailer } from './mail/transport.ts';
+import type { OneTimeTokenStore } from './recovery/store.ts';
 import type { AccessTokens } from './crypto/tokens.ts';
 import type { SessionStore } from './sessions/store.ts';
 import type { SharedState } from './state/state.ts';
@@ -10,10 +13,21 @@ export interface Context {
   config: Config;
   users: UserStore;
   sessions: SessionStore;
+  oneTimeTokens: OneTimeTokenStore;
   state: SharedState;
   keyRing: KeyRing;
   tokens: AccessTokens;
   now: () => number;
+  log: Logger;
+  mailer: Mailer;
+  background: BackgroundTasks;
+}
+
+/** The part of pino the domain uses. */
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
 }
 
 /** Who made a request, for the session row and the audit trail. */

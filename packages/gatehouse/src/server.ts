@@ -8,7 +8,7 @@ const SHUTDOWN_GRACE_MS = 10_000;
 
 export async function serve(config: Config): Promise<void> {
   const runtime = await openRuntime(config);
-  const app = await buildApp(runtime.ctx, runtime.database.db);
+  const app = await buildApp(runtime.ctx, runtime.database.db, runtime.log);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -38,6 +38,7 @@ export async function serve(config: Config): Promise<void> {
       storage: runtime.database.dialect,
       sharedState: config.redisUrl ? 'redis' : 'memory',
       alg: config.jwtAlg,
+      mail: runtime.ctx.mailer.destination,
     },
     'gatehouse ready',
   );

@@ -6,6 +6,8 @@ import { AppError, validationError, type FieldError } from '../errors.ts';
 import { endUserSessions, startSession, type IssuedSession } from '../sessions/service.ts';
 import type { LoginMode } from '../sessions/store.ts';
 import { checkLoginAllowed, consumeSignupAttempt, recordLoginFailure } from '../sessions/throttle.ts';
+import { sendVerificationEmail } from '../recovery/service.ts';
+import { passwordChangedMail } from '../recovery/templates.ts';
 import { checkEmail, checkName, checkPassword, normalizeEmail, normalizeName } from './policy.ts';
 import type { User } from './store.ts';
 
@@ -71,6 +73,7 @@ export async function register(ctx: Context, input: RegisterInput, client: Clien
   const now = ctx.now();
   const loggedIn = (await ctx.users.update(user.id, { lastLoginAt: now }, now)) ?? user;
   const issued = await startSession(ctx, loggedIn, input.mode, client);
+  sendVerificationEmail(ctx, loggedIn);
   return { ...issued, user: loggedIn };
 }
 
@@ -111,6 +114,8 @@ export async function changePassword(
   if (input.newPassword === input.currentPassword) {
     throw validationError([{ field: 'newPassword', message: 'The new password must differ from the current one' }]);
   }
-  await ctx.users.update(userId, { passwordHash: await hashPassword(input.newPassword) }, ctx.now());
+  const now = ctx.now();
+  await ctx.users.update(userId, { passwordHash: await hashPassword(input.newPassword) }, now);
   await endUserSessions(ctx, userId, 'password_changed', currentSessionId);
+  ctx.background.run('password changed notice', () => ctx.mailer.send(passwordChangedMail(user.email, ctx.config.brandName, new Date(now))));
 }

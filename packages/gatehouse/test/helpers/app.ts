@@ -63,7 +63,6 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
             this.now += ms;
           },
         };
-  const runtime = await openRuntime(config, { now: clock ? () => clock.now : undefined, redisPrefix: options.redisPrefix ?? redisPrefix() });
   const logs: string[] = [];
   const logStream = new Writable({
     write(chunk, _encoding, done) {
@@ -71,7 +70,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       done();
     },
   });
-  const app = await buildApp(runtime.ctx, runtime.database.db, { logStream });
+  const runtime = await openRuntime(config, { now: clock ? () => clock.now : undefined, redisPrefix: options.redisPrefix ?? redisPrefix(), logStream });
+  const app = await buildApp(runtime.ctx, runtime.database.db, runtime.log);
   await app.ready();
   return {
     app,

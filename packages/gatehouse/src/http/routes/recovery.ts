@@ -1,0 +1,36 @@
+// E-mail verification and password recovery, as JSON.
+import { Type } from 'typebox';
+import type { Context } from '../../context.ts';
+import { forgotPassword, resendVerification, resetPassword, verifyEmail } from '../../recovery/service.ts';
+import { toPublicUser } from '../../users/store.ts';
+import type { Guards } from '../plugins/auth.ts';
+import { EmailField, PasswordField, UserResponseSchema } from '../schemas.ts';
+import { authOf, clientInfo, type App } from '../types.ts';
+
+const TokenField = Type.String({ maxLength: 512 });
+const Accepted = Type.Object({ message: Type.String() });
+// The same words for every address, so the answer says nothing about which accounts exist.
+const FORGOT_MESSAGE = 'If an account exists for that address, we have sent it a link to reset the password.';
+
+export function recoveryRoutes(app: App, ctx: Context, guards: Guards): void {
+  app.post('/auth/verify-email', { schema: { body: Type.Object({ token: TokenField }), response: { 200: UserResponseSchema } } }, async (request) => ({
+    user: toPublicUser(await verifyEmail(ctx, request.body.token)),
+  }));
+
+  app.post('/auth/verify-email/resend', { preHandler: guards.authenticate, schema: { response: { 202: Accepted } } }, async (request, reply) => {
+    await resendVerification(ctx, authOf(request).userId, clientInfo(request));
+    reply.status(202);
+    return { message: 'If the address is not verified yet, a new link is on its way.' };
+  });
+
+  app.post('/auth/forgot-password', { schema: { body: Type.Object({ email: EmailField }), response: { 202: Accepted } } }, async (request, reply) => {
+    await forgotPassword(ctx, request.body.email, clientInfo(request));
+    reply.status(202);
+    return { message: FORGOT_MESSAGE };
+  });
+
+  app.post('/auth/reset-password', { schema: { body: Type.Object({ token: TokenField, password: PasswordField }) } }, async (request, reply) => {
+    await resetPassword(ctx, request.body.token, request.body.password);
+    reply.status(204).send();
+  });
+}

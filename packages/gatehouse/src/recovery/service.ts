@@ -1,0 +1,93 @@
+// E-mail verification and password recovery. Tokens are random, stored as SHA-256, single use, with a TTL.
+import type { ClientInfo, Context } from '../context.ts';
+import { hashPassword } from '../crypto/passwords.ts';
+import { randomToken, sha256 } from '../crypto/random.ts';
+import { AppError, validationError } from '../errors.ts';
+import { endUserSessions } from '../sessions/service.ts';
+import { consumeSignupAttempt, recordLoginSuccess } from '../sessions/throttle.ts';
+import { checkPassword, normalizeEmail } from '../users/policy.ts';
+import type { User } from '../users/store.ts';
+import type { OneTimePurpose } from './store.ts';
+import { passwordChangedMail, resetMail, verificationMail } from './templates.ts';
+
+const PREFIX: Record<OneTimePurpose, string> = { verify_email: 'ghv_', reset_password: 'ghk_' };
+const PAGE: Record<OneTimePurpose, string> = { verify_email: '/verify-email', reset_password: '/reset-password' };
+
+async function issueToken(ctx: Context, user: User, purpose: OneTimePurpose, ttlMs: number): Promise<string> {
+  const token = randomToken(PREFIX[purpose]);
+  const now = ctx.now();
+  // A new token retires the older ones: only the latest e-mail works.
+  await ctx.oneTimeTokens.replace({ hash: sha256(token), userId: user.id, purpose, createdAt: now, expiresAt: now + ttlMs, usedAt: null });
+  return `${ctx.config.publicUrl}${PAGE[purpose]}?token=${encodeURIComponent(token)}`;
+}
+
+/** In development, where mail lands in the outbox, the link is logged so that nobody has to open files. */
+function logLinkInDevelopment(ctx: Context, kind: string, to: string, link: string): void {
+  if (ctx.config.env === 'development' && !ctx.config.smtpUrl) ctx.log.info({ to, link: link }, `${kind} e-mail written to the outbox`);
+}
+
+function isToken(value: string, purpose: OneTimePurpose): boolean {
+  return value.startsWith(PREFIX[purpose]) && value.length <= 100;
+}
+
+export function sendVerificationEmail(ctx: Context, user: User): void {
+  if (user.emailVerifiedAt !== null) return;
+  ctx.background.run('verification e-mail', async () => {
+    const link = await issueToken(ctx, user, 'verify_email', ctx.config.verifyTokenTtlMs);
+    await ctx.mailer.send(verificationMail(user.email, ctx.config.brandName, link, ctx.config.verifyTokenTtlMs));
+    logLinkInDevelopment(ctx, 'verification', user.email, link);
+  });
+}
+
+export async function verifyEmail(ctx: Context, token: string): Promise<User> {
+  const now = ctx.now();
+  const hash = sha256(token);
+  const found = isToken(token, 'verify_email') ? await ctx.oneTimeTokens.findUsable(hash, 'verify_email', now) : null;
+  if (!found || !(await ctx.oneTimeTokens.consume(hash, 'verify_email', now))) throw new AppError('invalid_or_expired_token');
+  const user = await ctx.users.findById(found.userId);
+  if (!user) throw new AppError('invalid_or_expired_token');
+  if (user.emailVerifiedAt !== null) return user;
+  return (await ctx.users.update(user.id, { emailVerifiedAt: now }, now)) ?? user;
+}
+
+export async function resendVerification(ctx: Context, userId: string, client: ClientInfo): Promise<void> {
+  await consumeSignupAttempt(ctx, client.ip);
+  const user = await ctx.users.findById(userId);
+  if (user) sendVerificationEmail(ctx, user);
+}
+
+/**
+ * Answers at once, whatever the address: the lookup and the e-mail happen after the response, so neither
+ * the body nor the time tells whether an account exists.
+ */
+export async function forgotPassword(ctx: Context, email: string, client: ClientInfo): Promise<void> {
+  await consumeSignupAttempt(ctx, client.ip);
+  const address = normalizeEmail(email);
+  ctx.background.run('reset e-mail', async () => {
+    const user = await ctx.users.findByEmail(address);
+    if (!user || user.disabledAt !== null) return;
+    const link = await issueToken(ctx, user, 'reset_password', ctx.config.resetTokenTtlMs);
+    await ctx.mailer.send(resetMail(user.email, ctx.config.brandName, link, ctx.config.resetTokenTtlMs));
+    logLinkInDevelopment(ctx, 'password reset', user.email, link);
+  });
+}
+
+/** Sets a new password (same policy as sign-up), ends every session and tells the owner. */
+export async function resetPassword(ctx: Context, token: string, password: string): Promise<User> {
+  const now = ctx.now();
+  const hash = sha256(token);
+  const found = isToken(token, 'reset_password') ? await ctx.oneTimeTokens.findUsable(hash, 'reset_password', now) : null;
+  const user = found ? await ctx.users.findById(found.userId) : null;
+  if (!found || !user || user.disabledAt !== null) throw new AppError('invalid_or_expired_token');
+  // The whole input is checked before the token is used up: a weak password leaves the link working.
+  const problem = checkPassword(password, user.email, { minLength: ctx.config.passwordMinLength, maxLength: ctx.config.passwordMaxLength });
+  if (problem) throw validationError([problem]);
+  const passwordHash = await hashPassword(password);
+  if (!(await ctx.oneTimeTokens.consume(hash, 'reset_password', now))) throw new AppError('invalid_or_expired_token');
+  // The reset link proved the mailbox, so the address counts as verified from now on.
+  const updated = (await ctx.users.update(user.id, { passwordHash, emailVerifiedAt: user.emailVerifiedAt ?? now }, now)) ?? user;
+  await endUserSessions(ctx, user.id, 'password_reset');
+  await recordLoginSuccess(ctx, user.email);
+  ctx.background.run('password changed notice', () => ctx.mailer.send(passwordChangedMail(user.email, ctx.config.brandName, new Date(now))));
+  return updated;
+}
