@@ -25,9 +25,13 @@ export interface TokenOptions {
 const MAX_TOKEN_LENGTH = 4096;
 // An unknown kid triggers at most one ring reload per this interval.
 const UNKNOWN_KID_RELOAD_MS = 5000;
+// Tokens whose signature and claims were already checked, until their exp: a client calling many routes
+// with one token pays for the signature once. Revocation is still checked on every request by the guard.
+const VERIFIED_CACHE_SIZE = 10_000;
 
 export class AccessTokens {
   private lastUnknownKidReload = 0;
+  private readonly verified = new Map<string, AccessClaims>();
 
   constructor(
     private readonly ring: KeyRing,
@@ -54,6 +58,19 @@ export class AccessTokens {
   /** Verifies signature, `typ`, `iss`, `aud`, `exp` and `nbf`; throws token_expired or invalid_token. */
   async verify(token: string, now: number): Promise<AccessClaims> {
     if (token.length > MAX_TOKEN_LENGTH) throw new AppError('invalid_token');
+    const cached = this.verified.get(token);
+    if (cached) {
+      if (cached.exp * 1000 > now) return cached;
+      this.verified.delete(token);
+      throw new AppError('token_expired');
+    }
+    const claims = await this.verifySignedToken(token, now);
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, claims);
+    return claims;
+  }
+
+  private async verifySignedToken(token: string, now: number): Promise<AccessClaims> {
     try {
       const { payload } = await jwtVerify(token, (header) => this.keyFor(header), {
         issuer: this.options.issuer,
