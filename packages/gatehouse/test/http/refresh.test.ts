@@ -73,6 +73,8 @@ for (const backend of backends) {
 
     it('an expired access token is token_expired; an expired refresh token is invalid', async () => {
       const { body } = await registerUser(server.app);
+      // Used once before expiry, so the second check is answered from the verified-token cache.
+      assert.equal((await call(server.app, 'GET', '/auth/me', { token: body.accessToken })).statusCode, 200);
       server.clock!.advance(15 * 60_000 + 1000);
       expectError(await call(server.app, 'GET', '/auth/me', { token: body.accessToken }), 401, 'token_expired');
       const refreshed = await call(server.app, 'POST', '/auth/refresh', { body: { refreshToken: body.refreshToken } });
