@@ -6,6 +6,7 @@ import type { Context } from './context.ts';
 import { KeyRing } from './crypto/keys.ts';
 import { AccessTokens } from './crypto/tokens.ts';
 import { openDatabase, type DbHandle } from './db/connect.ts';
+import { SqlIdentityStore } from './db/identity-store.ts';
 import { SqlKeyStore } from './db/key-store.ts';
 import { SqlOneTimeTokenStore } from './db/one-time-token-store.ts';
 import { loggerOptions } from './logger.ts';
@@ -60,6 +61,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       users: new SqlUserStore(database.db),
       sessions: new SqlSessionStore(database.db),
       oneTimeTokens: new SqlOneTimeTokenStore(database.db),
+      identities: new SqlIdentityStore(database.db),
       state,
       keyRing,
       tokens: new AccessTokens(keyRing, {

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'n
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
+import { GENERIC_OIDC_SCOPES, OAUTH_PRESETS, type OAuthProviderConfig } from './oauth/providers.ts';
 
 export type JwtAlg = 'RS256' | 'ES256' | 'EdDSA' | 'HS256';
 export const JWT_ALGS: readonly JwtAlg[] = ['RS256', 'ES256', 'EdDSA', 'HS256'];
@@ -48,6 +49,10 @@ export interface Config {
   readonly corsOrigins: readonly string[];
   readonly logLevel: string;
   readonly keyRingRefreshMs: number;
+  /** Enabled OAuth / OpenID Connect providers (`OAUTH_<NAME>_…`). */
+  readonly oauthProviders: readonly OAuthProviderConfig[];
+  /** `OAUTH_REDIRECT_ALLOWLIST`: the exact URLs a sign-in may end at; PUBLIC_URL + '/' by default. */
+  readonly oauthRedirectAllowlist: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -138,6 +143,73 @@ function mailSender(env: Env, brandName: string, publicUrl: URL): Config['mailFr
   const match = /^(?:"?([^"<>\r\n]*)"?\s*<)?([^\s<>@]+@[^\s<>@]+)>?$/.exec(raw);
   if (!match) throw new ConfigError('MAIL_FROM', 'must be an address like "Gatehouse <no-reply@example.com>"');
   return { name: match[1]?.trim() || brandName, address: match[2]! };
+}
+
+const OAUTH_SETTING = /^OAUTH_([A-Z][A-Z0-9]*)_(CLIENT_ID|CLIENT_SECRET|ISSUER|AUTHORIZATION_URL|TOKEN_URL|USERINFO_URL|JWKS_URL|SCOPES)$/;
+
+/**
+ * `OAUTH_<NAME>_CLIENT_ID` and `_CLIENT_SECRET` enable a provider: a preset (google, github, kakao) or, with
+ * `_ISSUER`, any OpenID Connect provider. `_ISSUER`, `_AUTHORIZATION_URL`, `_TOKEN_URL`, `_USERINFO_URL`,
+ * `_JWKS_URL` and `_SCOPES` override a preset's values. URLs must be https (http only on a loopback address).
+ */
+function oauthProviders(env: Env): OAuthProviderConfig[] {
+  const names = new Set<string>();
+  for (const [key, value] of Object.entries(env)) {
+    const match = OAUTH_SETTING.exec(key);
+    if (match && value?.trim()) names.add(match[1]!);
+  }
+  const providers: OAuthProviderConfig[] = [];
+  for (const NAME of [...names].sort()) {
+    const name = NAME.toLowerCase();
+    const setting = (suffix: string) => env[`OAUTH_${NAME}_${suffix}`]?.trim() || null;
+    const endpoint = (suffix: string, fallback: string | null = null): string | null => {
+      const raw = setting(suffix) ?? fallback;
+      if (raw === null) return null;
+      const variable = `OAUTH_${NAME}_${suffix}`;
+      const parsed = url(env, variable, raw);
+      const loopback = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(parsed.hostname);
+      if (parsed.protocol !== 'https:' && !loopback) throw new ConfigError(variable, 'must be an https URL (http only for a loopback address)');
+      if (parsed.hash || parsed.username || parsed.password) throw new ConfigError(variable, 'must not contain a fragment or credentials');
+      // Kept as written: an issuer is compared character for character with the `iss` of its tokens.
+      return raw;
+    };
+    if (name.length > 32) throw new ConfigError(`OAUTH_${NAME}_CLIENT_ID`, 'the provider name must be at most 32 characters');
+    if (name === 'exchange') throw new ConfigError(`OAUTH_${NAME}_CLIENT_ID`, '"exchange" is reserved; choose another provider name');
+    const preset = OAUTH_PRESETS[name];
+    const clientId = setting('CLIENT_ID');
+    const clientSecret = setting('CLIENT_SECRET');
+    if (!clientId) throw new ConfigError(`OAUTH_${NAME}_CLIENT_ID`, `is required to enable the ${name} provider`);
+    if (!clientSecret) throw new ConfigError(`OAUTH_${NAME}_CLIENT_SECRET`, `is required to enable the ${name} provider`);
+    if (!preset && !setting('ISSUER')) {
+      throw new ConfigError(`OAUTH_${NAME}_ISSUER`, `is required for "${name}", which is not a preset (${Object.keys(OAUTH_PRESETS).join(', ')}): set it to the provider's OpenID Connect issuer URL`);
+    }
+    const scopes = setting('SCOPES') ?? preset?.scopes ?? GENERIC_OIDC_SCOPES;
+    const kind = preset?.kind ?? 'oidc';
+    if (kind === 'oidc' && !scopes.split(/\s+/).includes('openid')) throw new ConfigError(`OAUTH_${NAME}_SCOPES`, 'must include openid');
+    providers.push({
+      name,
+      label: preset?.label ?? NAME.charAt(0) + name.slice(1),
+      kind,
+      clientId,
+      clientSecret,
+      issuer: endpoint('ISSUER', preset?.issuer ?? null)!,
+      scopes,
+      authorizationUrl: endpoint('AUTHORIZATION_URL', preset?.authorizationUrl),
+      tokenUrl: endpoint('TOKEN_URL', preset?.tokenUrl),
+      userinfoUrl: endpoint('USERINFO_URL', preset?.userinfoUrl),
+      jwksUrl: endpoint('JWKS_URL', preset?.jwksUrl),
+    });
+  }
+  return providers;
+}
+
+/** `OAUTH_REDIRECT_ALLOWLIST`: comma-separated URLs that `redirect_to` must equal exactly. */
+function oauthRedirectAllowlist(env: Env, publicUrl: string): string[] {
+  const entries = list(env, 'OAUTH_REDIRECT_ALLOWLIST');
+  for (const entry of entries) {
+    if (url(env, 'OAUTH_REDIRECT_ALLOWLIST', entry).hash) throw new ConfigError('OAUTH_REDIRECT_ALLOWLIST', `"${entry}" must not contain a fragment (#)`);
+  }
+  return entries.length ? entries : [`${publicUrl}/`];
 }
 
 const ROLE_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
@@ -266,6 +338,8 @@ export function loadConfig(env: Env = readEnv()): Config {
     corsOrigins,
     logLevel: env.LOG_LEVEL?.trim() || (nodeEnv === 'test' ? 'silent' : 'info'),
     keyRingRefreshMs: duration(env, 'KEY_RING_REFRESH', '30s', 1000),
+    oauthProviders: oauthProviders(env),
+    oauthRedirectAllowlist: oauthRedirectAllowlist(env, publicUrl.href.replace(/\/$/, '')),
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
     throw new ConfigError('LOG_LEVEL', 'must be one of fatal, error, warn, info, debug, trace, silent');

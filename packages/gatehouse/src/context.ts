@@ -3,6 +3,7 @@ import type { Config } from './config.ts';
 import type { BackgroundTasks } from './background.ts';
 import type { KeyRing } from './crypto/keys.ts';
 import type { Mailer } from './mail/transport.ts';
+import type { IdentityStore } from './oauth/store.ts';
 import type { OneTimeTokenStore } from './recovery/store.ts';
 import type { AccessTokens } from './crypto/tokens.ts';
 import type { SessionStore } from './sessions/store.ts';
@@ -14,6 +15,7 @@ export interface Context {
   users: UserStore;
   sessions: SessionStore;
   oneTimeTokens: OneTimeTokenStore;
+  identities: IdentityStore;
   state: SharedState;
   keyRing: KeyRing;
   tokens: AccessTokens;

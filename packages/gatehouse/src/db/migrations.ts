@@ -72,6 +72,23 @@ const migrations: Record<string, Migration> = {
   },
 };
 
+// Issue 4: accounts at OAuth / OpenID Connect providers linked to local users.
+migrations['0002_identities'] = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('identities')
+      .addColumn('provider', 'text', (c) => c.notNull())
+      .addColumn('subject', 'text', (c) => c.notNull())
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('email', 'text')
+      .addColumn('email_verified', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('identities_pkey', ['provider', 'subject'])
+      .execute();
+    await db.schema.createIndex('identities_user_id').on('identities').column('user_id').execute();
+  },
+};
+
 export const MIGRATION_NAMES = Object.keys(migrations);
 
 export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {

@@ -59,12 +59,23 @@ export interface SigningKeysTable {
   retired_at: number | null;
 }
 
+export interface IdentitiesTable {
+  provider: string;
+  subject: string;
+  user_id: string;
+  email: string | null;
+  /** 0 or 1 (SQLite has no boolean). */
+  email_verified: number;
+  created_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
   refresh_tokens: RefreshTokensTable;
   one_time_tokens: OneTimeTokensTable;
   signing_keys: SigningKeysTable;
+  identities: IdentitiesTable;
 }
 
 export type Db = Kysely<Database>;
