@@ -17,6 +17,7 @@ import { accountRoutes } from './http/routes/account.ts';
 import { adminRoutes } from './http/routes/admin.ts';
 import { authRoutes } from './http/routes/auth.ts';
 import { healthRoutes } from './http/routes/health.ts';
+import { oauthRoutes } from './http/routes/oauth.ts';
 import { recoveryPages } from './http/routes/recovery-pages.ts';
 import { recoveryRoutes } from './http/routes/recovery.ts';
 import { wellKnownRoutes } from './http/routes/well-known.ts';
@@ -82,5 +83,6 @@ export async function buildApp(ctx: Context, db: Db, log: Logger): Promise<App> 
   adminRoutes(app, ctx, guards);
   recoveryRoutes(app, ctx, guards);
   recoveryPages(app, ctx);
+  oauthRoutes(app, ctx, guards);
   return app;
 }

@@ -4,6 +4,7 @@ export const ERRORS = {
   validation_failed: [400, 'The request is not valid'],
   invalid_json: [400, 'The request body is not valid JSON'],
   invalid_or_expired_token: [400, 'The token is invalid or has expired'],
+  oauth_failed: [400, 'Signing in with the provider failed'],
   invalid_credentials: [401, 'Invalid email or password'],
   authentication_required: [401, 'Authentication is required'],
   token_expired: [401, 'The access token has expired'],

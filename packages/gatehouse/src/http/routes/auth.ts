@@ -16,7 +16,7 @@ import { EmailField, LoginResponseSchema, ModeSchema, NameField, PasswordField }
 import { authOf, clientInfo, type App } from '../types.ts';
 
 /** Shapes a login for its mode: tokens in the body, the refresh token in a cookie, or only a session cookie. */
-function loginBody(ctx: Context, reply: FastifyReply, user: User, issued: IssuedSession, mode: LoginMode) {
+export function loginBody(ctx: Context, reply: FastifyReply, user: User, issued: IssuedSession, mode: LoginMode) {
   const publicUser = toPublicUser(user);
   if (mode === 'session') {
     setSessionCookie(reply, ctx.config, issued.sessionToken!);
