@@ -12,7 +12,11 @@ import { AppError, errorBody } from './errors.ts';
 import { createGuards } from './http/plugins/auth.ts';
 import { Csrf } from './http/plugins/csrf.ts';
 import { registerErrorHandler, toAppError } from './http/plugins/error-handler.ts';
+import { registerMetrics } from './http/plugins/metrics.ts';
+import { registerOpenApi } from './http/plugins/openapi.ts';
 import { registerIpRateLimit } from './http/plugins/rate-limit.ts';
+import { apiKeyRoutes } from './http/routes/api-keys.ts';
+import { auditRoutes } from './http/routes/audit.ts';
 import { accountRoutes } from './http/routes/account.ts';
 import { adminRoutes } from './http/routes/admin.ts';
 import { authRoutes } from './http/routes/auth.ts';
@@ -73,6 +77,8 @@ export async function buildApp(ctx: Context, db: Db, log: Logger): Promise<App> 
     maxAge: 600,
   });
   registerIpRateLimit(app, ctx);
+  await registerOpenApi(app, ctx);
+  registerMetrics(app, ctx, db);
 
   const csrf = new Csrf(ctx);
   const guards = createGuards(ctx, csrf);
@@ -84,5 +90,7 @@ export async function buildApp(ctx: Context, db: Db, log: Logger): Promise<App> 
   recoveryRoutes(app, ctx, guards);
   recoveryPages(app, ctx);
   oauthRoutes(app, ctx, guards);
+  apiKeyRoutes(app, ctx, guards);
+  auditRoutes(app, ctx, guards);
   return app;
 }

@@ -6,11 +6,14 @@ import type { Context } from './context.ts';
 import { KeyRing } from './crypto/keys.ts';
 import { AccessTokens } from './crypto/tokens.ts';
 import { openDatabase, type DbHandle } from './db/connect.ts';
+import { SqlApiKeyStore } from './db/api-key-store.ts';
+import { SqlAuditStore } from './db/audit-store.ts';
 import { SqlIdentityStore } from './db/identity-store.ts';
 import { SqlKeyStore } from './db/key-store.ts';
 import { SqlOneTimeTokenStore } from './db/one-time-token-store.ts';
 import { loggerOptions } from './logger.ts';
 import { createMailer } from './mail/transport.ts';
+import { PrometheusMetrics, type Metrics } from './metrics.ts';
 import { migrateToLatest } from './db/migrations.ts';
 import { SqlSessionStore } from './db/session-store.ts';
 import { SqlUserStore } from './db/user-store.ts';
@@ -33,7 +36,9 @@ export interface RuntimeOptions {
   migrate?: boolean;
   /** Where JSON log lines go (tests capture them); stdout by default. */
   logStream?: DestinationStream;
+  metrics?: Metrics;
 }
+
 
 export function openState(config: Config, options: RuntimeOptions = {}): SharedState {
   return config.redisUrl ? new RedisState(config.redisUrl, options.redisPrefix) : new MemoryState(options.now);
@@ -62,6 +67,8 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       sessions: new SqlSessionStore(database.db),
       oneTimeTokens: new SqlOneTimeTokenStore(database.db),
       identities: new SqlIdentityStore(database.db),
+      apiKeys: new SqlApiKeyStore(database.db),
+      audit: new SqlAuditStore(database.db),
       state,
       keyRing,
       tokens: new AccessTokens(keyRing, {
@@ -74,6 +81,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       log,
       mailer: createMailer(config),
       background: new BackgroundTasks(log),
+      metrics: options.metrics ?? new PrometheusMetrics(),
     };
     await restoreRevocations(ctx);
     const opened = state;

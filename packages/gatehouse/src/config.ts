@@ -49,6 +49,8 @@ export interface Config {
   readonly corsOrigins: readonly string[];
   readonly logLevel: string;
   readonly keyRingRefreshMs: number;
+  readonly auditRetentionMs: number;
+  readonly metricsToken: string | null;
   /** Enabled OAuth / OpenID Connect providers (`OAUTH_<NAME>_…`). */
   readonly oauthProviders: readonly OAuthProviderConfig[];
   /** `OAUTH_REDIRECT_ALLOWLIST`: the exact URLs a sign-in may end at; PUBLIC_URL + '/' by default. */
@@ -338,6 +340,8 @@ export function loadConfig(env: Env = readEnv()): Config {
     corsOrigins,
     logLevel: env.LOG_LEVEL?.trim() || (nodeEnv === 'test' ? 'silent' : 'info'),
     keyRingRefreshMs: duration(env, 'KEY_RING_REFRESH', '30s', 1000),
+    auditRetentionMs: duration(env, 'AUDIT_RETENTION', '90d', 86_400_000),
+    metricsToken: env.METRICS_TOKEN?.trim() || null,
     oauthProviders: oauthProviders(env),
     oauthRedirectAllowlist: oauthRedirectAllowlist(env, publicUrl.href.replace(/\/$/, '')),
   };

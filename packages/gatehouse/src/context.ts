@@ -1,9 +1,12 @@
 // What the domain services receive: stores, shared state, crypto and the clock. Never Fastify or SQL.
 import type { Config } from './config.ts';
+import type { ApiKeyStore } from './api-keys/store.ts';
+import type { AuditStore } from './audit/store.ts';
 import type { BackgroundTasks } from './background.ts';
 import type { KeyRing } from './crypto/keys.ts';
 import type { Mailer } from './mail/transport.ts';
 import type { IdentityStore } from './oauth/store.ts';
+import type { Metrics } from './metrics.ts';
 import type { OneTimeTokenStore } from './recovery/store.ts';
 import type { AccessTokens } from './crypto/tokens.ts';
 import type { SessionStore } from './sessions/store.ts';
@@ -16,6 +19,8 @@ export interface Context {
   sessions: SessionStore;
   oneTimeTokens: OneTimeTokenStore;
   identities: IdentityStore;
+  apiKeys: ApiKeyStore;
+  audit: AuditStore;
   state: SharedState;
   keyRing: KeyRing;
   tokens: AccessTokens;
@@ -23,6 +28,7 @@ export interface Context {
   log: Logger;
   mailer: Mailer;
   background: BackgroundTasks;
+  metrics: Metrics;
 }
 
 /** The part of pino the domain uses. */

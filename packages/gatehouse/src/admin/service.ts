@@ -1,5 +1,6 @@
 // The admin users API: list, read, change role/name/verification/disabled, delete.
-import type { Context } from '../context.ts';
+import { recordEvent } from '../audit/service.ts';
+import type { ClientInfo, Context } from '../context.ts';
 import { UUID_PATTERN } from '../crypto/random.ts';
 import { AppError, validationError } from '../errors.ts';
 import { endUserSessions } from '../sessions/service.ts';
@@ -51,7 +52,12 @@ async function keepOneAdmin(ctx: Context, user: User, losesAdmin: boolean): Prom
   }
 }
 
-export async function patchUser(ctx: Context, id: string, input: AdminPatch): Promise<User> {
+export interface Actor {
+  userId: string;
+  client: ClientInfo;
+}
+
+export async function patchUser(ctx: Context, id: string, input: AdminPatch, actor: Actor): Promise<User> {
   const user = await getUserById(ctx, id);
   const patch: UserPatch = {};
   const now = ctx.now();
@@ -78,12 +84,17 @@ export async function patchUser(ctx: Context, id: string, input: AdminPatch): Pr
   if (!updated) throw new AppError('not_found', { message: 'User not found' });
   // Access tokens carry the role: after a change, or when disabled, none of the old ones may be honoured.
   if (roleChanged || disabling) await endUserSessions(ctx, id, disabling ? 'user_disabled' : 'role_changed');
+  const by = { userId: id, client: actor.client };
+  if (roleChanged) await recordEvent(ctx, 'role_changed', { ...by, detail: { from: user.role, to: updated.role, by: actor.userId } });
+  if (disabling) await recordEvent(ctx, 'user_disabled', { ...by, detail: { by: actor.userId } });
+  if (input.disabled === false && user.disabledAt !== null) await recordEvent(ctx, 'user_enabled', { ...by, detail: { by: actor.userId } });
   return updated;
 }
 
-export async function deleteUser(ctx: Context, id: string): Promise<void> {
+export async function deleteUser(ctx: Context, id: string, actor: Actor): Promise<void> {
   const user = await getUserById(ctx, id);
   await keepOneAdmin(ctx, user, true);
   await endUserSessions(ctx, id, 'user_deleted');
   await ctx.users.delete(id);
+  await recordEvent(ctx, 'user_deleted', { userId: id, client: actor.client, detail: { by: actor.userId, email: user.email } });
 }

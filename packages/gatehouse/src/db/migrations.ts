@@ -89,6 +89,41 @@ migrations['0002_identities'] = {
   },
 };
 
+// Issue 7: API keys and the audit log.
+migrations['0003_api_keys_audit'] = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('api_keys')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('prefix', 'text', (c) => c.notNull().unique())
+      .addColumn('hash', 'text', (c) => c.notNull())
+      .addColumn('scopes', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('last_used_at', 'bigint')
+      .addColumn('expires_at', 'bigint')
+      .addColumn('revoked_at', 'bigint')
+      .execute();
+    await db.schema.createIndex('api_keys_user_id').on('api_keys').column('user_id').execute();
+
+    await db.schema
+      .createTable('audit_events')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('at', 'bigint', (c) => c.notNull())
+      .addColumn('type', 'text', (c) => c.notNull())
+      .addColumn('user_id', 'text')
+      .addColumn('session_id', 'text')
+      .addColumn('ip', 'text')
+      .addColumn('user_agent', 'text')
+      .addColumn('detail', 'text')
+      .execute();
+    await db.schema.createIndex('audit_events_user_id').on('audit_events').columns(['user_id', 'id']).execute();
+    await db.schema.createIndex('audit_events_type').on('audit_events').columns(['type', 'id']).execute();
+    await db.schema.createIndex('audit_events_at').on('audit_events').column('at').execute();
+  },
+};
+
 export const MIGRATION_NAMES = Object.keys(migrations);
 
 export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {

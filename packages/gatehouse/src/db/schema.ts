@@ -69,6 +69,35 @@ export interface IdentitiesTable {
   created_at: number;
 }
 
+export interface ApiKeysTable {
+  id: string;
+  user_id: string;
+  name: string;
+  /** The public part of the key (`gh_<prefix>_…`), unique: how a presented key is found. */
+  prefix: string;
+  /** SHA-256 of the whole key. */
+  hash: string;
+  /** Space-separated. */
+  scopes: string;
+  created_at: number;
+  last_used_at: number | null;
+  expires_at: number | null;
+  revoked_at: number | null;
+}
+
+/** Append-only: rows are inserted and, past the retention, deleted; never updated. */
+export interface AuditEventsTable {
+  id: string;
+  at: number;
+  type: string;
+  user_id: string | null;
+  session_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  /** JSON, never a secret. */
+  detail: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -76,6 +105,8 @@ export interface Database {
   one_time_tokens: OneTimeTokensTable;
   signing_keys: SigningKeysTable;
   identities: IdentitiesTable;
+  api_keys: ApiKeysTable;
+  audit_events: AuditEventsTable;
 }
 
 export type Db = Kysely<Database>;

@@ -6,11 +6,15 @@ export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression,
 
 export interface Auth {
   userId: string;
-  sessionId: string;
+  /** Null for API keys, which belong to no login session. */
+  sessionId: string | null;
   role: string;
-  /** How the request proved itself: a Bearer access token or the session cookie. */
-  via: 'bearer' | 'session';
+  /** How the request proved itself: a Bearer access token, the session cookie or an API key. */
+  via: 'bearer' | 'session' | 'api_key';
+  apiKey: { id: string; scopes: string[] } | null;
 }
+
+export type SessionAuth = Auth & { sessionId: string };
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -27,4 +31,11 @@ export function clientInfo(request: FastifyRequest): ClientInfo {
 export function authOf(request: FastifyRequest): Auth {
   if (!request.auth) throw new Error('route is missing the authenticate guard');
   return request.auth;
+}
+
+/** The caller's login session; only called behind the `authenticateSession` guard. */
+export function sessionOf(request: FastifyRequest): SessionAuth {
+  const auth = authOf(request);
+  if (auth.sessionId === null) throw new Error('route is missing the authenticateSession guard');
+  return auth as SessionAuth;
 }

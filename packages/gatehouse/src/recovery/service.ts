@@ -1,4 +1,5 @@
 // E-mail verification and password recovery. Tokens are random, stored as SHA-256, single use, with a TTL.
+import { recordEvent } from '../audit/service.ts';
 import type { ClientInfo, Context } from '../context.ts';
 import { hashPassword } from '../crypto/passwords.ts';
 import { randomToken, sha256 } from '../crypto/random.ts';
@@ -39,7 +40,7 @@ export function sendVerificationEmail(ctx: Context, user: User): void {
   });
 }
 
-export async function verifyEmail(ctx: Context, token: string): Promise<User> {
+export async function verifyEmail(ctx: Context, token: string, client: ClientInfo | null = null): Promise<User> {
   const now = ctx.now();
   const hash = sha256(token);
   const found = isToken(token, 'verify_email') ? await ctx.oneTimeTokens.findUsable(hash, 'verify_email', now) : null;
@@ -47,7 +48,9 @@ export async function verifyEmail(ctx: Context, token: string): Promise<User> {
   const user = await ctx.users.findById(found.userId);
   if (!user) throw new AppError('invalid_or_expired_token');
   if (user.emailVerifiedAt !== null) return user;
-  return (await ctx.users.update(user.id, { emailVerifiedAt: now }, now)) ?? user;
+  const updated = (await ctx.users.update(user.id, { emailVerifiedAt: now }, now)) ?? user;
+  await recordEvent(ctx, 'email_verified', { userId: user.id, client });
+  return updated;
 }
 
 export async function resendVerification(ctx: Context, userId: string, client: ClientInfo): Promise<void> {
@@ -73,7 +76,7 @@ export async function forgotPassword(ctx: Context, email: string, client: Client
 }
 
 /** Sets a new password (same policy as sign-up), ends every session and tells the owner. */
-export async function resetPassword(ctx: Context, token: string, password: string): Promise<User> {
+export async function resetPassword(ctx: Context, token: string, password: string, client: ClientInfo | null = null): Promise<User> {
   const now = ctx.now();
   const hash = sha256(token);
   const found = isToken(token, 'reset_password') ? await ctx.oneTimeTokens.findUsable(hash, 'reset_password', now) : null;
@@ -86,7 +89,8 @@ export async function resetPassword(ctx: Context, token: string, password: strin
   if (!(await ctx.oneTimeTokens.consume(hash, 'reset_password', now))) throw new AppError('invalid_or_expired_token');
   // The reset link proved the mailbox, so the address counts as verified from now on.
   const updated = (await ctx.users.update(user.id, { passwordHash, emailVerifiedAt: user.emailVerifiedAt ?? now }, now)) ?? user;
-  await endUserSessions(ctx, user.id, 'password_reset');
+  const ended = await endUserSessions(ctx, user.id, 'password_reset');
+  await recordEvent(ctx, 'password_reset', { userId: user.id, client, detail: { sessionsEnded: ended } });
   await recordLoginSuccess(ctx, user.email);
   ctx.background.run('password changed notice', () => ctx.mailer.send(passwordChangedMail(user.email, ctx.config.brandName, new Date(now))));
   return updated;

@@ -1,5 +1,6 @@
 // Refresh-token rotation with reuse detection (RFC 9700 §4.14.2).
-import type { Context } from '../context.ts';
+import { recordEvent } from '../audit/service.ts';
+import type { ClientInfo, Context } from '../context.ts';
 import { deriveKey, hmac, sha256 } from '../crypto/random.ts';
 import { AppError } from '../errors.ts';
 import type { User } from '../users/store.ts';
@@ -35,7 +36,7 @@ function successorOf(ctx: Context, presented: string): string {
   return REFRESH_PREFIX + hmac(key, presented);
 }
 
-export async function rotateRefreshToken(ctx: Context, presented: string): Promise<Rotation> {
+export async function rotateRefreshToken(ctx: Context, presented: string, client: ClientInfo | null = null): Promise<Rotation> {
   if (!presented.startsWith(REFRESH_PREFIX) || presented.length > 100) throw new AppError('invalid_refresh_token');
   const now = ctx.now();
   const hash = sha256(presented);
@@ -69,8 +70,11 @@ export async function rotateRefreshToken(ctx: Context, presented: string): Promi
     // Revoked outside the transaction above, which must not roll this back when it throws.
     await ctx.sessions.revoke(outcome.sessionId, 'refresh_token_reused', now);
     await markSessionsRevoked(ctx, [outcome.sessionId]);
+    const session = await ctx.sessions.find(outcome.sessionId);
+    await recordEvent(ctx, 'refresh_reuse_detected', { userId: session?.userId, sessionId: outcome.sessionId, client });
     throw new AppError('refresh_token_reused');
   }
+  if (outcome.kind === 'rotated') ctx.metrics.event('refresh_rotated');
 
   const user = await ctx.users.findById(outcome.session.userId);
   if (!user || user.disabledAt !== null) throw new AppError('invalid_refresh_token');

@@ -1,4 +1,5 @@
 // Sessions: start one per login, end one, end all, and look one up from its cookie.
+import { recordEvent } from '../audit/service.ts';
 import type { ClientInfo, Context } from '../context.ts';
 import { randomToken, sha256, uuidv7 } from '../crypto/random.ts';
 import { AppError } from '../errors.ts';
@@ -63,17 +64,28 @@ export async function endUserSessions(ctx: Context, userId: string, reason: stri
   return ids.length;
 }
 
+export async function logout(ctx: Context, userId: string, sessionId: string, client: ClientInfo): Promise<void> {
+  await endSession(ctx, sessionId, 'logout');
+  await recordEvent(ctx, 'logout', { userId, sessionId, client });
+}
+
+export async function logoutEverywhere(ctx: Context, userId: string, sessionId: string, client: ClientInfo): Promise<void> {
+  const count = await endUserSessions(ctx, userId, 'logout_all');
+  await recordEvent(ctx, 'logout_all', { userId, sessionId, client, detail: { sessions: count } });
+}
+
 export async function listSessions(ctx: Context, userId: string): Promise<Session[]> {
   return ctx.sessions.listLive(userId, ctx.now());
 }
 
 /** Ends one of the caller's own sessions; another user's session id is not_found, as an unknown id is. */
-export async function endOwnSession(ctx: Context, userId: string, sessionId: string): Promise<void> {
+export async function endOwnSession(ctx: Context, userId: string, sessionId: string, client: ClientInfo): Promise<void> {
   const session = await ctx.sessions.find(sessionId);
   if (!session || session.userId !== userId || session.revokedAt !== null || session.expiresAt <= ctx.now()) {
     throw new AppError('not_found', { message: 'Session not found' });
   }
   await endSession(ctx, sessionId, 'deleted');
+  await recordEvent(ctx, 'session_revoked', { userId, sessionId, client });
 }
 
 /** The session a session-mode cookie belongs to, or the reason it does not authenticate. */

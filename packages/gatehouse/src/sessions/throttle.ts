@@ -12,20 +12,25 @@ function limited(resetInMs: number): AppError {
   return new AppError('rate_limited', { retryAfter: Math.max(1, Math.ceil(resetInMs / 1000)) });
 }
 
-async function refuseIfOver(ctx: Context, key: string, limit: RateLimit): Promise<void> {
+async function refuseIfOver(ctx: Context, key: string, limit: RateLimit, name: 'login_account' | 'login_ip'): Promise<void> {
   const counter = await ctx.state.peek(key);
-  if (counter && counter.count >= limit.max) throw limited(counter.resetInMs);
+  if (counter && counter.count >= limit.max) {
+    ctx.metrics.rateLimited(name);
+    throw limited(counter.resetInMs);
+  }
 }
 
 /** Before any password work: while an account or an IP is over its limit, even the right password gets 429. */
 export async function checkLoginAllowed(ctx: Context, email: string, ip: string): Promise<void> {
-  await refuseIfOver(ctx, accountKey(email), ctx.config.rateLimits.loginAccount);
-  await refuseIfOver(ctx, ipKey(ip), ctx.config.rateLimits.loginIp);
+  await refuseIfOver(ctx, accountKey(email), ctx.config.rateLimits.loginAccount, 'login_account');
+  await refuseIfOver(ctx, ipKey(ip), ctx.config.rateLimits.loginIp, 'login_ip');
 }
 
-export async function recordLoginFailure(ctx: Context, email: string, ip: string): Promise<void> {
+/** Counts a failure; true when this one locked the account (its counter just reached the limit). */
+export async function recordLoginFailure(ctx: Context, email: string, ip: string): Promise<boolean> {
   const { loginAccount, loginIp } = ctx.config.rateLimits;
-  await Promise.all([ctx.state.hit(accountKey(email), loginAccount.windowMs), ctx.state.hit(ipKey(ip), loginIp.windowMs)]);
+  const [account] = await Promise.all([ctx.state.hit(accountKey(email), loginAccount.windowMs), ctx.state.hit(ipKey(ip), loginIp.windowMs)]);
+  return account.count === loginAccount.max;
 }
 
 export async function recordLoginSuccess(ctx: Context, email: string): Promise<void> {
@@ -36,5 +41,8 @@ export async function recordLoginSuccess(ctx: Context, email: string): Promise<v
 export async function consumeSignupAttempt(ctx: Context, ip: string): Promise<void> {
   const limit = ctx.config.rateLimits.signupIp;
   const counter = await ctx.state.hit(`signup:ip:${ip}`, limit.windowMs);
-  if (counter.count > limit.max) throw limited(counter.resetInMs);
+  if (counter.count > limit.max) {
+    ctx.metrics.rateLimited('signup_ip');
+    throw limited(counter.resetInMs);
+  }
 }

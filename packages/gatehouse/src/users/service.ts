@@ -1,4 +1,5 @@
 // Accounts: sign-up, profile and password changes.
+import { recordEvent } from '../audit/service.ts';
 import type { ClientInfo, Context } from '../context.ts';
 import { hashPassword, verifyPassword } from '../crypto/passwords.ts';
 import { uuidv7 } from '../crypto/random.ts';
@@ -73,6 +74,7 @@ export async function register(ctx: Context, input: RegisterInput, client: Clien
   const now = ctx.now();
   const loggedIn = (await ctx.users.update(user.id, { lastLoginAt: now }, now)) ?? user;
   const issued = await startSession(ctx, loggedIn, input.mode, client);
+  await recordEvent(ctx, 'register', { userId: user.id, sessionId: issued.session.id, client, detail: { mode: input.mode } });
   sendVerificationEmail(ctx, loggedIn);
   return { ...issued, user: loggedIn };
 }
@@ -116,6 +118,7 @@ export async function changePassword(
   }
   const now = ctx.now();
   await ctx.users.update(userId, { passwordHash: await hashPassword(input.newPassword) }, now);
-  await endUserSessions(ctx, userId, 'password_changed', currentSessionId);
+  const ended = await endUserSessions(ctx, userId, 'password_changed', currentSessionId);
+  await recordEvent(ctx, 'password_changed', { userId, sessionId: currentSessionId, client, detail: { sessionsEnded: ended } });
   ctx.background.run('password changed notice', () => ctx.mailer.send(passwordChangedMail(user.email, ctx.config.brandName, new Date(now))));
 }

@@ -1,6 +1,7 @@
 // The auth guard: a Bearer access token or the session cookie, revocation checked on every request.
 import type { FastifyRequest } from 'fastify';
 import type { Context } from '../../context.ts';
+import { looksLikeApiKey, resolveApiKey } from '../../api-keys/service.ts';
 import { AppError } from '../../errors.ts';
 import { isSessionRevoked } from '../../sessions/revocation.ts';
 import { resolveSessionCookie } from '../../sessions/service.ts';
@@ -20,10 +21,13 @@ export function createGuards(ctx: Context, csrf: Csrf) {
     if (header !== undefined) {
       const match = BEARER.exec(header);
       if (!match?.[1]) throw new AppError('invalid_token', { message: 'Authorization must be "Bearer <token>"' });
+      if (looksLikeApiKey(match[1])) return identifyApiKey(match[1]);
       const claims = await ctx.tokens.verify(match[1], ctx.now());
       if (await isSessionRevoked(ctx, claims.sid)) throw new AppError('token_revoked');
-      return { userId: claims.sub, sessionId: claims.sid, role: claims.role, via: 'bearer' };
+      return { userId: claims.sub, sessionId: claims.sid, role: claims.role, via: 'bearer', apiKey: null };
     }
+    const apiKeyHeader = request.headers['x-api-key'];
+    if (typeof apiKeyHeader === 'string') return identifyApiKey(apiKeyHeader);
     const cookie = request.cookies[SESSION_COOKIE];
     if (cookie) {
       const session = await resolveSessionCookie(ctx, cookie);
@@ -31,9 +35,22 @@ export function createGuards(ctx: Context, csrf: Csrf) {
       if (!SAFE_METHODS.has(request.method)) csrf.verify(request);
       const user = await ctx.users.findById(session.userId);
       if (!user || user.disabledAt !== null) throw new AppError('token_revoked', { message: 'The session has ended' });
-      return { userId: user.id, sessionId: session.id, role: user.role, via: 'session' };
+      return { userId: user.id, sessionId: session.id, role: user.role, via: 'session', apiKey: null };
     }
     throw new AppError('authentication_required');
+  }
+
+  async function identifyApiKey(presented: string): Promise<Auth> {
+    const resolved = await resolveApiKey(ctx, presented);
+    // Unknown, revoked, expired and disabled-owner keys get the same answer.
+    if (!resolved) throw new AppError('invalid_token', { message: 'The API key is invalid' });
+    return { userId: resolved.user.id, sessionId: null, role: resolved.user.role, via: 'api_key', apiKey: { id: resolved.key.id, scopes: resolved.key.scopes } };
+  }
+
+  /** For what only a signed-in person may do (sessions, passwords, API keys): an API key is refused. */
+  async function authenticateSession(request: FastifyRequest): Promise<void> {
+    await authenticate(request);
+    if (request.auth!.sessionId === null) throw new AppError('forbidden', { message: 'An API key cannot be used for this' });
   }
 
   function requireRole(...roles: string[]) {
@@ -43,7 +60,7 @@ export function createGuards(ctx: Context, csrf: Csrf) {
     };
   }
 
-  return { authenticate, requireRole };
+  return { authenticate, authenticateSession, requireRole };
 }
 
 export type Guards = ReturnType<typeof createGuards>;

@@ -7,7 +7,7 @@ import { changePassword, getUser, updateProfile } from '../../users/service.ts';
 import { toPublicUser } from '../../users/store.ts';
 import type { Guards } from '../plugins/auth.ts';
 import { NameField, PasswordField, UserResponseSchema } from '../schemas.ts';
-import { authOf, clientInfo, type App } from '../types.ts';
+import { authOf, clientInfo, sessionOf, type App } from '../types.ts';
 
 const SessionSchema = Type.Object({
   id: Type.String(),
@@ -21,6 +21,7 @@ const SessionSchema = Type.Object({
 
 export function accountRoutes(app: App, ctx: Context, guards: Guards): void {
   const authenticated = { preHandler: guards.authenticate };
+  const signedIn = { preHandler: guards.authenticateSession };
 
   app.get('/auth/me', { ...authenticated, schema: { response: { 200: UserResponseSchema } } }, async (request, reply) => {
     reply.header('cache-control', 'no-store');
@@ -35,25 +36,25 @@ export function accountRoutes(app: App, ctx: Context, guards: Guards): void {
 
   app.post(
     '/auth/password',
-    { ...authenticated, schema: { body: Type.Object({ currentPassword: PasswordField, newPassword: PasswordField }) } },
+    { ...signedIn, schema: { body: Type.Object({ currentPassword: PasswordField, newPassword: PasswordField }) } },
     async (request, reply) => {
-      const auth = authOf(request);
+      const auth = sessionOf(request);
       await changePassword(ctx, auth.userId, auth.sessionId, request.body, clientInfo(request));
       reply.status(204).send();
     },
   );
 
-  app.get('/auth/sessions', { ...authenticated, schema: { response: { 200: Type.Object({ sessions: Type.Array(SessionSchema) }) } } }, async (request, reply) => {
-    const auth = authOf(request);
+  app.get('/auth/sessions', { ...signedIn, schema: { response: { 200: Type.Object({ sessions: Type.Array(SessionSchema) }) } } }, async (request, reply) => {
+    const auth = sessionOf(request);
     reply.header('cache-control', 'no-store');
     return { sessions: (await listSessions(ctx, auth.userId)).map((s) => toPublicSession(s, auth.sessionId)) };
   });
 
   app.delete(
     '/auth/sessions/:id',
-    { ...authenticated, schema: { params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } },
+    { ...signedIn, schema: { params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } },
     async (request, reply) => {
-      await endOwnSession(ctx, authOf(request).userId, request.params.id);
+      await endOwnSession(ctx, authOf(request).userId, request.params.id, clientInfo(request));
       reply.status(204).send();
     },
   );

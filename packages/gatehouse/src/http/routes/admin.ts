@@ -5,7 +5,10 @@ import type { Context } from '../../context.ts';
 import { toPublicUser } from '../../users/store.ts';
 import type { Guards } from '../plugins/auth.ts';
 import { NameField, UserResponseSchema, UserSchema } from '../schemas.ts';
-import type { App } from '../types.ts';
+import { authOf, clientInfo, type App } from '../types.ts';
+import type { FastifyRequest } from 'fastify';
+
+const actorOf = (request: FastifyRequest) => ({ userId: authOf(request).userId, client: clientInfo(request) });
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
@@ -53,11 +56,11 @@ export function adminRoutes(app: App, ctx: Context, guards: Guards): void {
         response: { 200: UserResponseSchema },
       },
     },
-    async (request) => ({ user: toPublicUser(await patchUser(ctx, request.params.id, request.body)) }),
+    async (request) => ({ user: toPublicUser(await patchUser(ctx, request.params.id, request.body, actorOf(request))) }),
   );
 
   app.delete('/admin/users/:id', { ...adminOnly, schema: { params: IdParams } }, async (request, reply) => {
-    await deleteUser(ctx, request.params.id);
+    await deleteUser(ctx, request.params.id, actorOf(request));
     reply.status(204).send();
   });
 }

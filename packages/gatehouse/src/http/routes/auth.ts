@@ -5,7 +5,7 @@ import type { Context } from '../../context.ts';
 import { AppError } from '../../errors.ts';
 import { login } from '../../sessions/login.ts';
 import { rotateRefreshToken } from '../../sessions/rotate-refresh-token.ts';
-import { endSession, endUserSessions, type IssuedSession } from '../../sessions/service.ts';
+import { logout, logoutEverywhere, type IssuedSession } from '../../sessions/service.ts';
 import type { LoginMode } from '../../sessions/store.ts';
 import { register } from '../../users/service.ts';
 import { toPublicUser, type User } from '../../users/store.ts';
@@ -13,7 +13,7 @@ import { REFRESH_COOKIE, clearAuthCookies, setCsrfCookie, setRefreshCookie, setS
 import type { Guards } from '../plugins/auth.ts';
 import type { Csrf } from '../plugins/csrf.ts';
 import { EmailField, LoginResponseSchema, ModeSchema, NameField, PasswordField } from '../schemas.ts';
-import { authOf, clientInfo, type App } from '../types.ts';
+import { clientInfo, sessionOf, type App } from '../types.ts';
 
 /** Shapes a login for its mode: tokens in the body, the refresh token in a cookie, or only a session cookie. */
 export function loginBody(ctx: Context, reply: FastifyReply, user: User, issued: IssuedSession, mode: LoginMode) {
@@ -77,7 +77,7 @@ export function authRoutes(app: App, ctx: Context, guards: Guards, csrf: Csrf): 
       // The cookie travels by itself, so a cookie refresh is a cookie-authenticated write: it needs CSRF.
       if (fromCookie) csrf.verify(request);
       try {
-        const rotation = await rotateRefreshToken(ctx, (fromBody ?? fromCookie)!);
+        const rotation = await rotateRefreshToken(ctx, (fromBody ?? fromCookie)!, clientInfo(request));
         const tokens = { user: toPublicUser(rotation.user), accessToken: rotation.accessToken, tokenType: 'Bearer' as const, expiresIn: rotation.expiresIn };
         if (fromCookie) {
           setRefreshCookie(reply, ctx.config, rotation.refreshToken);
@@ -91,14 +91,16 @@ export function authRoutes(app: App, ctx: Context, guards: Guards, csrf: Csrf): 
     },
   );
 
-  app.post('/auth/logout', { preHandler: guards.authenticate }, async (request, reply) => {
-    await endSession(ctx, authOf(request).sessionId, 'logout');
+  app.post('/auth/logout', { preHandler: guards.authenticateSession }, async (request, reply) => {
+    const auth = sessionOf(request);
+    await logout(ctx, auth.userId, auth.sessionId, clientInfo(request));
     clearAuthCookies(reply, ctx.config);
     reply.status(204).send();
   });
 
-  app.post('/auth/logout-all', { preHandler: guards.authenticate }, async (request, reply) => {
-    await endUserSessions(ctx, authOf(request).userId, 'logout_all');
+  app.post('/auth/logout-all', { preHandler: guards.authenticateSession }, async (request, reply) => {
+    const auth = sessionOf(request);
+    await logoutEverywhere(ctx, auth.userId, auth.sessionId, clientInfo(request));
     clearAuthCookies(reply, ctx.config);
     reply.status(204).send();
   });

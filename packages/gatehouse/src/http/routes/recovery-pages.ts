@@ -5,7 +5,7 @@ import type { Context } from '../../context.ts';
 import { AppError } from '../../errors.ts';
 import { escapeHtml } from '../../html.ts';
 import { resetPassword, verifyEmail } from '../../recovery/service.ts';
-import type { App } from '../types.ts';
+import { clientInfo, type App } from '../types.ts';
 
 interface PageQuery {
   token?: string;
@@ -56,7 +56,7 @@ export function recoveryPages(app: App, ctx: Context): void {
 
     pages.post<{ Body: PageBody }>('/verify-email', async (request, reply) => {
       try {
-        const user = await verifyEmail(ctx, String(request.body?.token ?? ''));
+        const user = await verifyEmail(ctx, String(request.body?.token ?? ''), clientInfo(request));
         return page(ctx, reply, 200, 'Email address confirmed', `<p>${escapeHtml(user.email)} is confirmed. You can close this page.</p>`);
       } catch (err) {
         const message = messageOf(err);
@@ -80,7 +80,7 @@ export function recoveryPages(app: App, ctx: Context): void {
     pages.post<{ Body: PageBody }>('/reset-password', async (request, reply) => {
       const token = String(request.body?.token ?? '');
       try {
-        await resetPassword(ctx, token, String(request.body?.password ?? ''));
+        await resetPassword(ctx, token, String(request.body?.password ?? ''), clientInfo(request));
         return page(ctx, reply, 200, 'Password changed', '<p>Your password is changed and every session was signed out. Sign in with the new password.</p>');
       } catch (err) {
         if (err instanceof AppError && err.code === 'validation_failed') return page(ctx, reply, 400, 'Choose a new password', resetForm(token, messageOf(err)!));

@@ -14,7 +14,7 @@ const FORGOT_MESSAGE = 'If an account exists for that address, we have sent it a
 
 export function recoveryRoutes(app: App, ctx: Context, guards: Guards): void {
   app.post('/auth/verify-email', { schema: { body: Type.Object({ token: TokenField }), response: { 200: UserResponseSchema } } }, async (request) => ({
-    user: toPublicUser(await verifyEmail(ctx, request.body.token)),
+    user: toPublicUser(await verifyEmail(ctx, request.body.token, clientInfo(request))),
   }));
 
   app.post('/auth/verify-email/resend', { preHandler: guards.authenticate, schema: { response: { 202: Accepted } } }, async (request, reply) => {
@@ -30,7 +30,7 @@ export function recoveryRoutes(app: App, ctx: Context, guards: Guards): void {
   });
 
   app.post('/auth/reset-password', { schema: { body: Type.Object({ token: TokenField, password: PasswordField }) } }, async (request, reply) => {
-    await resetPassword(ctx, request.body.token, request.body.password);
+    await resetPassword(ctx, request.body.token, request.body.password, clientInfo(request));
     reply.status(204).send();
   });
 }

@@ -1,0 +1,55 @@
+// Writing and reading the audit log.
+import type { ClientInfo, Context } from '../context.ts';
+import { UUID_PATTERN, uuidv7 } from '../crypto/random.ts';
+import { validationError } from '../errors.ts';
+import type { AuditEvent, AuditType } from './store.ts';
+
+export interface AuditInput {
+  userId?: string | null;
+  sessionId?: string | null;
+  client?: ClientInfo | null;
+  detail?: AuditEvent['detail'];
+}
+
+/** Appends one event. The audit log must not lose events silently, but nor may it fail the user's request. */
+export async function recordEvent(ctx: Context, type: AuditType, input: AuditInput = {}): Promise<void> {
+  const at = ctx.now();
+  ctx.metrics?.event(type);
+  try {
+    await ctx.audit.append({
+      id: uuidv7(at),
+      at,
+      type,
+      userId: input.userId ?? null,
+      sessionId: input.sessionId ?? null,
+      ip: input.client?.ip ?? null,
+      userAgent: input.client?.userAgent?.slice(0, 512) ?? null,
+      detail: input.detail ?? null,
+    });
+  } catch (err) {
+    ctx.log.error({ err, auditType: type }, 'could not write the audit event');
+  }
+}
+
+export interface AuditPage {
+  events: AuditEvent[];
+  nextCursor: string | null;
+}
+
+export async function listEvents(ctx: Context, query: { userId?: string; type?: AuditType; cursor?: string; limit?: number }): Promise<AuditPage> {
+  const limit = query.limit ?? 50;
+  let beforeId: string | undefined;
+  if (query.cursor) {
+    beforeId = Buffer.from(query.cursor, 'base64url').toString('utf8');
+    if (!UUID_PATTERN.test(beforeId)) throw validationError([{ field: 'cursor', message: 'Invalid cursor' }]);
+  }
+  const events = await ctx.audit.list({ userId: query.userId, type: query.type, beforeId, limit: limit + 1 });
+  const page = events.slice(0, limit);
+  const last = page[page.length - 1];
+  return { events: page, nextCursor: events.length > limit && last ? Buffer.from(last.id).toString('base64url') : null };
+}
+
+/** Deletes events older than AUDIT_RETENTION. */
+export async function pruneEvents(ctx: Context): Promise<number> {
+  return ctx.audit.deleteBefore(ctx.now() - ctx.config.auditRetentionMs);
+}

@@ -1,0 +1,32 @@
+// GET /metrics in Prometheus text, behind METRICS_TOKEN when it is set; request counts and latency by route.
+import type { Context } from '../../context.ts';
+import { ping } from '../../db/migrations.ts';
+import type { Db } from '../../db/schema.ts';
+import { safeEqual } from '../../crypto/random.ts';
+import { AppError } from '../../errors.ts';
+import { PrometheusMetrics } from '../../metrics.ts';
+import type { App } from '../types.ts';
+
+export function registerMetrics(app: App, ctx: Context, db: Db): void {
+  const metrics = ctx.metrics;
+  if (!(metrics instanceof PrometheusMetrics)) return;
+  metrics.addHealthCheck('gatehouse_database_up', 'Whether the database answers (1) or not (0)', () => ping(db));
+  if (ctx.config.redisUrl) metrics.addHealthCheck('gatehouse_redis_up', 'Whether Redis answers (1) or not (0)', () => ctx.state.ping());
+
+  app.addHook('onResponse', async (request, reply) => {
+    // The route pattern, never the raw URL: ids and tokens must not become label values.
+    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) };
+    metrics.requests.inc(labels);
+    metrics.latency.observe(labels, reply.elapsedTime / 1000);
+  });
+
+  app.get('/metrics', async (request, reply) => {
+    const token = ctx.config.metricsToken;
+    if (token) {
+      const header = request.headers.authorization ?? '';
+      if (!safeEqual(header, `Bearer ${token}`)) throw new AppError('authentication_required', { message: 'Send the metrics token as a Bearer token' });
+    }
+    reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+}
