@@ -2,6 +2,7 @@
 // bound to the browser, PKCE S256, a nonce and issuer checks for OpenID Connect, exact redirect matching,
 // and a one-time code (not tokens) in the final redirect. Then the account rules: find by (provider,
 // subject); link by e-mail only when both sides have verified it; otherwise a new account, never a merge.
+import { recordEvent } from '../audit/service.ts';
 import * as client from 'openid-client';
 import type { ClientInfo, Context } from '../context.ts';
 import { randomToken, safeEqual, sha256, uuidv7 } from '../crypto/random.ts';
@@ -314,6 +315,7 @@ async function resolveAccount(ctx: Context, provider: OAuthProviderConfig, profi
       return attempt === 0 ? resolveAccount(ctx, provider, profile, 1) : { error: new AppError('conflict') };
     }
     ctx.log.info({ provider: provider.name, userId: local.id }, 'oauth identity linked by verified e-mail');
+    await recordEvent(ctx, 'oauth_linked', { userId: local.id, detail: { provider: provider.name, by: 'verified_email' } });
     return { user: local };
   }
 
@@ -324,6 +326,8 @@ async function resolveAccount(ctx: Context, provider: OAuthProviderConfig, profi
     return attempt === 0 ? resolveAccount(ctx, provider, profile, 1) : { error: new AppError('email_taken') };
   }
   ctx.log.info({ provider: provider.name, userId: user.id }, 'oauth account created');
+  await recordEvent(ctx, 'register', { userId: user.id, detail: { provider: provider.name } });
+  await recordEvent(ctx, 'oauth_linked', { userId: user.id, detail: { provider: provider.name, by: 'new_account' } });
   sendVerificationEmail(ctx, user);
   return { user };
 }
@@ -361,6 +365,7 @@ export async function exchangeCode(ctx: Context, code: string, mode: LoginMode, 
   const updated = (await ctx.users.update(user.id, { lastLoginAt: now }, now)) ?? user;
   const issued = await startSession(ctx, updated, mode, clientInfo);
   ctx.log.info({ provider: grant.provider, userId: user.id, sessionId: issued.session.id, mode }, 'oauth code exchanged');
+  await recordEvent(ctx, 'login_ok', { userId: user.id, sessionId: issued.session.id, client: clientInfo, detail: { mode, provider: grant.provider } });
   return { ...issued, user: updated };
 }
 
@@ -387,4 +392,5 @@ export async function unlinkIdentity(ctx: Context, userId: string, provider: str
     });
   }
   ctx.log.info({ provider, userId }, 'oauth identity unlinked');
+  await recordEvent(ctx, 'oauth_unlinked', { userId, detail: { provider } });
 }

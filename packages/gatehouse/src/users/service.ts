@@ -104,9 +104,12 @@ export async function changePassword(
   client: ClientInfo,
 ): Promise<void> {
   const user = await getUser(ctx, userId);
+  if (user.passwordHash === null) {
+    throw validationError([{ field: 'currentPassword', message: 'This account has no password yet: use forgot-password to set one' }]);
+  }
   // A stolen access token must not become a way to guess the password: the login limits apply here too.
   await checkLoginAllowed(ctx, user.email, client.ip);
-  const check = user.passwordHash ? await verifyPassword(user.passwordHash, input.currentPassword) : { ok: false };
+  const check = await verifyPassword(user.passwordHash, input.currentPassword);
   if (!check.ok) {
     await recordLoginFailure(ctx, user.email, client.ip);
     throw validationError([{ field: 'currentPassword', message: 'The current password is wrong' }]);

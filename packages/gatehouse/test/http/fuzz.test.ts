@@ -34,6 +34,16 @@ const ROUTES: Array<[string, string]> = [
   ['POST', '/auth/verify-email/resend'],
   ['POST', '/auth/forgot-password'],
   ['POST', '/auth/reset-password'],
+  ['GET', '/auth/oauth/:id'],
+  ['GET', '/auth/oauth/:id/callback'],
+  ['POST', '/auth/oauth/exchange'],
+  ['GET', '/auth/identities'],
+  ['DELETE', '/auth/identities/:id'],
+  ['GET', '/auth/api-keys'],
+  ['POST', '/auth/api-keys'],
+  ['DELETE', '/auth/api-keys/:id'],
+  ['POST', '/auth/introspect'],
+  ['GET', '/admin/audit'],
   ['GET', '/admin/users'],
   ['GET', '/admin/users/:id'],
   ['PATCH', '/admin/users/:id'],
@@ -44,7 +54,7 @@ const ROUTES: Array<[string, string]> = [
   ['POST', '/reset-password'],
 ];
 
-const FIELDS = ['email', 'password', 'name', 'mode', 'refreshToken', 'currentPassword', 'newPassword', 'token', 'role', 'disabled', 'emailVerified', '__proto__', 'constructor'];
+const FIELDS = ['email', 'password', 'name', 'mode', 'refreshToken', 'currentPassword', 'newPassword', 'token', 'role', 'disabled', 'emailVerified', 'code', 'scopes', 'expiresAt', '__proto__', 'constructor'];
 
 const jsonValue = fc.oneof(
   fc.string({ maxLength: 300 }),
@@ -67,7 +77,11 @@ const body = fc.oneof(
 const request = fc.record({
   route: fc.constantFrom(...ROUTES),
   param: fc.oneof(fc.uuid(), fc.string({ maxLength: 80 }).map(encodeURIComponent), fc.constant('..%2F..%2Fetc')),
-  query: fc.oneof(fc.constant(''), fc.string({ maxLength: 60 }).map((s) => `?q=${encodeURIComponent(s)}&limit=${encodeURIComponent(s.slice(0, 4))}&cursor=${encodeURIComponent(s)}&token=${encodeURIComponent(s)}`)),
+  query: fc.oneof(
+    fc.constant(''),
+    fc.string({ maxLength: 60 }).map((s) => `?q=${encodeURIComponent(s)}&limit=${encodeURIComponent(s.slice(0, 4))}&cursor=${encodeURIComponent(s)}&token=${encodeURIComponent(s)}`),
+    fc.string({ maxLength: 60 }).map((s) => `?state=${encodeURIComponent(s)}&code=${encodeURIComponent(s)}&redirect_to=${encodeURIComponent(s)}&type=${encodeURIComponent(s)}&userId=${encodeURIComponent(s)}`),
+  ),
   body: fc.option(body, { nil: undefined }),
   contentType: fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', ''),
   auth: fc.constantFrom('none', 'valid', 'garbage', 'refresh-as-access', 'cookie-garbage'),
