@@ -1,0 +1,123 @@
+// The load generator, run by bench/run.ts in a child process of its own: autocannon parses every response
+// in JavaScript, and sharing the server's event loop (or its CPU time) would bend the numbers it measures.
+// It receives one LoadJob over IPC, runs an optional warm-up and then the measured run, and sends back
+// a LoadResult.
+import autocannon from 'autocannon';
+
+export interface StaticRequest {
+  method: 'GET' | 'POST';
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+export interface LoadJob {
+  url: string;
+  connections: number;
+  warmupSeconds: number;
+  seconds: number;
+  /** Cycled by each connection, each starting at a different offset (login: one request per user). */
+  requests?: StaticRequest[];
+  /**
+   * Refresh-token rotation: one live refresh token per connection for the warm-up and one per connection
+   * for the measured run. Each connection presents the token it last received.
+   */
+  refresh?: { path: string; warmupTokens: string[]; tokens: string[] };
+}
+
+export interface LoadResult {
+  /** 200 responses per second of the measured run: only those count. */
+  perSecond: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  seconds: number;
+  statusCodes: Record<string, number>;
+  latencyMs: { p50: number; p99: number };
+  /** Refresh runs: connections whose session stopped working (a non-200 left them without a live token). */
+  deadSessions?: number;
+}
+
+/** Spreads connections over the request list so that eight connections do not all log in one user at once. */
+function staticClients(requests: StaticRequest[]): (client: autocannon.Client) => void {
+  let next = 0;
+  return (client) => {
+    const offset = next++ % requests.length;
+    client.setRequests([...requests.slice(offset), ...requests.slice(0, offset)]);
+  };
+}
+
+/**
+ * Gives every connection its own session. The token lives in this closure rather than in autocannon's
+ * per-request `context`, because autocannon resets that context each time it wraps around the request list
+ * (every request, with a list of one).
+ */
+function refreshClients(path: string, tokens: string[], dead: Set<number>): (client: autocannon.Client) => void {
+  let next = 0;
+  return (client) => {
+    const index = next++;
+    const token = tokens[index];
+    if (token === undefined) throw new Error(`no refresh token for connection ${index}`);
+    const session = { token };
+    client.setRequests([
+      {
+        method: 'POST',
+        path,
+        headers: { 'content-type': 'application/json' },
+        setupRequest: (request) => ({ ...request, body: JSON.stringify({ refreshToken: session.token }) }),
+        onResponse: (status, body) => {
+          if (status === 200) session.token = (JSON.parse(body) as { refreshToken: string }).refreshToken;
+          else dead.add(index);
+        },
+      },
+    ]);
+  };
+}
+
+async function fire(job: LoadJob, seconds: number, tokens: string[] | null, dead: Set<number>): Promise<autocannon.Result> {
+  const setupClient = tokens ? refreshClients(job.refresh!.path, tokens, dead) : staticClients(job.requests!);
+  return autocannon({
+    url: job.url,
+    connections: job.connections,
+    duration: seconds,
+    // A placeholder: setupClient replaces it on every connection before the first request is sent.
+    requests: [{ method: 'GET', path: '/' }],
+    setupClient,
+  });
+}
+
+function summarise(result: autocannon.Result, dead: Set<number> | null): LoadResult {
+  const statusCodes: Record<string, number> = {};
+  for (const [code, stat] of Object.entries(result.statusCodeStats ?? {})) statusCodes[code] = stat.count ?? 0;
+  const ok = statusCodes['200'] ?? 0;
+  return {
+    perSecond: ok / result.duration,
+    ok,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    seconds: result.duration,
+    statusCodes,
+    // autocannon records latencies of 2xx responses only.
+    latencyMs: { p50: result.latency.p50, p99: result.latency.p99 },
+    ...(dead ? { deadSessions: dead.size } : {}),
+  };
+}
+
+export async function runJob(job: LoadJob): Promise<LoadResult> {
+  if (job.warmupSeconds > 0) await fire(job, job.warmupSeconds, job.refresh?.warmupTokens ?? null, new Set());
+  const dead = new Set<number>();
+  const result = await fire(job, job.seconds, job.refresh?.tokens ?? null, dead);
+  return summarise(result, job.refresh ? dead : null);
+}
+
+// Started by run.ts with fork(): one job in, one result out, then exit.
+if (process.send) {
+  process.once('message', (job: LoadJob) => {
+    runJob(job).then(
+      (result) => process.send!({ result }, () => process.disconnect()),
+      (err: Error) => process.send!({ error: err.stack ?? String(err) }, () => process.disconnect()),
+    );
+  });
+}
