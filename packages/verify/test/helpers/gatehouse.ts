@@ -1,0 +1,88 @@
+// A real Gatehouse for these tests, built by the server's own test helper. The import is dynamic and
+// untyped on purpose: this package must not depend on the server, not even through its types (the server
+// declares its own `request.auth` on Fastify, which would clash with ours in one type-check).
+import assert from 'node:assert/strict';
+
+export interface Gatehouse {
+  /** Where it listens, e.g. http://127.0.0.1:41234 */
+  url: string;
+  /** Its PUBLIC_URL: the `iss` and `aud` of its tokens. */
+  issuer: string;
+  jwksUrl: string;
+  clock: { now: number; advance(ms: number): void } | null;
+  config: { accessTokenTtlMs: number };
+  /** Adds a signing key that signs from now on. */
+  rotateKey(): Promise<{ kid: string }>;
+  createUser(input: { email: string; password: string; role: string }): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  env?: Record<string, string>;
+  redis?: boolean;
+  redisPrefix?: string;
+  fakeClock?: number;
+}
+
+const serverTest = new URL('../../../gatehouse/test/', import.meta.url);
+const load = (path: string): Promise<any> => import(new URL(path, serverTest).href);
+
+export async function startGatehouse(options: StartOptions = {}): Promise<Gatehouse> {
+  const { startTestServer } = await load('helpers/app.ts');
+  const { createUser } = await load('../src/users/service.ts');
+  const server = await startTestServer({ ...options, env: { ROLES: 'manager', LOG_LEVEL: 'warn', ...options.env } });
+  await server.app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = server.app.server.address();
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    issuer: server.config.publicUrl,
+    jwksUrl: `${url}/.well-known/jwks.json`,
+    clock: server.clock,
+    config: server.config,
+    rotateKey: () => server.runtime.ctx.keyRing.rotate(),
+    createUser: async (input) => {
+      await createUser(server.runtime.ctx, { ...input, emailVerified: true });
+    },
+    close: () => server.close(),
+  };
+}
+
+/** The server's rule for Redis tests: skipped with a message outside CI, a failure in CI. */
+export async function skipUnlessRedis(): Promise<false | string> {
+  return (await load('helpers/backends.ts')).skipUnlessRedis();
+}
+
+export async function redisUrl(): Promise<string> {
+  return (await load('helpers/backends.ts')).REDIS_URL;
+}
+
+let counter = 0;
+export const PASSWORD = 'correct horse battery staple';
+
+export function uniqueEmail(prefix = 'verify'): string {
+  counter += 1;
+  return `${prefix}${counter}.${process.pid}.${Date.now()}@example.com`;
+}
+
+export async function post(url: string, body: unknown, token?: string): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+}
+
+/** Registers a user (or logs in one made with createUser) and returns its tokens. */
+export async function signUp(gatehouse: Gatehouse, options: { role?: string } = {}): Promise<{ accessToken: string; refreshToken: string; user: { id: string; role: string } }> {
+  const email = uniqueEmail();
+  if (options.role && options.role !== 'user') {
+    await gatehouse.createUser({ email, password: PASSWORD, role: options.role });
+    const res = await post(`${gatehouse.url}/auth/login`, { email, password: PASSWORD });
+    assert.equal(res.status, 200, await res.clone().text());
+    return res.json() as any;
+  }
+  const res = await post(`${gatehouse.url}/auth/register`, { email, password: PASSWORD, name: 'Verify Test' });
+  assert.equal(res.status, 201, await res.clone().text());
+  return res.json() as any;
+}
