@@ -4,6 +4,7 @@ import { BackgroundTasks } from './background.ts';
 import type { Config } from './config.ts';
 import type { Context } from './context.ts';
 import { KeyRing } from './crypto/keys.ts';
+import { PasswordHasher } from './crypto/passwords.ts';
 import { AccessTokens } from './crypto/tokens.ts';
 import { openDatabase, type DbHandle } from './db/connect.ts';
 import { SqlApiKeyStore } from './db/api-key-store.ts';
@@ -71,6 +72,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       audit: new SqlAuditStore(database.db),
       state,
       keyRing,
+      passwords: await PasswordHasher.open({ concurrency: config.hashConcurrency, queueMax: config.hashQueueMax }),
       tokens: new AccessTokens(keyRing, {
         issuer: config.publicUrl,
         audience: config.jwtAudience,

@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { availableParallelism } from 'node:os';
 import { parse as parseDotenv } from 'dotenv';
 import { GENERIC_OIDC_SCOPES, OAUTH_PRESETS, type OAuthProviderConfig } from './oauth/providers.ts';
 
@@ -49,6 +50,10 @@ export interface Config {
   readonly corsOrigins: readonly string[];
   readonly logLevel: string;
   readonly keyRingRefreshMs: number;
+  /** Password hashes computed at once (HASH_CONCURRENCY); more wait in a queue. */
+  readonly hashConcurrency: number;
+  /** Password hashes allowed to wait (HASH_QUEUE_MAX); null = about one second of work, measured at start. */
+  readonly hashQueueMax: number | null;
   readonly auditRetentionMs: number;
   readonly metricsToken: string | null;
   /** Enabled OAuth / OpenID Connect providers (`OAUTH_<NAME>_…`). */
@@ -340,6 +345,8 @@ export function loadConfig(env: Env = readEnv()): Config {
     corsOrigins,
     logLevel: env.LOG_LEVEL?.trim() || (nodeEnv === 'test' ? 'silent' : 'info'),
     keyRingRefreshMs: duration(env, 'KEY_RING_REFRESH', '30s', 1000),
+    hashConcurrency: integer(env, 'HASH_CONCURRENCY', availableParallelism(), 1, 256),
+    hashQueueMax: env.HASH_QUEUE_MAX?.trim() ? integer(env, 'HASH_QUEUE_MAX', 0, 0, 100_000) : null,
     auditRetentionMs: duration(env, 'AUDIT_RETENTION', '90d', 86_400_000),
     metricsToken: env.METRICS_TOKEN?.trim() || null,
     oauthProviders: oauthProviders(env),

@@ -4,6 +4,7 @@ import type { ApiKeyStore } from './api-keys/store.ts';
 import type { AuditStore } from './audit/store.ts';
 import type { BackgroundTasks } from './background.ts';
 import type { KeyRing } from './crypto/keys.ts';
+import type { PasswordHasher } from './crypto/passwords.ts';
 import type { Mailer } from './mail/transport.ts';
 import type { IdentityStore } from './oauth/store.ts';
 import type { Metrics } from './metrics.ts';
@@ -23,6 +24,8 @@ export interface Context {
   audit: AuditStore;
   state: SharedState;
   keyRing: KeyRing;
+  /** Every password hash and check goes through it: bounded concurrency and queue. */
+  passwords: PasswordHasher;
   tokens: AccessTokens;
   now: () => number;
   log: Logger;

@@ -1,6 +1,7 @@
 import { Algorithm, hash, verify } from '@node-rs/argon2';
 import bcrypt from 'bcryptjs';
 import { randomBytes } from 'node:crypto';
+import { AppError } from '../errors.ts';
 
 // OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1.
 const ARGON2_OPTIONS = { algorithm: Algorithm.Argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
@@ -40,4 +41,66 @@ let dummyHash: Promise<string> | undefined;
 export async function burnPasswordCheck(password: string): Promise<void> {
   dummyHash ??= hashPassword(randomBytes(16).toString('base64url'));
   await verify(await dummyHash, password).catch(() => false);
+}
+
+/**
+ * Password hashing with bounded work. At most `concurrency` hashes run at once (by default one per core; argon2
+ * runs on libuv's thread pool, which file and DNS work share); at most `queueMax` more wait. Past that, the caller
+ * gets 503 at once: a login flood is refused in microseconds instead of queueing without bound and starving
+ * refreshes, token checks and health checks, which never hash.
+ */
+export class PasswordHasher {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(
+    readonly concurrency: number,
+    readonly queueMax: number,
+  ) {}
+
+  /** With no HASH_QUEUE_MAX, the queue holds about one second of work: one hash is timed at start. */
+  static async open(options: { concurrency: number; queueMax: number | null }): Promise<PasswordHasher> {
+    if (options.queueMax !== null) return new PasswordHasher(options.concurrency, options.queueMax);
+    const started = performance.now();
+    await hashPassword(randomBytes(16).toString('base64url'));
+    const ms = Math.max(1, performance.now() - started);
+    return new PasswordHasher(options.concurrency, Math.max(options.concurrency, Math.round((options.concurrency * 1000) / ms)));
+  }
+
+  /** Hashes waiting for a slot, and hashes running. */
+  get load(): { queued: number; running: number } {
+    return { queued: this.waiting.length, running: this.running };
+  }
+
+  hash(password: string): Promise<string> {
+    return this.run(() => hashPassword(password));
+  }
+
+  verify(storedHash: string, password: string): Promise<PasswordCheck> {
+    return this.run(() => verifyPassword(storedHash, password));
+  }
+
+  /** The same work as verify, for an unknown account; it queues like a real check so timing stays equal. */
+  burn(password: string): Promise<void> {
+    return this.run(() => burnPasswordCheck(password));
+  }
+
+  private async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.running < this.concurrency) {
+      this.running += 1;
+    } else {
+      if (this.waiting.length >= this.queueMax) {
+        throw new AppError('service_unavailable', { message: 'Too many password checks at once; try again in a moment', retryAfter: 1 });
+      }
+      // The finishing task hands its slot over, so `running` stays as it is.
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+    try {
+      return await work();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running -= 1;
+    }
+  }
 }

@@ -1,7 +1,6 @@
 // E-mail verification and password recovery. Tokens are random, stored as SHA-256, single use, with a TTL.
 import { recordEvent } from '../audit/service.ts';
 import type { ClientInfo, Context } from '../context.ts';
-import { hashPassword } from '../crypto/passwords.ts';
 import { randomToken, sha256 } from '../crypto/random.ts';
 import { AppError, validationError } from '../errors.ts';
 import { endUserSessions } from '../sessions/service.ts';
@@ -85,7 +84,7 @@ export async function resetPassword(ctx: Context, token: string, password: strin
   // The whole input is checked before the token is used up: a weak password leaves the link working.
   const problem = checkPassword(password, user.email, { minLength: ctx.config.passwordMinLength, maxLength: ctx.config.passwordMaxLength });
   if (problem) throw validationError([problem]);
-  const passwordHash = await hashPassword(password);
+  const passwordHash = await ctx.passwords.hash(password);
   if (!(await ctx.oneTimeTokens.consume(hash, 'reset_password', now))) throw new AppError('invalid_or_expired_token');
   // The reset link proved the mailbox, so the address counts as verified from now on.
   const updated = (await ctx.users.update(user.id, { passwordHash, emailVerifiedAt: user.emailVerifiedAt ?? now }, now)) ?? user;

@@ -2,7 +2,6 @@
 import { recordEvent } from '../audit/service.ts';
 import type { ClientInfo, Context } from '../context.ts';
 import { sha256 } from '../crypto/random.ts';
-import { burnPasswordCheck, hashPassword, verifyPassword } from '../crypto/passwords.ts';
 import { AppError } from '../errors.ts';
 import { normalizeEmail } from '../users/policy.ts';
 import type { User } from '../users/store.ts';
@@ -28,8 +27,8 @@ export async function login(ctx: Context, input: LoginInput, client: ClientInfo)
   const user = await ctx.users.findByEmail(email);
   let check = { ok: false, needsRehash: false };
   const started = performance.now();
-  if (user?.passwordHash) check = await verifyPassword(user.passwordHash, input.password);
-  else await burnPasswordCheck(input.password);
+  if (user?.passwordHash) check = await ctx.passwords.verify(user.passwordHash, input.password);
+  else await ctx.passwords.burn(input.password);
   ctx.metrics.hashSeconds((performance.now() - started) / 1000);
 
   if (!user || !check.ok) {
@@ -52,7 +51,8 @@ export async function login(ctx: Context, input: LoginInput, client: ClientInfo)
 
   await recordLoginSuccess(ctx, email);
   const now = ctx.now();
-  const passwordHash = check.needsRehash ? await hashPassword(input.password) : undefined;
+  // Upgrading an old hash is a nicety: when the hash queue is full, it waits for the next login.
+  const passwordHash = check.needsRehash ? await ctx.passwords.hash(input.password).catch(() => undefined) : undefined;
   const updated = (await ctx.users.update(user.id, { lastLoginAt: now, ...(passwordHash ? { passwordHash } : {}) }, now)) ?? user;
   const issued = await startSession(ctx, updated, input.mode, client);
   await recordEvent(ctx, 'login_ok', { userId: user.id, sessionId: issued.session.id, client, detail: { mode: input.mode } });

@@ -1,7 +1,6 @@
 // Accounts: sign-up, profile and password changes.
 import { recordEvent } from '../audit/service.ts';
 import type { ClientInfo, Context } from '../context.ts';
-import { hashPassword, verifyPassword } from '../crypto/passwords.ts';
 import { uuidv7 } from '../crypto/random.ts';
 import { AppError, validationError, type FieldError } from '../errors.ts';
 import { endUserSessions, startSession, type IssuedSession } from '../sessions/service.ts';
@@ -57,7 +56,7 @@ export async function createUser(ctx: Context, input: NewAccount): Promise<User>
     email,
     name,
     role,
-    passwordHash: input.password === null ? null : await hashPassword(input.password),
+    passwordHash: input.password === null ? null : await ctx.passwords.hash(input.password),
     emailVerifiedAt: input.emailVerified ? now : null,
     disabledAt: null,
     createdAt: now,
@@ -109,7 +108,7 @@ export async function changePassword(
   }
   // A stolen access token must not become a way to guess the password: the login limits apply here too.
   await checkLoginAllowed(ctx, user.email, client.ip);
-  const check = await verifyPassword(user.passwordHash, input.currentPassword);
+  const check = await ctx.passwords.verify(user.passwordHash, input.currentPassword);
   if (!check.ok) {
     await recordLoginFailure(ctx, user.email, client.ip);
     throw validationError([{ field: 'currentPassword', message: 'The current password is wrong' }]);
@@ -120,7 +119,7 @@ export async function changePassword(
     throw validationError([{ field: 'newPassword', message: 'The new password must differ from the current one' }]);
   }
   const now = ctx.now();
-  await ctx.users.update(userId, { passwordHash: await hashPassword(input.newPassword) }, now);
+  await ctx.users.update(userId, { passwordHash: await ctx.passwords.hash(input.newPassword) }, now);
   const ended = await endUserSessions(ctx, userId, 'password_changed', currentSessionId);
   await recordEvent(ctx, 'password_changed', { userId, sessionId: currentSessionId, client, detail: { sessionsEnded: ended } });
   ctx.background.run('password changed notice', () => ctx.mailer.send(passwordChangedMail(user.email, ctx.config.brandName, new Date(now))));
