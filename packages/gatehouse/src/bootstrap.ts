@@ -19,7 +19,9 @@ import { migrateToLatest } from './db/migrations.ts';
 import { SqlSessionStore } from './db/session-store.ts';
 import { SqlUserStore } from './db/user-store.ts';
 import { restoreRevocations } from './sessions/revocation.ts';
+import { LocalCounterFallback } from './state/fallback.ts';
 import { MemoryState } from './state/memory.ts';
+import { PostgresState } from './state/postgres.ts';
 import { RedisState } from './state/redis.ts';
 import type { SharedState } from './state/state.ts';
 
@@ -41,8 +43,15 @@ export interface RuntimeOptions {
 }
 
 
-export function openState(config: Config, options: RuntimeOptions = {}): SharedState {
-  return config.redisUrl ? new RedisState(config.redisUrl, options.redisPrefix) : new MemoryState(options.now);
+/**
+ * Where shared state lives: Redis when REDIS_URL is set; else the PostgreSQL database, so that instances on one
+ * database agree without Redis; else (SQLite, one process) memory. Shared stores are wrapped so rate-limit
+ * counters fall back to local ones while the store is down.
+ */
+export function openState(config: Config, database: DbHandle, log: PinoLogger, options: RuntimeOptions = {}): SharedState {
+  if (config.redisUrl) return new LocalCounterFallback(new RedisState(config.redisUrl, options.redisPrefix), log, options.now);
+  if (database.dialect === 'postgres') return new LocalCounterFallback(new PostgresState(database.db, options.now), log, options.now);
+  return new MemoryState(options.now);
 }
 
 export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
@@ -52,7 +61,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   let state: SharedState | undefined;
   try {
     if (options.migrate !== false) await migrateToLatest(database.db);
-    state = openState(config, options);
+    state = openState(config, database, log, options);
     const keyRing = new KeyRing({
       store: new SqlKeyStore(database.db),
       alg: config.jwtAlg,

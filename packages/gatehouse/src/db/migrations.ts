@@ -124,6 +124,20 @@ migrations['0003_api_keys_audit'] = {
   },
 };
 
+// Issue 9: shared state in the database, so instances on one PostgreSQL agree without Redis.
+migrations['0004_shared_state'] = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('shared_state')
+      .addColumn('key', 'text', (c) => c.primaryKey())
+      .addColumn('value', 'text', (c) => c.notNull().defaultTo(''))
+      .addColumn('count', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('shared_state_expires_at').on('shared_state').column('expires_at').execute();
+  },
+};
+
 export const MIGRATION_NAMES = Object.keys(migrations);
 
 export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {

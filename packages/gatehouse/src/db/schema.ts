@@ -98,6 +98,14 @@ export interface AuditEventsTable {
   detail: string | null;
 }
 
+/** Shared state in PostgreSQL when there is no Redis: counters, the revocation set, one-time codes. */
+export interface SharedStateTable {
+  key: string;
+  value: string;
+  count: number;
+  expires_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -107,6 +115,7 @@ export interface Database {
   identities: IdentitiesTable;
   api_keys: ApiKeysTable;
   audit_events: AuditEventsTable;
+  shared_state: SharedStateTable;
 }
 
 export type Db = Kysely<Database>;

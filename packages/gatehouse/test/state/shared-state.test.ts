@@ -1,10 +1,14 @@
-// One suite for the SharedState interface, run against the in-memory state and a real Redis.
+// One suite for the SharedState interface, run against the in-memory state, a real Redis and a real PostgreSQL.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { openDatabase } from '../../src/db/connect.ts';
+import { migrateToLatest } from '../../src/db/migrations.ts';
+import { LocalCounterFallback } from '../../src/state/fallback.ts';
 import { MemoryState } from '../../src/state/memory.ts';
+import { PostgresState } from '../../src/state/postgres.ts';
 import { RedisState } from '../../src/state/redis.ts';
 import type { SharedState } from '../../src/state/state.ts';
-import { REDIS_URL, redisPrefix, skipUnlessRedis } from '../helpers/backends.ts';
+import { REDIS_URL, createTestDatabase, redisPrefix, skipUnlessPostgres, skipUnlessRedis } from '../helpers/backends.ts';
 
 interface Backend {
   state: SharedState;
@@ -82,6 +86,77 @@ suite('Redis', redisSkip, () => ({
   state: new RedisState(REDIS_URL, redisPrefix()),
   pass: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 }));
+
+const postgresSkip = await skipUnlessPostgres();
+const postgres = postgresSkip ? null : await createTestDatabase();
+const postgresHandle = postgres ? openDatabase({ databaseUrl: postgres.url, dataDir: '' }) : null;
+if (postgresHandle) await migrateToLatest(postgresHandle.db);
+let pgClock = Date.UTC(2026, 0, 1);
+let pgPrefix = 0;
+suite('PostgreSQL', postgresSkip, () => ({
+  // A prefix per backend keeps the suite's keys apart, as separate Redis prefixes do.
+  state: new PostgresState(postgresHandle!.db, () => pgClock, `t${++pgPrefix}:`),
+  pass: async (ms) => {
+    pgClock += ms;
+  },
+}));
+after(async () => {
+  await postgresHandle?.close();
+  await postgres?.drop();
+});
+
+describe('PostgresState', { skip: postgresSkip }, () => {
+  it('is one state for every instance on the database, and sweeps expired rows', async () => {
+    let now = Date.UTC(2026, 0, 1);
+    const a = new PostgresState(postgresHandle!.db, () => now, 'shared:');
+    const b = new PostgresState(postgresHandle!.db, () => now, 'shared:');
+    await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).hit('ip:1', 60_000)));
+    assert.equal((await a.peek('ip:1'))!.count, 10, 'hits on both instances land on one counter');
+    await a.put('rev:s1', '1', 1000);
+    assert.equal(await b.get('rev:s1'), '1', 'a revocation written by one is read by the other');
+    await b.put('code', 'grant', 1000);
+    const taken = await Promise.all([a.take('code'), b.take('code'), a.take('code'), b.take('code')]);
+    assert.equal(taken.filter((v) => v === 'grant').length, 1);
+    now += 61_000;
+    assert.equal(await b.get('rev:s1'), null);
+    assert.ok((await a.sweep()) >= 2, 'expired rows are deleted');
+    await a.close();
+    await b.close();
+  });
+});
+
+describe('LocalCounterFallback', () => {
+  it('keeps counting locally while the shared store is down, and fails closed for everything else', async () => {
+    const warnings: string[] = [];
+    const log = { info() {}, warn: (_: object, msg?: string) => void warnings.push(msg ?? ''), error() {} };
+    const state = new LocalCounterFallback(new RedisState('redis://127.0.0.1:1', redisPrefix()), log);
+    try {
+      const counts = [];
+      for (let i = 0; i < 5; i++) counts.push((await state.hit('login:ip:1', 60_000)).count);
+      assert.deepEqual(counts, [1, 2, 3, 4, 5], 'a limit still counts');
+      assert.equal((await state.peek('login:ip:1'))!.count, 5);
+      await state.delete('login:ip:1');
+      assert.equal(await state.peek('login:ip:1'), null);
+      assert.ok(state.usingLocalCounters);
+      assert.equal(warnings.length, 1, 'the switch is logged once, not per request');
+      await assert.rejects(state.get('rev:s1'), 'a revocation check is never guessed');
+      await assert.rejects(state.take('oauth:code'));
+      await assert.rejects(state.put('rev:s1', '1', 1000));
+    } finally {
+      await state.close();
+    }
+  });
+
+  it('passes through to the shared store while it is up', async () => {
+    const shared = new MemoryState();
+    const log = { info() {}, warn() {}, error() {} };
+    const state = new LocalCounterFallback(shared, log);
+    await state.hit('k', 60_000);
+    assert.equal((await shared.peek('k'))!.count, 1);
+    assert.equal(state.usingLocalCounters, false);
+    await state.close();
+  });
+});
 
 describe('RedisState when Redis is unreachable', () => {
   it('fails fast instead of hanging', async () => {
