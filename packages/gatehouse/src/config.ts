@@ -132,7 +132,12 @@ function url(env: Env, name: string, raw: string): URL {
 function trustProxy(env: Env): Config['trustProxy'] {
   const raw = env.TRUST_PROXY?.trim();
   if (!raw || raw === 'false') return false;
-  if (raw === 'true') return true;
+  if (raw === 'true') {
+    // Trusting every hop makes the client's own X-Forwarded-For the key of every per-IP limit: anyone could
+    // rotate it to escape them. Name the proxies (addresses, CIDRs) or count the hops instead.
+    if (env.NODE_ENV === 'production') throw new ConfigError('TRUST_PROXY', 'true is refused in production: list the proxy addresses or CIDR ranges, or give the number of proxy hops');
+    return true;
+  }
   if (/^\d+$/.test(raw)) return Number(raw);
   const entries = list(env, 'TRUST_PROXY');
   for (const entry of entries) {

@@ -71,5 +71,19 @@ describe('config', () => {
     expectRefusal({ ...prod, PUBLIC_URL: 'http://auth.example.com' }, 'PUBLIC_URL');
     expectRefusal({ ...prod, COOKIE_SECURE: 'false' }, 'PUBLIC_URL');
     expectRefusal({ ...prod, CORS_ORIGINS: 'https://app.example.com,*' }, 'CORS_ORIGINS');
+    // Trusting every hop would let a client pick its own rate-limit bucket through X-Forwarded-For.
+    expectRefusal({ ...prod, TRUST_PROXY: 'true' }, 'TRUST_PROXY');
+    assert.equal(loadConfig({ ...prod, TRUST_PROXY: '1' }).trustProxy, 1);
+  });
+
+  it('bounds password hashing: one slot per core by default, the queue measured unless HASH_QUEUE_MAX is set', () => {
+    const defaults = loadConfig({ GATEHOUSE_SECRET: STRONG });
+    assert.ok(defaults.hashConcurrency >= 1);
+    assert.equal(defaults.hashQueueMax, null);
+    const set = loadConfig({ GATEHOUSE_SECRET: STRONG, HASH_CONCURRENCY: '3', HASH_QUEUE_MAX: '0' });
+    assert.equal(set.hashConcurrency, 3);
+    assert.equal(set.hashQueueMax, 0);
+    expectRefusal({ GATEHOUSE_SECRET: STRONG, HASH_CONCURRENCY: '0' }, 'HASH_CONCURRENCY');
+    expectRefusal({ GATEHOUSE_SECRET: STRONG, HASH_QUEUE_MAX: 'lots' }, 'HASH_QUEUE_MAX');
   });
 });

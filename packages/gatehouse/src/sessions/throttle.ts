@@ -6,7 +6,22 @@ import { AppError } from '../errors.ts';
 
 // Account keys are hashed so that e-mail addresses never sit in Redis in clear.
 const accountKey = (email: string) => `login:acct:${sha256(email)}`;
-const ipKey = (ip: string) => `login:ip:${ip}`;
+const ipKey = (ip: string) => `login:ip:${ipBucket(ip)}`;
+
+/**
+ * The bucket a client address counts against. IPv4: the address. IPv6: its /64, because one subscriber is
+ * usually given a whole /64 and could otherwise rotate through 2^64 addresses, each with a fresh limit.
+ */
+export function ipBucket(ip: string): string {
+  if (!ip.includes(':')) return ip;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1]!;
+  const [head, tail = ''] = ip.toLowerCase().split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = ip.includes('::') ? [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right] : left;
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
 
 function limited(resetInMs: number): AppError {
   return new AppError('rate_limited', { retryAfter: Math.max(1, Math.ceil(resetInMs / 1000)) });
@@ -40,7 +55,7 @@ export async function recordLoginSuccess(ctx: Context, email: string): Promise<v
 /** Counts one sign-up-like request (register, forgot-password, resend) from this IP. */
 export async function consumeSignupAttempt(ctx: Context, ip: string): Promise<void> {
   const limit = ctx.config.rateLimits.signupIp;
-  const counter = await ctx.state.hit(`signup:ip:${ip}`, limit.windowMs);
+  const counter = await ctx.state.hit(`signup:ip:${ipBucket(ip)}`, limit.windowMs);
   if (counter.count > limit.max) {
     ctx.metrics.rateLimited('signup_ip');
     throw limited(counter.resetInMs);

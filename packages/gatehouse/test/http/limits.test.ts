@@ -63,6 +63,27 @@ describe('login limits', () => {
     // Another client behind the same proxy has its own bucket.
     expectError(await call(behindProxy.app, 'POST', '/auth/login', { body: { email: 'z@example.com', password: 'wrong password!' }, headers: { 'x-forwarded-for': '203.0.113.2' } }), 401, 'invalid_credentials');
   });
+
+  it('behind a proxy counted in hops, the client address is the one the proxy appended, not one a client wrote', async () => {
+    const server = await serverWith({ RATE_LIMIT_LOGIN_IP: '2/15m', TRUST_PROXY: '1' });
+    // The attacker writes a fresh address each time; the proxy appends the real one at the end.
+    for (let i = 0; i < 2; i++) {
+      await call(server.app, 'POST', '/auth/login', { body: { email: `h${i}@example.com`, password: 'wrong password!' }, headers: { 'x-forwarded-for': `198.51.100.${i}, 203.0.113.9` } });
+    }
+    const rotated = await call(server.app, 'POST', '/auth/login', { body: { email: 'h9@example.com', password: 'wrong password!' }, headers: { 'x-forwarded-for': '198.51.100.99, 203.0.113.9' } });
+    expectError(rotated, 429, 'rate_limited');
+  });
+
+  it('counts an IPv6 client by its /64, so rotating addresses inside it gains nothing', async () => {
+    const server = await serverWith({ RATE_LIMIT_LOGIN_IP: '3/15m' });
+    for (let i = 1; i <= 3; i++) {
+      await call(server.app, 'POST', '/auth/login', { body: { email: `v6${i}@example.com`, password: 'wrong password!' }, ip: `2001:db8:1:2::${i.toString(16)}` });
+    }
+    const sameNetwork = await call(server.app, 'POST', '/auth/login', { body: { email: 'v6x@example.com', password: 'wrong password!' }, ip: '2001:db8:1:2:ffff:ffff:ffff:fffe' });
+    expectError(sameNetwork, 429, 'rate_limited');
+    const otherNetwork = await call(server.app, 'POST', '/auth/login', { body: { email: 'v6x@example.com', password: 'wrong password!' }, ip: '2001:db8:1:3::1' });
+    expectError(otherNetwork, 401, 'invalid_credentials');
+  });
 });
 
 describe('sign-up and request limits', () => {

@@ -1,6 +1,7 @@
 // The per-IP limit on every request (RATE_LIMIT_IP). Health checks are exempt: a load balancer polls them.
 import type { Context } from '../../context.ts';
 import { AppError } from '../../errors.ts';
+import { ipBucket } from '../../sessions/throttle.ts';
 import type { App } from '../types.ts';
 
 const EXEMPT = new Set(['/health', '/ready']);
@@ -9,7 +10,7 @@ export function registerIpRateLimit(app: App, ctx: Context): void {
   const limit = ctx.config.rateLimits.ip;
   app.addHook('onRequest', async (request, reply) => {
     if (EXEMPT.has(request.url)) return;
-    const counter = await ctx.state.hit(`ip:${request.ip}`, limit.windowMs);
+    const counter = await ctx.state.hit(`ip:${ipBucket(request.ip)}`, limit.windowMs);
     const remaining = Math.max(0, limit.max - counter.count);
     reply.header('ratelimit-limit', String(limit.max));
     reply.header('ratelimit-remaining', String(remaining));
