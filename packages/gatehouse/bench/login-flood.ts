@@ -3,9 +3,8 @@
 // and reports, for each rate: logins accepted per second, the p99 latency of the accepted ones, how many were
 // refused with 503 (the bounded hash queue was full), and the p99 of GET /health probed during the flood.
 // Without a bounded queue, the 200% run would show latencies growing without limit; with it, p99 stays near
-// one queue's worth of work and the excess is refused at once. Loopback only; autocannon in a child process.
+// one queue's worth of work and the excess is refused at once. Loopback only; the load comes from a child process.
 //   npm run bench:flood -w gatehouse        (BENCH_FLOOD_SECONDS, default 8 per rate)
-import autocannon from 'autocannon';
 import { fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -21,7 +20,6 @@ interface FloodJob {
   url: string;
   rate: number;
   seconds: number;
-  connections: number;
   body: string;
 }
 
@@ -38,21 +36,38 @@ const SECONDS = Number(process.env.BENCH_FLOOD_SECONDS ?? 8) || 8;
 
 // --------------------------------------------------------------------------------------- child: the load
 
+/**
+ * An open-loop generator: one login every 1000/rate ms, whatever the server's state, as real users arrive.
+ * (autocannon's overallRate sends each second's requests in a burst at the tick, which measures the burst.)
+ */
 async function flood(job: FloodJob): Promise<FloodResult> {
-  const result = await autocannon({
-    url: job.url,
-    connections: job.connections,
-    overallRate: job.rate,
-    duration: job.seconds,
-    timeout: 30,
-    requests: [{ method: 'POST', path: '/auth/login', headers: { 'content-type': 'application/json' }, body: job.body }],
-  });
-  const codes = result.statusCodeStats ?? {};
-  const accepted = codes['200']?.count ?? 0;
-  const refused = codes['503']?.count ?? 0;
-  const other = Object.entries(codes).reduce((n, [code, s]) => (code === '200' || code === '503' ? n : n + (s.count ?? 0)), 0) + result.errors;
-  // autocannon's latency histogram holds 2xx responses only: these are the accepted logins.
-  return { accepted, refused, other, p50: result.latency.p50, p99: result.latency.p99 };
+  const latencies: number[] = [];
+  let refused = 0;
+  let other = 0;
+  const inFlight: Promise<void>[] = [];
+  const interval = 1000 / job.rate;
+  const started = performance.now();
+  for (let i = 0; performance.now() - started < job.seconds * 1000; i++) {
+    const due = started + i * interval;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const sent = performance.now();
+    inFlight.push(
+      fetch(`${job.url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: job.body, signal: AbortSignal.timeout(30_000) }).then(
+        async (res) => {
+          await res.arrayBuffer();
+          if (res.status === 200) latencies.push(performance.now() - sent);
+          else if (res.status === 503) refused += 1;
+          else other += 1;
+        },
+        () => void (other += 1),
+      ),
+    );
+  }
+  await Promise.all(inFlight);
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))] ?? 0);
+  return { accepted: latencies.length, refused, other, p50: at(0.5), p99: at(0.99) };
 }
 
 if (process.send) {
@@ -136,7 +151,7 @@ async function main(): Promise<void> {
     const rows = [];
     for (const share of [0.5, 1, 2]) {
       const rate = Math.max(1, Math.round(ceiling * share));
-      const job: FloodJob = { url, rate, seconds: SECONDS, connections: Math.max(16, queueMax * 2 + concurrency), body: JSON.stringify({ email, password: PASSWORD, mode: 'token' }) };
+      const job: FloodJob = { url, rate, seconds: SECONDS, body: JSON.stringify({ email, password: PASSWORD, mode: 'token' }) };
       const work = inChild(job);
       const healthP99 = await probeHealth(url, work);
       const r = await work;
