@@ -69,7 +69,13 @@ export function openPrivateKey(secret: string, sealed: string): JWK {
   if (version !== VERSION || !iv || !body || !tag) throw new Error('unknown private key format');
   const decipher = createDecipheriv('aes-256-gcm', deriveKey(secret, 'signing-keys'), Buffer.from(iv, 'base64url'));
   decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-  const text = Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
+  let text: string;
+  try {
+    text = Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
+  } catch {
+    // GCM's tag check failed: another secret sealed this key, or the stored text was altered.
+    throw new Error('a signing key cannot be opened: GATEHOUSE_SECRET is not the one it was sealed with (every instance must share one secret), or the key was altered');
+  }
   return JSON.parse(text) as JWK;
 }
 
