@@ -62,6 +62,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   try {
     if (options.migrate !== false) await migrateToLatest(database.db);
     state = openState(config, database, log, options);
+    const metrics = options.metrics ?? new PrometheusMetrics();
     const keyRing = new KeyRing({
       store: new SqlKeyStore(database.db),
       alg: config.jwtAlg,
@@ -81,7 +82,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       audit: new SqlAuditStore(database.db),
       state,
       keyRing,
-      passwords: await PasswordHasher.open({ concurrency: config.hashConcurrency, queueMax: config.hashQueueMax }),
+      passwords: await PasswordHasher.open({ concurrency: config.hashConcurrency, queueMax: config.hashQueueMax, onRefused: () => metrics.rateLimited('hash_queue') }),
       tokens: new AccessTokens(keyRing, {
         issuer: config.publicUrl,
         audience: config.jwtAudience,
@@ -92,8 +93,11 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       log,
       mailer: createMailer(config),
       background: new BackgroundTasks(log),
-      metrics: options.metrics ?? new PrometheusMetrics(),
+      metrics,
     };
+    if (metrics instanceof PrometheusMetrics) {
+      metrics.addGauge('gatehouse_password_hash_queue', 'Password hashes waiting for a slot', () => ctx.passwords.load.queued);
+    }
     await restoreRevocations(ctx);
     const opened = state;
     return {

@@ -2,10 +2,13 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AuditType } from './audit/store.ts';
 
+/** `hash_queue`: the bounded password-hash queue was full (503). */
+export type RateLimitName = 'login_account' | 'login_ip' | 'signup_ip' | 'ip' | 'hash_queue';
+
 export interface Metrics {
   /** A security event (the audit types): logins ok/failed, rotations, reuse detections. */
   event(type: AuditType | 'refresh_rotated'): void;
-  rateLimited(limit: 'login_account' | 'login_ip' | 'signup_ip' | 'ip'): void;
+  rateLimited(limit: RateLimitName): void;
   hashSeconds(seconds: number): void;
 }
 
@@ -49,6 +52,18 @@ export class PrometheusMetrics implements Metrics {
     });
   }
 
+  /** A gauge read at scrape time, e.g. how many password hashes are waiting. */
+  addGauge(name: string, help: string, read: () => number): void {
+    new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  }
+
   event(type: AuditType | 'refresh_rotated'): void {
     if (type === 'refresh_rotated') return this.rotations.inc();
     this.events.inc({ type });
@@ -57,7 +72,7 @@ export class PrometheusMetrics implements Metrics {
     if (type === 'refresh_reuse_detected') this.reuse.inc();
   }
 
-  rateLimited(limit: 'login_account' | 'login_ip' | 'signup_ip' | 'ip'): void {
+  rateLimited(limit: RateLimitName): void {
     this.limited.inc({ limit });
   }
 

@@ -56,15 +56,17 @@ export class PasswordHasher {
   constructor(
     readonly concurrency: number,
     readonly queueMax: number,
+    /** Told of each refusal (for the metrics). */
+    private readonly onRefused: () => void = () => {},
   ) {}
 
   /** With no HASH_QUEUE_MAX, the queue holds about one second of work: one hash is timed at start. */
-  static async open(options: { concurrency: number; queueMax: number | null }): Promise<PasswordHasher> {
-    if (options.queueMax !== null) return new PasswordHasher(options.concurrency, options.queueMax);
+  static async open(options: { concurrency: number; queueMax: number | null; onRefused?: () => void }): Promise<PasswordHasher> {
+    if (options.queueMax !== null) return new PasswordHasher(options.concurrency, options.queueMax, options.onRefused);
     const started = performance.now();
     await hashPassword(randomBytes(16).toString('base64url'));
     const ms = Math.max(1, performance.now() - started);
-    return new PasswordHasher(options.concurrency, Math.max(options.concurrency, Math.round((options.concurrency * 1000) / ms)));
+    return new PasswordHasher(options.concurrency, Math.max(options.concurrency, Math.round((options.concurrency * 1000) / ms)), options.onRefused);
   }
 
   /** Hashes waiting for a slot, and hashes running. */
@@ -90,6 +92,7 @@ export class PasswordHasher {
       this.running += 1;
     } else {
       if (this.waiting.length >= this.queueMax) {
+        this.onRefused();
         throw new AppError('service_unavailable', { message: 'Too many password checks at once; try again in a moment', retryAfter: 1 });
       }
       // The finishing task hands its slot over, so `running` stays as it is.

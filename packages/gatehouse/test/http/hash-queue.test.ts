@@ -109,5 +109,11 @@ describe('a login flood', () => {
     assert.ok(probeLatencies.length >= 4, 'the probes ran during the flood');
     // One argon2id check takes tens of milliseconds; a queued-without-bound flood would push probes to seconds.
     assert.ok(p95 < 250, `probe p95 ${p95.toFixed(1)} ms`);
+
+    // Operators see the refusals and the queue.
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const refusedMetric = /gatehouse_rate_limited_total\{limit="hash_queue"\} (\d+)/.exec(metrics);
+    assert.equal(Number(refusedMetric?.[1]), refused);
+    assert.match(metrics, /gatehouse_password_hash_queue 0/);
   });
 });
