@@ -99,6 +99,11 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       metrics.addGauge('gatehouse_password_hash_queue', 'Password hashes waiting for a slot', () => ctx.passwords.load.queued);
     }
     await restoreRevocations(ctx);
+    // A Redis that restarts comes back empty: put the revocation set back before it is read again.
+    state.onReconnect?.(async () => {
+      const restored = await restoreRevocations(ctx);
+      log.info({ restored }, 'shared state reconnected; revocations restored');
+    });
     const opened = state;
     return {
       ctx,

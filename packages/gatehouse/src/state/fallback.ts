@@ -82,6 +82,10 @@ export class LocalCounterFallback implements SharedState {
     return this.shared.take(key);
   }
 
+  onReconnect(refill: () => Promise<unknown>): void {
+    this.shared.onReconnect?.(refill);
+  }
+
   ping(): Promise<void> {
     return this.shared.ping();
   }

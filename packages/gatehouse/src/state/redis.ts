@@ -1,5 +1,10 @@
 import { Redis } from 'ioredis';
-import type { Counter, SharedState } from './state.ts';
+import { StateUnavailableError, type Counter, type SharedState } from './state.ts';
+
+/** Every command's failure means the same thing to a caller: Redis is not answering. */
+function unavailable(err: unknown): never {
+  throw new StateUnavailableError(err);
+}
 
 // INCR then set the expiry only when the window starts, in one round trip and atomically.
 const HIT = `
@@ -18,6 +23,12 @@ return {tonumber(n), redis.call('PTTL', KEYS[1])}
 
 export class RedisState implements SharedState {
   private readonly redis: Redis;
+  private connectedOnce = false;
+  private refill: (() => Promise<unknown>) | null = null;
+  /** A refill in progress, or one that failed and must succeed before the next read. */
+  private refilling: Promise<void> | null = null;
+  private refillPending = false;
+  private refillFailedAt = 0;
 
   constructor(url: string, private readonly prefix = 'gh:') {
     this.redis = new Redis(url, {
@@ -30,38 +41,78 @@ export class RedisState implements SharedState {
     });
     // Errors surface on the commands; the connection event would otherwise crash the process.
     this.redis.on('error', () => {});
+    // From the moment the connection drops, reads wait for a refill: a read queued during the outage must not
+    // reach a Redis that came back empty before the revocations are back.
+    this.redis.on('close', () => {
+      if (this.connectedOnce && this.refill) this.refillPending = true;
+    });
+    this.redis.on('ready', () => {
+      if (!this.connectedOnce) {
+        this.connectedOnce = true;
+        return;
+      }
+      // A reconnection: Redis may have restarted empty. Refill before answering reads again.
+      if (this.refill) this.refillPending = true;
+      this.refillFailedAt = 0;
+      void this.refilled().catch(() => {});
+    });
     this.redis.defineCommand('ghHit', { numberOfKeys: 1, lua: HIT });
     this.redis.defineCommand('ghPeek', { numberOfKeys: 1, lua: PEEK });
   }
 
   async hit(key: string, windowMs: number): Promise<Counter> {
-    const [count, ttl] = (await (this.redis as any).ghHit(this.prefix + key, windowMs)) as [number, number];
+    const [count, ttl] = (await (this.redis as any).ghHit(this.prefix + key, windowMs).catch(unavailable)) as [number, number];
     return { count, resetInMs: ttl };
   }
 
   async peek(key: string): Promise<Counter | null> {
-    const result = (await (this.redis as any).ghPeek(this.prefix + key)) as [number, number] | null;
+    const result = (await (this.redis as any).ghPeek(this.prefix + key).catch(unavailable)) as [number, number] | null;
     return result ? { count: result[0], resetInMs: Math.max(result[1], 0) } : null;
   }
 
   async put(key: string, value: string, ttlMs: number): Promise<void> {
-    await this.redis.set(this.prefix + key, value, 'PX', Math.max(1, Math.ceil(ttlMs)));
+    await this.redis.set(this.prefix + key, value, 'PX', Math.max(1, Math.ceil(ttlMs))).catch(unavailable);
+  }
+
+  onReconnect(refill: () => Promise<unknown>): void {
+    this.refill = refill;
+  }
+
+  /** Runs a pending refill once (callers share it); a failed one is tried again by the next read. */
+  private refilled(): Promise<void> {
+    if (!this.refillPending || !this.refill) return Promise.resolve();
+    // While Redis is still down, say so at once rather than retrying the refill on every read.
+    if (!this.refilling && Date.now() - this.refillFailedAt < 1000) return Promise.reject(new StateUnavailableError('refill pending'));
+    this.refilling ??= this.refill().then(
+      () => {
+        this.refillPending = false;
+        this.refilling = null;
+      },
+      (err: unknown) => {
+        this.refilling = null;
+        this.refillFailedAt = Date.now();
+        throw new StateUnavailableError(err);
+      },
+    );
+    return this.refilling;
   }
 
   async get(key: string): Promise<string | null> {
-    return this.redis.get(this.prefix + key);
+    await this.refilled();
+    return this.redis.get(this.prefix + key).catch(unavailable);
   }
 
   async take(key: string): Promise<string | null> {
-    return this.redis.getdel(this.prefix + key);
+    await this.refilled();
+    return this.redis.getdel(this.prefix + key).catch(unavailable);
   }
 
   async delete(key: string): Promise<void> {
-    await this.redis.del(this.prefix + key);
+    await this.redis.del(this.prefix + key).catch(unavailable);
   }
 
   async ping(): Promise<void> {
-    await this.redis.ping();
+    await this.redis.ping().catch(unavailable);
   }
 
   async close(): Promise<void> {

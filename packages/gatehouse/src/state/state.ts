@@ -18,4 +18,18 @@ export interface SharedState {
   delete(key: string): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * For stores that can come back empty (Redis restarted without persistence): `refill` runs after every
+   * reconnection, and reads wait for it, so nothing that was in the store (the revocation set) goes missing.
+   */
+  onReconnect?(refill: () => Promise<unknown>): void;
+}
+
+/** The shared store could not be reached: a 503 for the client, never a 500 and never a guess. */
+export class StateUnavailableError extends Error {
+  readonly code = 'STATE_UNAVAILABLE';
+  constructor(cause: unknown) {
+    super(`shared state unreachable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'StateUnavailableError';
+  }
 }

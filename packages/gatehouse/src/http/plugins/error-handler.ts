@@ -45,7 +45,7 @@ function fieldErrors(issues: AjvIssue[], context: string | undefined): FieldErro
 function isUnavailable(err: Error): boolean {
   const code = String((err as { code?: unknown }).code ?? '');
   return (
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'SQLITE_BUSY', '57P01', '57P02', '57P03', '53300'].includes(code) ||
+    ['STATE_UNAVAILABLE', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'SQLITE_BUSY', '57P01', '57P02', '57P03', '53300'].includes(code) ||
     code.startsWith('08') ||
     /Connection terminated|timeout exceeded when trying to connect|Connection is closed|Command timed out|Stream isn't writeable|max retries per request/i.test(err.message)
   );
