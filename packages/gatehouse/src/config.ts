@@ -44,6 +44,8 @@ export interface Config {
     readonly loginAccount: RateLimit;
     readonly loginIp: RateLimit;
     readonly signupIp: RateLimit;
+    /** Recovery and verification e-mails per account, whoever asks and from wherever. */
+    readonly mailAccount: RateLimit;
     readonly ip: RateLimit;
   };
   readonly trustProxy: boolean | number | string[];
@@ -344,6 +346,7 @@ export function loadConfig(env: Env = readEnv()): Config {
       loginAccount: rateLimit(env, 'RATE_LIMIT_LOGIN_ACCOUNT', '5/15m'),
       loginIp: rateLimit(env, 'RATE_LIMIT_LOGIN_IP', '20/15m'),
       signupIp: rateLimit(env, 'RATE_LIMIT_SIGNUP_IP', '5/1h'),
+      mailAccount: rateLimit(env, 'RATE_LIMIT_MAIL_ACCOUNT', '3/15m'),
       ip: rateLimit(env, 'RATE_LIMIT_IP', '300/1m'),
     },
     trustProxy: trustProxy(env),

@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { AuditType } from './audit/store.ts';
 
 /** `hash_queue`: the bounded password-hash queue was full (503). */
-export type RateLimitName = 'login_account' | 'login_ip' | 'signup_ip' | 'ip' | 'hash_queue';
+export type RateLimitName = 'login_account' | 'login_ip' | 'signup_ip' | 'mail_account' | 'ip' | 'hash_queue';
 
 export interface Metrics {
   /** A security event (the audit types): logins ok/failed, rotations, reuse detections. */

@@ -4,7 +4,7 @@ import type { ClientInfo, Context } from '../context.ts';
 import { randomToken, sha256 } from '../crypto/random.ts';
 import { AppError, validationError } from '../errors.ts';
 import { endUserSessions } from '../sessions/service.ts';
-import { consumeSignupAttempt, recordLoginSuccess } from '../sessions/throttle.ts';
+import { allowMailTo, consumeSignupAttempt, recordLoginSuccess } from '../sessions/throttle.ts';
 import { checkPassword, normalizeEmail } from '../users/policy.ts';
 import type { User } from '../users/store.ts';
 import type { OneTimePurpose } from './store.ts';
@@ -30,13 +30,18 @@ function isToken(value: string, purpose: OneTimePurpose): boolean {
   return value.startsWith(PREFIX[purpose]) && value.length <= 100;
 }
 
+/** Sends the verification e-mail after the response; it counts against the address's e-mail limit. */
 export function sendVerificationEmail(ctx: Context, user: User): void {
   if (user.emailVerifiedAt !== null) return;
   ctx.background.run('verification e-mail', async () => {
-    const link = await issueToken(ctx, user, 'verify_email', ctx.config.verifyTokenTtlMs);
-    await ctx.mailer.send(verificationMail(user.email, ctx.config.brandName, link, ctx.config.verifyTokenTtlMs));
-    logLinkInDevelopment(ctx, 'verification', user.email, link);
+    if ((await allowMailTo(ctx, user.email)).allowed) await deliverVerification(ctx, user);
   });
+}
+
+async function deliverVerification(ctx: Context, user: User): Promise<void> {
+  const link = await issueToken(ctx, user, 'verify_email', ctx.config.verifyTokenTtlMs);
+  await ctx.mailer.send(verificationMail(user.email, ctx.config.brandName, link, ctx.config.verifyTokenTtlMs));
+  logLinkInDevelopment(ctx, 'verification', user.email, link);
 }
 
 export async function verifyEmail(ctx: Context, token: string, client: ClientInfo | null = null): Promise<User> {
@@ -55,7 +60,13 @@ export async function verifyEmail(ctx: Context, token: string, client: ClientInf
 export async function resendVerification(ctx: Context, userId: string, client: ClientInfo): Promise<void> {
   await consumeSignupAttempt(ctx, client.ip);
   const user = await ctx.users.findById(userId);
-  if (user) sendVerificationEmail(ctx, user);
+  if (!user || user.emailVerifiedAt !== null) return;
+  // The caller is signed in as this account, so saying "too many" reveals nothing.
+  const mail = await allowMailTo(ctx, user.email);
+  if (!mail.allowed) {
+    throw new AppError('rate_limited', { message: 'Too many verification e-mails for this address; try again later', retryAfter: Math.max(1, Math.ceil(mail.resetInMs / 1000)) });
+  }
+  ctx.background.run('verification e-mail', () => deliverVerification(ctx, user));
 }
 
 /**
@@ -68,6 +79,11 @@ export async function forgotPassword(ctx: Context, email: string, client: Client
   ctx.background.run('reset e-mail', async () => {
     const user = await ctx.users.findByEmail(address);
     if (!user || user.disabledAt !== null) return;
+    // Past the per-address limit the answer is the same 202, and no e-mail goes out.
+    if (!(await allowMailTo(ctx, user.email)).allowed) {
+      ctx.log.info({ userId: user.id }, 'reset e-mail not sent: per-address limit reached');
+      return;
+    }
     const link = await issueToken(ctx, user, 'reset_password', ctx.config.resetTokenTtlMs);
     await ctx.mailer.send(resetMail(user.email, ctx.config.brandName, link, ctx.config.resetTokenTtlMs));
     logLinkInDevelopment(ctx, 'password reset', user.email, link);

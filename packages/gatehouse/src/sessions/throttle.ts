@@ -61,3 +61,15 @@ export async function consumeSignupAttempt(ctx: Context, ip: string): Promise<vo
     throw limited(counter.resetInMs);
   }
 }
+
+/**
+ * Counts one recovery or verification e-mail to this address; not allowed once the address has had its share.
+ * Rotating IPs must not turn forgot-password into a way to flood someone's mailbox.
+ */
+export async function allowMailTo(ctx: Context, email: string): Promise<{ allowed: boolean; resetInMs: number }> {
+  const limit = ctx.config.rateLimits.mailAccount;
+  const counter = await ctx.state.hit(`mail:acct:${sha256(email)}`, limit.windowMs);
+  const allowed = counter.count <= limit.max;
+  if (!allowed) ctx.metrics.rateLimited('mail_account');
+  return { allowed, resetInMs: counter.resetInMs };
+}

@@ -186,6 +186,36 @@ describe('password recovery', () => {
       await limited.close();
     }
   });
+
+  it('sends at most RATE_LIMIT_MAIL_ACCOUNT e-mails to one address, however many IPs ask', async () => {
+    const sink = await startSmtpSink();
+    const limited = await startTestServer({ env: { SMTP_URL: sink.url, RATE_LIMIT_MAIL_ACCOUNT: '2/15m' } });
+    try {
+      const { email, body } = await registerUser(limited.app);
+      await limited.runtime.ctx.background.drain();
+      // Sign-up sent one verification e-mail; a resend is the second and the last one allowed.
+      assert.equal((await call(limited.app, 'POST', '/auth/verify-email/resend', { token: body.accessToken })).statusCode, 202);
+      const refused = await call(limited.app, 'POST', '/auth/verify-email/resend', { token: body.accessToken });
+      expectError(refused, 429, 'rate_limited');
+      assert.ok(Number(refused.headers['retry-after']) > 0);
+
+      // forgot-password from rotating IPs: always the same 202, but the mailbox is not flooded.
+      const answers = new Set<string>();
+      for (let i = 0; i < 5; i++) {
+        const res = await call(limited.app, 'POST', '/auth/forgot-password', { body: { email }, ip: `198.51.100.${i}` });
+        assert.equal(res.statusCode, 202);
+        answers.add(res.body);
+      }
+      await limited.runtime.ctx.background.drain();
+      assert.equal(answers.size, 1, 'the answer does not change once the limit is reached');
+      assert.equal(sink.to(email).filter((m) => m.subject.startsWith('Confirm')).length, 2);
+      // The verification e-mails already used this address's share of the window.
+      assert.equal(sink.to(email).filter((m) => m.subject.startsWith('Reset')).length, 0);
+    } finally {
+      await limited.close();
+      await sink.close();
+    }
+  });
 });
 
 describe('outbox and logs', () => {
