@@ -1,0 +1,464 @@
+// npm run bench:compare — Gatehouse against its peers and against ceilings, in one run, as ratios (issue 8):
+//   peers:    the seeds' Express + jsonwebtoken + bcrypt server (bench/peers/seed-express.ts) and Better Auth
+//             (bench/peers/better-auth.ts: email + password on SQLite, rate limit off)
+//   ceilings: bare node:http; Fastify without auth; raw argon2id verifies on all cores; a raw rotation
+//             transaction on Gatehouse's own SQLite file and PostgreSQL database; raw signatures of one
+//             access token (node:crypto, same algorithm and key type)
+// Every server runs in its own process (bench/peers/), autocannon in another (bench/load.ts), all on
+// 127.0.0.1. Prints a table of figures and of ratios with their targets, writes bench/results/compare.json
+// and draws docs/bench/compare.svg at the repository root. See bench/README.md.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import type { JwtAlg } from '../src/config.ts';
+import { argon2Verifies, postgresRotations, sqliteRotations, tokenSignatures, type Timing } from './ceilings.ts';
+import { expectOk, postJson, runLoad, startPeer, type Ceiling, type Peer } from './harness.ts';
+import type { LoadJob, LoadResult, StaticRequest } from './load.ts';
+import { renderChart, type ChartRow } from './chart.ts';
+
+// ---------------------------------------------------------------------------------------------- settings
+
+function envNumber(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, got "${raw}"`);
+  return value;
+}
+
+const settings = {
+  seconds: envNumber('BENCH_DURATION', 5) || 5,
+  warmupSeconds: envNumber('BENCH_WARMUP', 1),
+  connections: Math.max(1, Math.floor(envNumber('BENCH_CONNECTIONS', 32))),
+  jwtAlg: (process.env.BENCH_JWT_ALG || 'RS256') as JwtAlg,
+  /** A server whose database `create database` works; empty skips the PostgreSQL figures. */
+  postgresUrl: process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+  /** Shared state for the PostgreSQL run: Redis (the many-instance deployment) unless BENCH_PG_REDIS_URL is empty. */
+  redisUrl: process.env.BENCH_PG_REDIS_URL ?? 'redis://127.0.0.1:6379',
+};
+const timing: Timing = { seconds: settings.seconds, warmupSeconds: settings.warmupSeconds };
+const cores = os.availableParallelism();
+// The pool Gatehouse opens on PostgreSQL (src/db/connect.ts).
+const GATEHOUSE_PG_POOL = 10;
+const PASSWORD = 'bench-correct-horse-battery-staple';
+const USERS = 8;
+
+const job = (url: string, extra: Pick<LoadJob, 'requests' | 'refresh'>): LoadJob => ({
+  url,
+  connections: settings.connections,
+  warmupSeconds: settings.warmupSeconds,
+  seconds: settings.seconds,
+  ...extra,
+});
+const get = (path: string, headers: Record<string, string> = {}): StaticRequest[] => [{ method: 'GET', path, headers }];
+const posts = (path: string, bodies: object[], headers: Record<string, string> = {}): StaticRequest[] =>
+  bodies.map((body) => ({ method: 'POST', path, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }));
+
+function progress(message: string): void {
+  process.stderr.write(`· ${message}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------- Gatehouse
+
+interface Login {
+  user: { id: string; role: string } & Record<string, unknown>;
+  accessToken?: string;
+  refreshToken?: string;
+  cookie?: string;
+}
+
+async function gatehouseLogin(peer: Peer, email: string, mode: 'token' | 'session' = 'token'): Promise<Login> {
+  const response = await postJson(`${peer.url}/auth/login`, { email, password: PASSWORD, mode }, 200);
+  const body = (await response.json()) as Login;
+  const cookie = response.headers.getSetCookie().find((c) => c.startsWith('gh_session='));
+  return cookie ? { ...body, cookie: cookie.split(';')[0] } : body;
+}
+
+async function registerGatehouseUsers(peer: Peer): Promise<string[]> {
+  const emails = Array.from({ length: USERS }, (_, i) => `bench-user-${i}@example.com`);
+  for (const [i, email] of emails.entries()) await postJson(`${peer.url}/auth/register`, { email, password: PASSWORD, name: `Bench ${i}` }, 201);
+  return emails;
+}
+
+/** Each connection rotates its own session; the warm-up uses other sessions than the measured run. */
+async function benchRefresh(peer: Peer, emails: string[]): Promise<LoadResult> {
+  const tokens: string[] = [];
+  for (let i = 0; i < 2 * settings.connections; i++) tokens.push((await gatehouseLogin(peer, emails[i % emails.length]!)).refreshToken!);
+  return runLoad(
+    job(peer.url, {
+      refresh: { path: '/auth/refresh', warmupTokens: tokens.slice(0, settings.connections), tokens: tokens.slice(settings.connections) },
+    }),
+  );
+}
+
+async function benchGatehouseSqlite(dataDir: string) {
+  progress('Gatehouse on SQLite');
+  const peer = await startPeer('./peers/gatehouse.ts', { BENCH_DATA_DIR: dataDir, BENCH_JWT_ALG: settings.jwtAlg });
+  try {
+    const emails = await registerGatehouseUsers(peer);
+    progress('  POST /auth/login');
+    const login = await runLoad(job(peer.url, { requests: posts('/auth/login', emails.map((email) => ({ email, password: PASSWORD }))) }));
+    progress('  POST /auth/refresh');
+    const refresh = await benchRefresh(peer, emails);
+    const token = await gatehouseLogin(peer, emails[0]!, 'token');
+    const session = await gatehouseLogin(peer, emails[0]!, 'session');
+    if (!session.cookie) throw new Error('a session-mode login set no gh_session cookie');
+    const bearer = { authorization: `Bearer ${token.accessToken}` };
+    await expectOk(`${peer.url}/auth/me`, bearer);
+    await expectOk(`${peer.url}/auth/me`, { cookie: session.cookie });
+    progress('  GET /auth/me (session cookie)');
+    const meSession = await runLoad(job(peer.url, { requests: get('/auth/me', { cookie: session.cookie }) }));
+    progress('  GET /auth/me (Bearer)');
+    const meBearer = await runLoad(job(peer.url, { requests: get('/auth/me', bearer) }));
+
+    // @gatehouse/verify in another service, with this Gatehouse's JWKS.
+    progress('Fastify route behind @gatehouse/verify');
+    const verifyPeer = await startPeer('./peers/baseline.ts', {
+      BENCH_BASELINE: 'verify',
+      BENCH_USER: JSON.stringify(token.user),
+      BENCH_ISSUER: String(peer.info.publicUrl),
+      BENCH_JWKS_URL: `${peer.url}/.well-known/jwks.json`,
+      BENCH_JWT_ALG: settings.jwtAlg,
+    });
+    let verify: LoadResult;
+    try {
+      await expectOk(`${verifyPeer.url}/auth/me`, bearer);
+      verify = await runLoad(job(verifyPeer.url, { requests: get('/auth/me', bearer) }));
+    } finally {
+      await verifyPeer.stop();
+    }
+    return { login, refresh, meSession, meBearer, verify, user: token.user, accessToken: token.accessToken! };
+  } finally {
+    await peer.stop();
+  }
+}
+
+async function createDatabase(baseUrl: string): Promise<{ url: string; drop(): Promise<void> } | string> {
+  const name = `gatehouse_bench_${process.pid}_${randomBytes(3).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: baseUrl, connectionTimeoutMillis: 2000 });
+  try {
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+  } catch (err) {
+    return `PostgreSQL not usable at ${baseUrl} (${(err as Error).message})`;
+  } finally {
+    await admin.end().catch(() => {});
+  }
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.href,
+    async drop() {
+      const client = new pg.Client({ connectionString: baseUrl });
+      await client.connect();
+      await client.query(`drop database if exists ${name} with (force)`);
+      await client.end();
+    },
+  };
+}
+
+async function redisReachable(url: string): Promise<boolean> {
+  if (!url) return false;
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1000, retryStrategy: () => null });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    await redis.ping();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function benchGatehousePostgres(dataDir: string) {
+  if (!settings.postgresUrl) return { skipped: 'BENCH_PG_URL is empty' } as const;
+  const database = await createDatabase(settings.postgresUrl);
+  if (typeof database === 'string') return { skipped: database } as const;
+  try {
+    const redis = (await redisReachable(settings.redisUrl)) ? settings.redisUrl : '';
+    progress(`Gatehouse on PostgreSQL${redis ? ' + Redis' : ' (shared state in PostgreSQL)'}`);
+    const peer = await startPeer('./peers/gatehouse.ts', {
+      BENCH_DATA_DIR: dataDir,
+      BENCH_JWT_ALG: settings.jwtAlg,
+      BENCH_DATABASE_URL: database.url,
+      BENCH_REDIS_URL: redis,
+    });
+    let refresh: LoadResult;
+    try {
+      const emails = await registerGatehouseUsers(peer);
+      progress('  POST /auth/refresh');
+      refresh = await benchRefresh(peer, emails);
+    } finally {
+      await peer.stop();
+    }
+    progress('  raw rotation transactions on its database');
+    const rotation = await postgresRotations(database.url, settings.connections, GATEHOUSE_PG_POOL, timing);
+    return { refresh, rotation, state: redis ? 'Redis' : 'PostgreSQL' } as const;
+  } finally {
+    await database.drop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- peers
+
+async function benchBetterAuth(dataDir: string) {
+  progress('Better Auth');
+  const peer = await startPeer('./peers/better-auth.ts', { NODE_ENV: 'production', BENCH_BA_FILE: path.join(dataDir, 'better-auth.db') });
+  try {
+    // Better Auth refuses cookie-less POSTs without an Origin it trusts; a browser always sends one.
+    const origin = { origin: peer.url };
+    const emails = Array.from({ length: USERS }, (_, i) => `bench-user-${i}@example.com`);
+    for (const [i, email] of emails.entries()) await postJson(`${peer.url}/api/auth/sign-up/email`, { email, password: PASSWORD, name: `Bench ${i}` }, 200, origin);
+    progress('  POST /api/auth/sign-in/email');
+    const signIn = await runLoad(job(peer.url, { requests: posts('/api/auth/sign-in/email', emails.map((email) => ({ email, password: PASSWORD })), origin) }));
+    const response = await postJson(`${peer.url}/api/auth/sign-in/email`, { email: emails[0], password: PASSWORD }, 200, origin);
+    const cookie = response.headers.getSetCookie().find((c) => c.startsWith('better-auth.session_token='))?.split(';')[0];
+    if (!cookie) throw new Error('Better Auth sign-in set no session cookie');
+    await expectOk(`${peer.url}/api/auth/get-session`, { cookie });
+    progress('  GET /api/auth/get-session');
+    const getSession = await runLoad(job(peer.url, { requests: get('/api/auth/get-session', { cookie }) }));
+    return { signIn, getSession };
+  } finally {
+    await peer.stop();
+  }
+}
+
+async function benchSeed() {
+  progress("the seeds' Express + jsonwebtoken + bcrypt server");
+  const peer = await startPeer('./peers/seed-express.ts', {});
+  try {
+    await postJson(`${peer.url}/auth/register`, { email: 'ada@example.com', password: PASSWORD, name: 'Ada' }, 201);
+    const { token } = (await (await postJson(`${peer.url}/auth/login`, { email: 'ada@example.com', password: PASSWORD }, 200)).json()) as { token: string };
+    const headers = { authorization: `Bearer ${token}` };
+    await expectOk(`${peer.url}/api/profile`, headers);
+    return { protectedRoute: await runLoad(job(peer.url, { requests: get('/api/profile', headers) })) };
+  } finally {
+    await peer.stop();
+  }
+}
+
+async function benchBaselines(user: object, accessToken: string) {
+  const out: Record<'nodeHttp' | 'fastify', LoadResult> = {} as never;
+  for (const [key, mode] of [['nodeHttp', 'node-http'], ['fastify', 'fastify']] as const) {
+    progress(`bare ${mode}, no auth`);
+    const peer = await startPeer('./peers/baseline.ts', { BENCH_BASELINE: mode, BENCH_USER: JSON.stringify(user) });
+    try {
+      // The same Authorization header as the Bearer runs, so request size and parsing match; it is ignored.
+      const headers = { authorization: `Bearer ${accessToken}` };
+      await expectOk(`${peer.url}/auth/me`, headers);
+      out[key] = await runLoad(job(peer.url, { requests: get('/auth/me', headers) }));
+    } finally {
+      await peer.stop();
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------- report
+
+type Results = {
+  sqlite: Awaited<ReturnType<typeof benchGatehouseSqlite>>;
+  sqliteRotation: Ceiling;
+  postgres: Awaited<ReturnType<typeof benchGatehousePostgres>>;
+  betterAuth: Awaited<ReturnType<typeof benchBetterAuth>>;
+  seed: Awaited<ReturnType<typeof benchSeed>>;
+  baselines: Awaited<ReturnType<typeof benchBaselines>>;
+  argon2: Ceiling;
+  signing: { allCores: Ceiling; oneCore: Ceiling };
+};
+
+interface Figure {
+  key: string;
+  label: string;
+  perSecond: number;
+  kind: 'http' | 'ceiling';
+  detail?: LoadResult | Ceiling;
+}
+
+interface Target {
+  label: string;
+  measured: string;
+  against: string;
+  ratio: number;
+  target: number;
+  pass: boolean;
+}
+
+function figures(r: Results): Figure[] {
+  const http = (key: string, label: string, l: LoadResult): Figure => ({ key, label, perSecond: l.perSecond, kind: 'http', detail: l });
+  const ceiling = (key: string, label: string, c: Ceiling): Figure => ({ key, label, perSecond: c.perSecond, kind: 'ceiling', detail: c });
+  const alg = settings.jwtAlg;
+  const list: Figure[] = [
+    http('login', 'Gatehouse POST /auth/login (SQLite)', r.sqlite.login),
+    http('refreshSqlite', 'Gatehouse POST /auth/refresh (SQLite)', r.sqlite.refresh),
+  ];
+  if (!('skipped' in r.postgres)) list.push(http('refreshPostgres', `Gatehouse POST /auth/refresh (PostgreSQL, state in ${r.postgres.state})`, r.postgres.refresh));
+  list.push(
+    http('meSession', 'Gatehouse GET /auth/me, session cookie', r.sqlite.meSession),
+    http('meBearer', 'Gatehouse GET /auth/me, Bearer', r.sqlite.meBearer),
+    http('verify', 'Fastify route behind @gatehouse/verify', r.sqlite.verify),
+    http('baSignIn', 'Better Auth POST sign-in/email', r.betterAuth.signIn),
+    http('baGetSession', 'Better Auth GET get-session', r.betterAuth.getSession),
+    http('seed', "Seeds' Express + jsonwebtoken route", r.seed.protectedRoute),
+    http('nodeHttp', 'bare node:http, no auth', r.baselines.nodeHttp),
+    http('fastify', 'Fastify, no auth', r.baselines.fastify),
+    ceiling('argon2', `argon2id verifies, ${cores} in flight`, r.argon2),
+    ceiling('sqliteRotation', 'raw rotation txn, SQLite (same file)', r.sqliteRotation),
+  );
+  if (!('skipped' in r.postgres)) list.push(ceiling('postgresRotation', `raw rotation txn, PostgreSQL (pool ${GATEHOUSE_PG_POOL})`, r.postgres.rotation));
+  list.push(
+    ceiling('signAllCores', `raw ${alg} signature, all cores`, r.signing.allCores),
+    ceiling('signOneCore', `raw ${alg} signature, one core (info)`, r.signing.oneCore),
+  );
+  return list;
+}
+
+function targets(r: Results): Target[] {
+  const rows: Target[] = [];
+  const add = (label: string, measured: string, a: number, against: string, b: number, target: number) => {
+    const ratio = b > 0 ? a / b : NaN;
+    rows.push({ label, measured, against, ratio, target, pass: ratio >= target });
+  };
+  const login = r.sqlite.login.perSecond;
+  add('logins/s vs argon2id ceiling', 'login', login, 'argon2', r.argon2.perSecond, 0.9);
+  add('logins/s vs Better Auth sign-in', 'login', login, 'baSignIn', r.betterAuth.signIn.perSecond, 4);
+  const sign = r.signing.allCores.perSecond;
+  const sqliteFloor = Math.min(r.sqliteRotation.perSecond, sign);
+  add(`refreshes/s (SQLite) vs slower of txn and signing`, 'refreshSqlite', r.sqlite.refresh.perSecond, sqliteFloor === sign ? 'signAllCores' : 'sqliteRotation', sqliteFloor, 0.5);
+  if (!('skipped' in r.postgres)) {
+    const pgFloor = Math.min(r.postgres.rotation.perSecond, sign);
+    add(`refreshes/s (PostgreSQL) vs slower of txn and signing`, 'refreshPostgres', r.postgres.refresh.perSecond, pgFloor === sign ? 'signAllCores' : 'postgresRotation', pgFloor, 0.5);
+  }
+  add('/auth/me (session) vs Better Auth get-session', 'meSession', r.sqlite.meSession.perSecond, 'baGetSession', r.betterAuth.getSession.perSecond, 10);
+  add('/auth/me (session) vs Fastify without auth', 'meSession', r.sqlite.meSession.perSecond, 'fastify', r.baselines.fastify.perSecond, 0.4);
+  add('/auth/me (Bearer) vs Fastify without auth', 'meBearer', r.sqlite.meBearer.perSecond, 'fastify', r.baselines.fastify.perSecond, 0.5);
+  add('@gatehouse/verify route vs same route, no auth', 'verify', r.sqlite.verify.perSecond, 'fastify', r.baselines.fastify.perSecond, 0.9);
+  add("@gatehouse/verify route vs seeds' jsonwebtoken", 'verify', r.sqlite.verify.perSecond, 'seed', r.seed.protectedRoute.perSecond, 20);
+  return rows;
+}
+
+const rate = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1));
+const times = (x: number) => (x >= 10 ? `${x.toFixed(1)}×` : `${x.toFixed(2)}×`);
+
+function environment(loadAtStart: number[]) {
+  let commit: string | null = null;
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    // Not a git checkout.
+  }
+  return {
+    node: process.version,
+    platform: `${os.platform()} ${os.arch()}`,
+    cpus: cores,
+    cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown',
+    uvThreadpoolSize: Number(process.env.UV_THREADPOOL_SIZE ?? 4),
+    loadAverageAtStart: loadAtStart.map((n) => Number(n.toFixed(2))),
+    loadAverageAtEnd: os.loadavg().map((n) => Number(n.toFixed(2))),
+    commit,
+  };
+}
+
+function printReport(list: Figure[], rows: Target[], env: ReturnType<typeof environment>, skipped: string | null): string {
+  const byKey = new Map(list.map((f) => [f.key, f]));
+  const lines: string[] = [
+    `Gatehouse bench:compare · node ${env.node} · ${env.cpus} × ${env.cpuModel} · commit ${env.commit ?? '?'}`,
+    `${settings.jwtAlg} · ${settings.connections} connections · ${settings.seconds} s per run (+${settings.warmupSeconds} s warm-up) · load average ${env.loadAverageAtStart.join(' ')} at start, ${env.loadAverageAtEnd.join(' ')} at end`,
+    '',
+    `${'figure'.padEnd(58)}${'per second'.padStart(12)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'non-2xx'.padStart(9)}`,
+  ];
+  for (const f of list) {
+    const l = f.kind === 'http' ? (f.detail as LoadResult) : null;
+    lines.push(
+      `${(f.kind === 'ceiling' ? `[ceiling] ${f.label}` : f.label).padEnd(58)}${rate(f.perSecond).padStart(12)}${(l ? String(l.latencyMs.p50) : '').padStart(9)}${(l ? String(l.latencyMs.p99) : '').padStart(9)}${(l ? String(l.non2xx) : '').padStart(9)}`,
+    );
+  }
+  if (skipped) lines.push(`(PostgreSQL skipped: ${skipped})`);
+  lines.push('', `${'target'.padEnd(52)}${'measured'.padStart(10)}${'against'.padStart(10)}${'ratio'.padStart(9)}${'target'.padStart(9)}   result`);
+  for (const t of rows) {
+    lines.push(
+      `${t.label.padEnd(52)}${rate(byKey.get(t.measured)!.perSecond).padStart(10)}${rate(byKey.get(t.against)!.perSecond).padStart(10)}${times(t.ratio).padStart(9)}${`≥ ${times(t.target)}`.padStart(9)}   ${t.pass ? 'PASS' : 'MISS'}`,
+    );
+  }
+  const passed = rows.filter((t) => t.pass).length;
+  lines.push('', `${passed} of ${rows.length} targets met`);
+  if (env.loadAverageAtStart[0]! > env.cpus / 2) lines.push(`warning: the machine was busy at the start (load average ${env.loadAverageAtStart[0]} on ${env.cpus} CPUs): read the ratios, not the absolute figures`);
+  const text = lines.join('\n');
+  console.log(text);
+  return text;
+}
+
+// ---------------------------------------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  const loadAtStart = os.loadavg();
+  const started = performance.now();
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-compare-'));
+  try {
+    const sqliteDir = path.join(dataDir, 'sqlite');
+    const sqlite = await benchGatehouseSqlite(sqliteDir);
+    progress('raw rotation transactions on the same SQLite file');
+    const sqliteRotation = sqliteRotations(path.join(sqliteDir, 'gatehouse.db'), timing);
+    const postgres = await benchGatehousePostgres(path.join(dataDir, 'postgres'));
+    if ('skipped' in postgres) progress(`PostgreSQL skipped: ${postgres.skipped}`);
+    const betterAuth = await benchBetterAuth(dataDir);
+    const seed = await benchSeed();
+    const baselines = await benchBaselines(sqlite.user, sqlite.accessToken);
+    progress(`raw argon2id verifies, ${cores} in flight`);
+    const argon2 = await argon2Verifies(PASSWORD, cores, timing);
+    progress(`raw ${settings.jwtAlg} signatures`);
+    const signingInput = sqlite.accessToken.split('.').slice(0, 2).join('.');
+    const signing = await tokenSignatures(settings.jwtAlg, signingInput, cores, timing);
+
+    const r: Results = { sqlite, sqliteRotation, postgres, betterAuth, seed, baselines, argon2, signing };
+    const env = environment(loadAtStart);
+    const list = figures(r);
+    const rows = targets(r);
+    console.log('');
+    const skipped = ('skipped' in postgres ? postgres.skipped : null) ?? null;
+    const text = printReport(list, rows, env, skipped);
+
+    const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
+    mkdirSync(resultsDir, { recursive: true });
+    const json = {
+      generatedAt: new Date().toISOString(),
+      environment: env,
+      settings: { ...settings, postgresUrl: settings.postgresUrl ? '(set)' : '', runSeconds: Math.round((performance.now() - started) / 1000) },
+      postgresSkipped: skipped,
+      figures: Object.fromEntries(list.map((f) => [f.key, { label: f.label, kind: f.kind, perSecond: f.perSecond, detail: f.detail }])),
+      targets: rows,
+      table: text,
+    };
+    const stamp = json.generatedAt.replace(/[:.]/g, '-');
+    writeFileSync(path.join(resultsDir, 'compare.json'), JSON.stringify(json, null, 2) + '\n');
+    writeFileSync(path.join(resultsDir, `compare-${stamp}.json`), JSON.stringify(json, null, 2) + '\n');
+
+    const chartRows: ChartRow[] = rows.map((t) => ({ label: t.label, ratio: t.ratio, target: t.target, pass: t.pass }));
+    const svgFile = fileURLToPath(new URL('../../../docs/bench/compare.svg', import.meta.url));
+    mkdirSync(path.dirname(svgFile), { recursive: true });
+    writeFileSync(
+      svgFile,
+      renderChart({
+        title: 'Gatehouse bench:compare: measured ratio ÷ target (≥ 1 meets the target)',
+        subtitle: `${settings.jwtAlg}, ${settings.connections} connections, ${settings.seconds} s runs, ${env.cpus} × ${env.cpuModel}, load ${env.loadAverageAtStart[0]} → ${env.loadAverageAtEnd[0]}, ${json.generatedAt.slice(0, 16)}Z`,
+        rows: chartRows,
+        figures: list.map((f) => ({ label: f.label, perSecond: f.perSecond, kind: f.kind })),
+      }),
+    );
+    console.log(`\nwrote ${path.relative(process.cwd(), path.join(resultsDir, 'compare.json'))} and ${path.relative(process.cwd(), svgFile)} (${json.settings.runSeconds} s)`);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,51 @@
+// Gatehouse itself, in its own process and configured as in production: NODE_ENV=production, an https
+// PUBLIC_URL (Secure cookies, HSTS), a strong GATEHOUSE_SECRET, JSON request logs at `info` (to a file),
+// metrics, helmet, CORS, the revocation check and every rate limit on. Only RATE_LIMIT_IP and
+// RATE_LIMIT_SIGNUP_IP are raised, because the whole load comes from one address; the limiter still counts
+// every request. Started by bench/compare.ts with fork(); sends { port } over IPC and stops on SIGTERM.
+//   BENCH_DATA_DIR      data directory (SQLite file, logs)
+//   BENCH_DATABASE_URL  PostgreSQL instead of SQLite (optional)
+//   BENCH_REDIS_URL     Redis for the shared state (optional; with PostgreSQL only)
+//   BENCH_JWT_ALG       JWT_ALG (default RS256)
+import { destination } from 'pino';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { buildApp } from '../../src/app.ts';
+import { openRuntime } from '../../src/bootstrap.ts';
+import { loadConfig, type JwtAlg } from '../../src/config.ts';
+
+const BENCH_PUBLIC_URL = 'https://auth.bench.example';
+
+const dataDir = process.env.BENCH_DATA_DIR;
+if (!dataDir) throw new Error('BENCH_DATA_DIR is required');
+const jwtAlg = (process.env.BENCH_JWT_ALG || 'RS256') as JwtAlg;
+
+// An explicit env, not process.env: a developer's .env must not change what is measured.
+const config = loadConfig({
+  NODE_ENV: 'production',
+  LOG_LEVEL: 'info',
+  HOST: '127.0.0.1',
+  PUBLIC_URL: BENCH_PUBLIC_URL,
+  DATA_DIR: dataDir,
+  GATEHOUSE_SECRET: 'bench-Q2h1bmtzT2ZSYW5kb21uZXNzRm9yVGhlQmVuY2g-9f8e7d6c',
+  JWT_ALG: jwtAlg,
+  ...(jwtAlg === 'HS256' ? { JWT_SECRET: 'bench-jwt-c2VjcmV0Rm9yVGhlSFMyNTZCZW5jaFJ1bg-0a1b2c3d4e' } : {}),
+  ...(process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL } : {}),
+  ...(process.env.BENCH_REDIS_URL ? { REDIS_URL: process.env.BENCH_REDIS_URL } : {}),
+  RATE_LIMIT_IP: '100000000/1m',
+  RATE_LIMIT_SIGNUP_IP: '100000/1h',
+});
+
+const logStream = destination({ dest: path.join(dataDir, 'gatehouse.log'), sync: false, mkdir: true });
+const runtime = await openRuntime(config, { logStream, redisPrefix: `gatehouse-bench-${process.pid}:` });
+const app = await buildApp(runtime.ctx, runtime.database.db, runtime.log);
+await app.listen({ host: '127.0.0.1', port: 0 });
+
+process.send?.({ port: (app.server.address() as AddressInfo).port, publicUrl: config.publicUrl });
+process.once('SIGTERM', () => {
+  void app
+    .close()
+    .then(() => runtime.close())
+    .then(() => logStream.flushSync())
+    .finally(() => process.exit(0));
+});
