@@ -1,6 +1,21 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { LoginMode, RefreshToken, Session, SessionStore } from '../sessions/store.ts';
+import { changedRows, rawQuery } from './raw-query.ts';
 import type { Database, RefreshTokensTable, SessionsTable } from './schema.ts';
+
+// The statements every refresh and every session-cookie request runs (see raw-query.ts).
+const SQL = {
+  find: 'select * from sessions where id = ?',
+  findByTokenHash: 'select * from sessions where token_hash = ?',
+  touch: 'update sessions set last_used_at = ? where id = ?',
+  touchAndExtend: 'update sessions set last_used_at = ?, expires_at = ? where id = ?',
+  findRefreshToken: 'select * from refresh_tokens where hash = ?',
+  // The `used_at is null` condition makes the claim atomic: PostgreSQL re-checks it after waiting on the
+  // row lock, and SQLite runs one writer at a time.
+  claimRefreshToken: 'update refresh_tokens set used_at = ? where hash = ? and used_at is null',
+  insertRefreshToken:
+    'insert into refresh_tokens (hash, session_id, parent_hash, created_at, used_at, expires_at) values (?, ?, ?, ?, ?, ?) on conflict (hash) do nothing',
+};
 
 function toSession(row: Selectable<SessionsTable>): Session {
   return {
@@ -59,21 +74,18 @@ export class SqlSessionStore implements SessionStore {
   }
 
   async find(id: string): Promise<Session | null> {
-    const row = await this.db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
+    const [row] = (await rawQuery<Selectable<SessionsTable>>(this.db, SQL.find, [id])).rows;
     return row ? toSession(row) : null;
   }
 
   async findByTokenHash(tokenHash: string): Promise<Session | null> {
-    const row = await this.db.selectFrom('sessions').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+    const [row] = (await rawQuery<Selectable<SessionsTable>>(this.db, SQL.findByTokenHash, [tokenHash])).rows;
     return row ? toSession(row) : null;
   }
 
   async touch(id: string, now: number, expiresAt?: number): Promise<void> {
-    await this.db
-      .updateTable('sessions')
-      .set(expiresAt === undefined ? { last_used_at: now } : { last_used_at: now, expires_at: expiresAt })
-      .where('id', '=', id)
-      .execute();
+    if (expiresAt === undefined) await rawQuery(this.db, SQL.touch, [now, id]);
+    else await rawQuery(this.db, SQL.touchAndExtend, [now, expiresAt, id]);
   }
 
   async listLive(userId: string, now: number): Promise<Session[]> {
@@ -115,35 +127,16 @@ export class SqlSessionStore implements SessionStore {
   }
 
   async findRefreshToken(hash: string): Promise<RefreshToken | null> {
-    const row = await this.db.selectFrom('refresh_tokens').selectAll().where('hash', '=', hash).executeTakeFirst();
+    const [row] = (await rawQuery<Selectable<RefreshTokensTable>>(this.db, SQL.findRefreshToken, [hash])).rows;
     return row ? toRefreshToken(row) : null;
   }
 
   async claimRefreshToken(hash: string, now: number): Promise<boolean> {
-    // The `used_at is null` condition makes the claim atomic: PostgreSQL re-checks it after waiting on the
-    // row lock, and SQLite runs one writer at a time.
-    const result = await this.db
-      .updateTable('refresh_tokens')
-      .set({ used_at: now })
-      .where('hash', '=', hash)
-      .where('used_at', 'is', null)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
+    return changedRows(await rawQuery(this.db, SQL.claimRefreshToken, [now, hash])) === 1;
   }
 
   async insertRefreshToken(token: RefreshToken): Promise<void> {
-    await this.db
-      .insertInto('refresh_tokens')
-      .values({
-        hash: token.hash,
-        session_id: token.sessionId,
-        parent_hash: token.parentHash,
-        created_at: token.createdAt,
-        used_at: token.usedAt,
-        expires_at: token.expiresAt,
-      })
-      .onConflict((oc) => oc.column('hash').doNothing())
-      .execute();
+    await rawQuery(this.db, SQL.insertRefreshToken, [token.hash, token.sessionId, token.parentHash, token.createdAt, token.usedAt, token.expiresAt]);
   }
 
   async transaction<T>(work: (store: SessionStore) => Promise<T>): Promise<T> {

@@ -1,6 +1,7 @@
 import { sql, type Selectable, type Updateable } from 'kysely';
 import type { User, UserListQuery, UserPatch, UserStore } from '../users/store.ts';
 import { isUniqueViolation } from './connect.ts';
+import { rawQuery } from './raw-query.ts';
 import type { Db, UsersTable } from './schema.ts';
 
 function toUser(row: Selectable<UsersTable>): User {
@@ -51,13 +52,14 @@ export class SqlUserStore implements UserStore {
     }
   }
 
+  // Every authenticated request and every login reads a user: fixed SQL text (see raw-query.ts).
   async findById(id: string): Promise<User | null> {
-    const row = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    const [row] = (await rawQuery<Selectable<UsersTable>>(this.db, 'select * from users where id = ?', [id])).rows;
     return row ? toUser(row) : null;
   }
 
   async findByEmail(email: string): Promise<User | null> {
-    const row = await this.db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
+    const [row] = (await rawQuery<Selectable<UsersTable>>(this.db, 'select * from users where email = ?', [email])).rows;
     return row ? toUser(row) : null;
   }
 
