@@ -1,0 +1,62 @@
+// What a refused request must not change: a digest of every database table and of the shared state's
+// values (revocations, OAuth state, one-time codes). Left out, on purpose: audit events (a refusal is
+// recorded; that is the point of an audit log) and rate-limit counters (a refusal counts; that is the point
+// of a limit). Both are checked separately where it matters.
+import { createHash } from 'node:crypto';
+import { sql } from 'kysely';
+import type { TestServer } from '../helpers/app.ts';
+
+const SKIPPED_TABLES = new Set(['audit_events']);
+
+let tableNames: string[] | null = null;
+
+async function tables(server: TestServer): Promise<string[]> {
+  if (!tableNames) {
+    const all = await server.runtime.database.db.introspection.getTables();
+    tableNames = all.map((t) => t.name).filter((name) => !SKIPPED_TABLES.has(name) && !name.startsWith('gatehouse_migrations') && !name.startsWith('sqlite_')).sort();
+  }
+  return tableNames;
+}
+
+/** The values the shared state holds (not its counters), when it is the in-process store. */
+function stateValues(server: TestServer): string[] {
+  let state: any = server.runtime.ctx.state;
+  for (let depth = 0; depth < 4 && state && !(state.entries instanceof Map); depth++) state = state.inner ?? state.primary ?? state.state;
+  if (!state || !(state.entries instanceof Map)) return ['(not the in-process store)'];
+  const out: string[] = [];
+  for (const [key, entry] of state.entries as Map<string, { value: string; expiresAt: number }>) {
+    if (entry.value !== '' && entry.expiresAt > server.runtime.ctx.now()) out.push(`${key}=${entry.value}`);
+  }
+  return out.sort();
+}
+
+export interface Snapshot {
+  digest: string;
+  /** Rows per table, to say what changed. */
+  counts: Record<string, number>;
+  rows: Record<string, string>;
+}
+
+export async function snapshot(server: TestServer): Promise<Snapshot> {
+  const db = server.runtime.database.db;
+  const counts: Record<string, number> = {};
+  const rows: Record<string, string> = {};
+  const hash = createHash('sha256');
+  for (const name of await tables(server)) {
+    const result = await sql<Record<string, unknown>>`select * from ${sql.table(name)}`.execute(db);
+    const lines = result.rows.map((row) => JSON.stringify(row, (_k, v) => (typeof v === 'bigint' ? v.toString() : Buffer.isBuffer(v) ? v.toString('hex') : v))).sort();
+    counts[name] = lines.length;
+    rows[name] = createHash('sha256').update(lines.join('\n')).digest('hex');
+    hash.update(`${name}\n${lines.join('\n')}\n`);
+  }
+  const state = stateValues(server);
+  rows['(shared state)'] = createHash('sha256').update(state.join('\n')).digest('hex');
+  counts['(shared state)'] = state.length;
+  hash.update(state.join('\n'));
+  return { digest: hash.digest('hex'), counts, rows };
+}
+
+/** Names the tables whose content differs between two snapshots. */
+export function changedTables(before: Snapshot, after: Snapshot): string[] {
+  return Object.keys({ ...before.rows, ...after.rows }).filter((name) => before.rows[name] !== after.rows[name]);
+}
