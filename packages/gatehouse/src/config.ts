@@ -40,6 +40,8 @@ export interface Config {
   readonly smtpUrl: string | null;
   readonly mailFrom: { readonly name: string; readonly address: string };
   readonly brandName: string;
+  /** The pages' accent colour, `#rrggbb`. */
+  readonly brandColor: string;
   readonly rateLimits: {
     readonly loginAccount: RateLimit;
     readonly loginIp: RateLimit;
@@ -115,6 +117,15 @@ function rateLimit(env: Env, name: string, fallback: string): RateLimit {
     throw new ConfigError(name, `"${raw}" is not COUNT/WINDOW (e.g. 5/15m)`);
   }
   return { max: Number(count), windowMs };
+}
+
+/** A CSS hex colour, #rgb or #rrggbb, kept as lower-case #rrggbb (it is written into the stylesheet). */
+function hexColor(env: Env, name: string, fallback: string): string {
+  const raw = env[name]?.trim() || fallback;
+  const match = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(raw);
+  if (!match) throw new ConfigError(name, `"${raw.slice(0, 40)}" is not a hex colour (#rgb or #rrggbb)`);
+  const hex = match[1]!.toLowerCase();
+  return `#${hex.length === 3 ? [...hex].map((c) => c + c).join('') : hex}`;
 }
 
 function list(env: Env, name: string): string[] {
@@ -306,6 +317,7 @@ export function loadConfig(env: Env = readEnv()): Config {
   const brandName = env.BRAND_NAME?.trim() || 'Gatehouse';
   if (brandName.length > 60 || /[\r\n]/.test(brandName)) throw new ConfigError('BRAND_NAME', 'must be one line of at most 60 characters');
   const mailFrom = mailSender(env, brandName, publicUrl);
+  const brandColor = hexColor(env, 'BRAND_COLOR', '#2f5bd3');
 
   const extraRoles = list(env, 'ROLES').map((r) => r.toLowerCase());
   for (const role of extraRoles) {
@@ -342,6 +354,7 @@ export function loadConfig(env: Env = readEnv()): Config {
     smtpUrl,
     mailFrom,
     brandName,
+    brandColor,
     rateLimits: {
       loginAccount: rateLimit(env, 'RATE_LIMIT_LOGIN_ACCOUNT', '5/15m'),
       loginIp: rateLimit(env, 'RATE_LIMIT_LOGIN_IP', '20/15m'),

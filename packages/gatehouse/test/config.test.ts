@@ -86,4 +86,13 @@ describe('config', () => {
     expectRefusal({ GATEHOUSE_SECRET: STRONG, HASH_CONCURRENCY: '0' }, 'HASH_CONCURRENCY');
     expectRefusal({ GATEHOUSE_SECRET: STRONG, HASH_QUEUE_MAX: 'lots' }, 'HASH_QUEUE_MAX');
   });
+
+  it('takes BRAND_COLOR as #rgb or #rrggbb and refuses anything else, which would reach the stylesheet', () => {
+    assert.equal(loadConfig({ GATEHOUSE_SECRET: STRONG }).brandColor, '#2f5bd3');
+    assert.equal(loadConfig({ GATEHOUSE_SECRET: STRONG, BRAND_COLOR: '#0A8' }).brandColor, '#00aa88');
+    assert.equal(loadConfig({ GATEHOUSE_SECRET: STRONG, BRAND_COLOR: ' #12AbEf ' }).brandColor, '#12abef');
+    for (const bad of ['red', '#12345', '#ggg', '12abef', '#fff;}body{display:none', 'url(x)']) {
+      expectRefusal({ GATEHOUSE_SECRET: STRONG, BRAND_COLOR: bad }, 'BRAND_COLOR');
+    }
+  });
 });
