@@ -1,7 +1,30 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { LoginMode, RefreshToken, Session, SessionStore } from '../sessions/store.ts';
+import type { User } from '../users/store.ts';
 import { changedRows, rawQuery } from './raw-query.ts';
-import type { Database, RefreshTokensTable, SessionsTable } from './schema.ts';
+import type { Database, RefreshTokensTable, SessionsTable, UsersTable } from './schema.ts';
+import { toUser } from './user-store.ts';
+
+// Joined reads name every column, prefixed by table, since the three tables share column names.
+const columns = (alias: string, prefix: string, names: readonly string[]) => names.map((n) => `${alias}.${n} as ${prefix}${n}`).join(', ');
+const SESSION_COLUMNS = ['id', 'user_id', 'mode', 'token_hash', 'created_at', 'last_used_at', 'expires_at', 'revoked_at', 'revoke_reason', 'user_agent', 'ip'] as const;
+const USER_COLUMNS = ['id', 'email', 'name', 'role', 'password_hash', 'email_verified_at', 'disabled_at', 'tokens_valid_after', 'created_at', 'updated_at', 'last_login_at'] as const;
+const TOKEN_COLUMNS = ['hash', 'session_id', 'parent_hash', 'created_at', 'used_at', 'expires_at'] as const;
+const WITH_USER = `left join users u on u.id = s.user_id`;
+
+/** Picks the columns of one table out of a joined row, without their prefix. */
+function part<T>(row: Record<string, unknown>, prefix: string, names: readonly string[]): T {
+  const out: Record<string, unknown> = {};
+  for (const name of names) out[name] = row[prefix + name];
+  return out as T;
+}
+
+function sessionAndUser(row: Record<string, unknown>): { session: Session; user: User | null } {
+  return {
+    session: toSession(part<Selectable<SessionsTable>>(row, 's_', SESSION_COLUMNS)),
+    user: row.u_id === null || row.u_id === undefined ? null : toUser(part<Selectable<UsersTable>>(row, 'u_', USER_COLUMNS)),
+  };
+}
 
 // The statements every refresh and every session-cookie request runs (see raw-query.ts).
 const SQL = {
@@ -10,6 +33,8 @@ const SQL = {
   touch: 'update sessions set last_used_at = ? where id = ?',
   touchAndExtend: 'update sessions set last_used_at = ?, expires_at = ? where id = ?',
   findRefreshToken: 'select * from refresh_tokens where hash = ?',
+  findByTokenHashWithUser: `select ${columns('s', 's_', SESSION_COLUMNS)}, ${columns('u', 'u_', USER_COLUMNS)} from sessions s ${WITH_USER} where s.token_hash = ?`,
+  findRefreshTokenWithSession: `select ${columns('t', 't_', TOKEN_COLUMNS)}, ${columns('s', 's_', SESSION_COLUMNS)}, ${columns('u', 'u_', USER_COLUMNS)} from refresh_tokens t join sessions s on s.id = t.session_id ${WITH_USER} where t.hash = ?`,
   // The `used_at is null` condition makes the claim atomic: PostgreSQL re-checks it after waiting on the
   // row lock, and SQLite runs one writer at a time.
   claimRefreshToken: 'update refresh_tokens set used_at = ? where hash = ? and used_at is null',
@@ -83,6 +108,11 @@ export class SqlSessionStore implements SessionStore {
     return row ? toSession(row) : null;
   }
 
+  async findByTokenHashWithUser(tokenHash: string): Promise<{ session: Session; user: User | null } | null> {
+    const [row] = (await rawQuery<Record<string, unknown>>(this.db, SQL.findByTokenHashWithUser, [tokenHash])).rows;
+    return row ? sessionAndUser(row) : null;
+  }
+
   async touch(id: string, now: number, expiresAt?: number): Promise<void> {
     if (expiresAt === undefined) await rawQuery(this.db, SQL.touch, [now, id]);
     else await rawQuery(this.db, SQL.touchAndExtend, [now, expiresAt, id]);
@@ -129,6 +159,11 @@ export class SqlSessionStore implements SessionStore {
   async findRefreshToken(hash: string): Promise<RefreshToken | null> {
     const [row] = (await rawQuery<Selectable<RefreshTokensTable>>(this.db, SQL.findRefreshToken, [hash])).rows;
     return row ? toRefreshToken(row) : null;
+  }
+
+  async findRefreshTokenWithSession(hash: string): Promise<{ token: RefreshToken; session: Session; user: User | null } | null> {
+    const [row] = (await rawQuery<Record<string, unknown>>(this.db, SQL.findRefreshTokenWithSession, [hash])).rows;
+    return row ? { token: toRefreshToken(part<Selectable<RefreshTokensTable>>(row, 't_', TOKEN_COLUMNS)), ...sessionAndUser(row) } : null;
   }
 
   async claimRefreshToken(hash: string, now: number): Promise<boolean> {

@@ -4,7 +4,7 @@ import { isUniqueViolation } from './connect.ts';
 import { rawQuery } from './raw-query.ts';
 import type { Db, UsersTable } from './schema.ts';
 
-function toUser(row: Selectable<UsersTable>): User {
+export function toUser(row: Selectable<UsersTable>): User {
   return {
     id: row.id,
     email: row.email,

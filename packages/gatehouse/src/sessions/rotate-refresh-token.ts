@@ -17,7 +17,7 @@ export interface Rotation {
 }
 
 type Outcome =
-  | { kind: 'rotated' | 'grace'; session: Session; successor: string }
+  | { kind: 'rotated' | 'grace'; session: Session; user: User | null; successor: string }
   | { kind: 'invalid' }
   | { kind: 'reused'; sessionId: string };
 
@@ -43,16 +43,17 @@ export async function rotateRefreshToken(ctx: Context, presented: string, client
   const successor = successorOf(ctx, presented);
 
   const outcome = await ctx.sessions.transaction<Outcome>(async (store) => {
-    const token = await store.findRefreshToken(hash);
-    if (!token) return { kind: 'invalid' };
-    const session = await store.find(token.sessionId);
-    if (!session || session.revokedAt !== null || session.expiresAt <= now || token.expiresAt <= now) return { kind: 'invalid' };
+    // One read for the token, its session and the user the new access token is for.
+    const found = await store.findRefreshTokenWithSession(hash);
+    if (!found) return { kind: 'invalid' };
+    const { token, session, user } = found;
+    if (session.revokedAt !== null || session.expiresAt <= now || token.expiresAt <= now) return { kind: 'invalid' };
 
     if (token.usedAt === null && (await store.claimRefreshToken(hash, now))) {
       const expiresAt = now + ctx.config.refreshTokenTtlMs;
       await store.insertRefreshToken({ hash: sha256(successor), sessionId: session.id, parentHash: hash, createdAt: now, usedAt: null, expiresAt });
       await store.touch(session.id, now, expiresAt);
-      return { kind: 'rotated', session: { ...session, lastUsedAt: now, expiresAt }, successor };
+      return { kind: 'rotated', session: { ...session, lastUsedAt: now, expiresAt }, user, successor };
     }
 
     // Already rotated: by a concurrent caller a moment ago (grace), or replayed (reuse).
@@ -60,7 +61,7 @@ export async function rotateRefreshToken(ctx: Context, presented: string, client
     const usedAt = current?.usedAt ?? now;
     if (now - usedAt <= ctx.config.refreshReuseGraceMs) {
       const next = await store.findRefreshToken(sha256(successor));
-      if (next && next.usedAt === null) return { kind: 'grace', session, successor };
+      if (next && next.usedAt === null) return { kind: 'grace', session, user, successor };
     }
     return { kind: 'reused', sessionId: session.id };
   });
@@ -76,7 +77,7 @@ export async function rotateRefreshToken(ctx: Context, presented: string, client
   }
   if (outcome.kind === 'rotated') ctx.metrics.event('refresh_rotated');
 
-  const user = await ctx.users.findById(outcome.session.userId);
+  const { user } = outcome;
   if (!user || user.disabledAt !== null) throw new AppError('invalid_refresh_token');
   const access = await ctx.tokens.sign({ sub: user.id, sid: outcome.session.id, role: user.role }, now);
   return { user, session: outcome.session, refreshToken: outcome.successor, accessToken: access.token, expiresIn: access.expiresIn };

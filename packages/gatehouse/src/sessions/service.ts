@@ -91,7 +91,17 @@ export async function endOwnSession(ctx: Context, userId: string, sessionId: str
 /** The session a session-mode cookie belongs to, or the reason it does not authenticate. */
 export async function resolveSessionCookie(ctx: Context, cookie: string): Promise<Session> {
   if (!cookie.startsWith(SESSION_PREFIX) || cookie.length > 100) throw new AppError('authentication_required');
-  const session = await ctx.sessions.findByTokenHash(sha256(cookie));
+  return checkSession(ctx, await ctx.sessions.findByTokenHash(sha256(cookie)));
+}
+
+/** The same, with the session's user read in the same query (null when the user is gone): the auth guard's path. */
+export async function resolveSessionCookieWithUser(ctx: Context, cookie: string): Promise<{ session: Session; user: User | null }> {
+  if (!cookie.startsWith(SESSION_PREFIX) || cookie.length > 100) throw new AppError('authentication_required');
+  const found = await ctx.sessions.findByTokenHashWithUser(sha256(cookie));
+  return { session: await checkSession(ctx, found?.session ?? null), user: found?.user ?? null };
+}
+
+async function checkSession(ctx: Context, session: Session | null): Promise<Session> {
   if (!session) throw new AppError('authentication_required');
   if (session.revokedAt !== null) throw new AppError('token_revoked', { message: 'The session has ended' });
   const now = ctx.now();

@@ -1,3 +1,5 @@
+import type { User } from '../users/store.ts';
+
 export type LoginMode = 'token' | 'cookie' | 'session';
 export const LOGIN_MODES: readonly LoginMode[] = ['token', 'cookie', 'session'];
 
@@ -28,6 +30,8 @@ export interface SessionStore {
   create(session: Session, secret: { tokenHash: string | null; refresh: RefreshToken | null }): Promise<void>;
   find(id: string): Promise<Session | null>;
   findByTokenHash(tokenHash: string): Promise<Session | null>;
+  /** The same, with the session's user (null when the user is gone) in the same read. */
+  findByTokenHashWithUser(tokenHash: string): Promise<{ session: Session; user: User | null } | null>;
   touch(id: string, now: number, expiresAt?: number): Promise<void>;
   listLive(userId: string, now: number): Promise<Session[]>;
   /** Returns whether a live session was revoked by this call. */
@@ -38,6 +42,8 @@ export interface SessionStore {
   listRevokedSince(since: number): Promise<string[]>;
 
   findRefreshToken(hash: string): Promise<RefreshToken | null>;
+  /** A refresh token with its session and that session's user, in one read: the first step of a rotation. */
+  findRefreshTokenWithSession(hash: string): Promise<{ token: RefreshToken; session: Session; user: User | null } | null>;
   /** Marks the token used if nobody has; true for exactly one of any number of concurrent callers. */
   claimRefreshToken(hash: string, now: number): Promise<boolean>;
   /** Idempotent: inserting the same successor twice keeps one row. */

@@ -99,6 +99,22 @@ function suite(name: string, skip: () => Promise<false | string>, open: () => Pr
       assert.ok((await sessions.listRevokedSince(T0 + 1)).includes(s1.id));
     });
 
+    it('sessions: a cookie hash or a refresh token is read with its session and user in one query', { skip: reason }, async () => {
+      const u = (await users.create(user('joined@example.com', { role: 'admin' })))!;
+      const cookieSession = session(u.id, { mode: 'session' });
+      await sessions.create(cookieSession, { tokenHash: sha256('joined-cookie'), refresh: null });
+      const byCookie = await sessions.findByTokenHashWithUser(sha256('joined-cookie'));
+      assert.deepEqual(byCookie, { session: await sessions.find(cookieSession.id), user: await users.findById(u.id) });
+      assert.equal(await sessions.findByTokenHashWithUser(sha256('no-such-cookie')), null);
+
+      const tokenSession = session(u.id);
+      const refresh = { hash: sha256('joined-refresh'), sessionId: tokenSession.id, parentHash: null, createdAt: T0, usedAt: null, expiresAt: T0 + 1000 };
+      await sessions.create(tokenSession, { tokenHash: null, refresh });
+      const byToken = await sessions.findRefreshTokenWithSession(refresh.hash);
+      assert.deepEqual(byToken, { token: refresh, session: await sessions.find(tokenSession.id), user: await users.findById(u.id) });
+      assert.equal(await sessions.findRefreshTokenWithSession(sha256('no-such-refresh')), null);
+    });
+
     it('refresh tokens: exactly one of 20 concurrent claims wins; successor inserts are idempotent', { skip: reason }, async () => {
       const u = (await users.create(user('race@example.com')))!;
       const s = session(u.id);

@@ -4,7 +4,7 @@ import type { Context } from '../../context.ts';
 import { looksLikeApiKey, resolveApiKey } from '../../api-keys/service.ts';
 import { AppError } from '../../errors.ts';
 import { isSessionRevoked } from '../../sessions/revocation.ts';
-import { resolveSessionCookie } from '../../sessions/service.ts';
+import { resolveSessionCookieWithUser } from '../../sessions/service.ts';
 import { SESSION_COOKIE } from '../cookies.ts';
 import type { Auth } from '../types.ts';
 import { SAFE_METHODS, type Csrf } from './csrf.ts';
@@ -30,10 +30,10 @@ export function createGuards(ctx: Context, csrf: Csrf) {
     if (typeof apiKeyHeader === 'string') return identifyApiKey(apiKeyHeader);
     const cookie = request.cookies[SESSION_COOKIE];
     if (cookie) {
-      const session = await resolveSessionCookie(ctx, cookie);
+      // The session and its user in one read.
+      const { session, user } = await resolveSessionCookieWithUser(ctx, cookie);
       // A cookie rides along with cross-site requests; a Bearer header cannot, so only cookies need CSRF.
       if (!SAFE_METHODS.has(request.method)) csrf.verify(request);
-      const user = await ctx.users.findById(session.userId);
       if (!user || user.disabledAt !== null) throw new AppError('token_revoked', { message: 'The session has ended' });
       return { userId: user.id, sessionId: session.id, role: user.role, via: 'session', apiKey: null };
     }
