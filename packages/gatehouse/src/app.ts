@@ -22,7 +22,7 @@ import { adminRoutes } from './http/routes/admin.ts';
 import { authRoutes } from './http/routes/auth.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { oauthRoutes } from './http/routes/oauth.ts';
-import { recoveryPages } from './http/routes/recovery-pages.ts';
+import { pageRoutes } from './http/routes/pages.ts';
 import { recoveryRoutes } from './http/routes/recovery.ts';
 import { wellKnownRoutes } from './http/routes/well-known.ts';
 import type { App } from './http/types.ts';
@@ -88,7 +88,7 @@ export async function buildApp(ctx: Context, db: Db, log: Logger): Promise<App> 
   accountRoutes(app, ctx, guards);
   adminRoutes(app, ctx, guards);
   recoveryRoutes(app, ctx, guards);
-  recoveryPages(app, ctx);
+  pageRoutes(app, ctx, csrf);
   oauthRoutes(app, ctx, guards);
   apiKeyRoutes(app, ctx, guards);
   auditRoutes(app, ctx, guards);

@@ -1,0 +1,188 @@
+// /account: profile, password, sessions, linked identities and API keys, each a plain form.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { createApiKey, revokeApiKey } from '../../api-keys/service.ts';
+import { AppError } from '../../errors.ts';
+import { escapeHtml } from '../../html.ts';
+import { listIdentities, unlinkIdentity } from '../../oauth/service.ts';
+import { resendVerification } from '../../recovery/service.ts';
+import { endOwnSession, listSessions, logoutEverywhere } from '../../sessions/service.ts';
+import { changePassword, updateProfile } from '../../users/service.ts';
+import { clearAuthCookies } from '../cookies.ts';
+import { clientInfo, type App } from '../types.ts';
+import type { PageKit } from './kit.ts';
+import { csrfInput, date, errorsByField, field, formError, hidden } from './layout.ts';
+import { formField, type SignedIn } from './page-request.ts';
+import { refusal } from './sign-in.ts';
+
+type Section = 'profile' | 'password' | 'sessions' | 'identities' | 'keys' | 'verify';
+
+/** A form that came back: which section, what was typed (never passwords) and what is wrong. */
+interface Problem {
+  section: Section;
+  values?: Record<string, string>;
+  errors?: Record<string, string>;
+  message?: string;
+}
+
+export function accountPages(app: App, kit: PageKit): void {
+  const { ctx, pages } = kit;
+
+  async function signedInOr303(request: FastifyRequest, reply: FastifyReply): Promise<SignedIn | null> {
+    const viewer = await pages.viewer(request);
+    if (!viewer) {
+      reply.header('cache-control', 'no-store').redirect('/login?redirect_to=%2Faccount', 303);
+      return null;
+    }
+    return viewer;
+  }
+
+  async function accountPage(request: FastifyRequest, reply: FastifyReply, viewer: SignedIn, problem?: Problem & { status: number }) {
+    const { user } = viewer;
+    const [sessions, identities, keys] = await Promise.all([
+      listSessions(ctx, user.id),
+      listIdentities(ctx, user.id),
+      ctx.apiKeys.listLive(user.id, ctx.now()),
+    ]);
+    const at = (s: Section) => (problem?.section === s ? problem : undefined);
+    const errors = (s: Section) => at(s)?.errors ?? {};
+    const values = (s: Section) => at(s)?.values ?? {};
+    const message = (s: Section) => formError(at(s)?.message);
+
+    const body = (csrf: string) => `
+<section aria-labelledby="profile-h"><h2 id="profile-h">Profile</h2>
+<p>${escapeHtml(user.email)} · ${user.emailVerifiedAt === null ? '<strong>not confirmed yet</strong>' : 'confirmed'} · role ${escapeHtml(user.role)}</p>
+${user.emailVerifiedAt === null ? `${message('verify')}<form method="post" action="/account/verify-email" class="inline">${csrfInput(csrf)}<button type="submit" class="secondary">Send a new confirmation link</button></form>` : ''}
+${message('profile')}
+<form method="post" action="/account/profile" novalidate>${csrfInput(csrf)}
+${field({ name: 'name', label: 'Name', value: values('profile').name ?? user.name, error: errors('profile').name, autocomplete: 'name', required: true, maxlength: 100 })}
+<button type="submit">Save</button></form></section>
+
+<section aria-labelledby="password-h"><h2 id="password-h">Password</h2>
+${message('password')}
+<form method="post" action="/account/password" novalidate>${csrfInput(csrf)}
+${field({ name: 'currentPassword', label: 'Current password', type: 'password', error: errors('password').currentPassword, autocomplete: 'current-password', required: true })}
+${field({ name: 'newPassword', label: 'New password', type: 'password', error: errors('password').newPassword, autocomplete: 'new-password', required: true, hint: 'Your other sessions will be signed out' })}
+<button type="submit">Change password</button></form></section>
+
+<section aria-labelledby="sessions-h"><h2 id="sessions-h">Where you are signed in</h2>
+${message('sessions')}
+<ul class="rows">${sessions
+      .map(
+        (s) => `<li><div><strong>${escapeHtml(s.userAgent ?? 'Unknown device')}</strong>${s.id === viewer.session.id ? ' <span class="tag">this browser</span>' : ''}<br>
+<small>${escapeHtml(s.ip ?? '')} · signed in ${date(s.createdAt)} · last used ${date(s.lastUsedAt)}</small></div>
+<form method="post" action="/account/sessions/revoke">${csrfInput(csrf)}${hidden('id', s.id)}<button type="submit" class="secondary" aria-label="Sign out this session (${escapeHtml(s.userAgent ?? 'unknown device')})">Sign out this session</button></form></li>`,
+      )
+      .join('')}</ul>
+<form method="post" action="/account/sessions/revoke-all">${csrfInput(csrf)}<button type="submit" class="danger" data-confirm="Sign out everywhere, including here?">Sign out everywhere</button></form></section>
+
+<section aria-labelledby="identities-h"><h2 id="identities-h">Linked sign-in providers</h2>
+${message('identities')}
+${identities.identities.length === 0 ? '<p>None.</p>' : `<ul class="rows">${identities.identities
+      .map(
+        (i) => `<li><div><strong>${escapeHtml(i.provider)}</strong><br><small>${escapeHtml(i.email ?? '')} · linked ${date(i.createdAt)}</small></div>
+<form method="post" action="/account/identities/unlink">${csrfInput(csrf)}${hidden('provider', i.provider)}<button type="submit" class="secondary">Unlink</button></form></li>`,
+      )
+      .join('')}</ul>`}</section>
+
+<section aria-labelledby="keys-h" id="api-keys"><h2 id="keys-h">API keys</h2>
+${message('keys')}
+${keys.length === 0 ? '<p>No keys yet.</p>' : `<ul class="rows">${keys
+      .map(
+        (k) => `<li><div><strong>${escapeHtml(k.name)}</strong> <code>${escapeHtml(k.prefix)}</code><br><small>${k.scopes.length ? `scopes ${escapeHtml(k.scopes.join(' '))} · ` : ''}made ${date(k.createdAt)} · last used ${date(k.lastUsedAt)}</small></div>
+<form method="post" action="/account/api-keys/revoke">${csrfInput(csrf)}${hidden('id', k.id)}<button type="submit" class="danger" data-confirm="Revoke this key? Anything using it stops working.">Revoke</button></form></li>`,
+      )
+      .join('')}</ul>`}
+<form method="post" action="/account/api-keys" novalidate>${csrfInput(csrf)}
+${field({ name: 'name', idPrefix: 'key-', label: 'Key name', value: values('keys').name, error: errors('keys').name, required: true, maxlength: 100 })}
+${field({ name: 'scopes', idPrefix: 'key-', label: 'Scopes', value: values('keys').scopes, error: errors('keys').scopes, hint: 'Optional, separated by spaces (e.g. introspect)', maxlength: 1000 })}
+<button type="submit">Create key</button></form></section>`;
+
+    return kit.show(request, reply, viewer, { title: 'Your account', status: problem?.status, body });
+  }
+
+  app.get('/account', async (request, reply) => {
+    const viewer = await signedInOr303(request, reply);
+    return viewer ? accountPage(request, reply, viewer) : reply;
+  });
+
+  /** A POST of this page: signed in, CSRF checked, then the action; a refusal comes back in its section. */
+  function action(path: string, section: Section, run: (request: FastifyRequest, reply: FastifyReply, viewer: SignedIn) => Promise<FastifyReply>, keep: string[] = []) {
+    app.post(path, async (request, reply) => {
+      pages.checkCsrf(request);
+      const viewer = await signedInOr303(request, reply);
+      if (!viewer) return reply;
+      try {
+        return await run(request, reply, viewer);
+      } catch (err) {
+        const shown = refusal(err, reply);
+        if (!shown) throw err;
+        const errors = errorsByField((err as AppError).details);
+        const values = Object.fromEntries(keep.map((k) => [k, formField(request.body, k, 1000)]));
+        return accountPage(request, reply, viewer, { section, status: shown.status, errors, values, message: Object.keys(errors).length ? undefined : shown.message });
+      }
+    });
+  }
+
+  action(
+    '/account/profile',
+    'profile',
+    async (request, reply, viewer) => {
+      await updateProfile(ctx, viewer.user.id, { name: formField(request.body, 'name', 1000) });
+      return pages.redirect(reply, '/account', { kind: 'ok', text: 'Your name is saved.' });
+    },
+    ['name'],
+  );
+
+  action('/account/password', 'password', async (request, reply, viewer) => {
+    await changePassword(
+      ctx,
+      viewer.user.id,
+      viewer.session.id,
+      { currentPassword: formField(request.body, 'currentPassword'), newPassword: formField(request.body, 'newPassword') },
+      clientInfo(request),
+    );
+    return pages.redirect(reply, '/account', { kind: 'ok', text: 'Your password is changed; every other session was signed out.' });
+  });
+
+  action('/account/verify-email', 'verify', async (request, reply, viewer) => {
+    await resendVerification(ctx, viewer.user.id, clientInfo(request));
+    return pages.redirect(reply, '/account', { kind: 'ok', text: 'A new confirmation link is on its way.' });
+  });
+
+  action('/account/sessions/revoke', 'sessions', async (request, reply, viewer) => {
+    await endOwnSession(ctx, viewer.user.id, formField(request.body, 'id', 64), clientInfo(request));
+    if (formField(request.body, 'id', 64) === viewer.session.id) {
+      clearAuthCookies(reply, ctx.config);
+      return pages.redirect(reply, '/login', { kind: 'ok', text: 'You are signed out.' });
+    }
+    return pages.redirect(reply, '/account', { kind: 'ok', text: 'That session is signed out.' });
+  });
+
+  action('/account/sessions/revoke-all', 'sessions', async (request, reply, viewer) => {
+    await logoutEverywhere(ctx, viewer.user.id, viewer.session.id, clientInfo(request));
+    clearAuthCookies(reply, ctx.config);
+    return pages.redirect(reply, '/login', { kind: 'ok', text: 'You are signed out everywhere.' });
+  });
+
+  action('/account/identities/unlink', 'identities', async (request, reply, viewer) => {
+    const provider = formField(request.body, 'provider', 64);
+    await unlinkIdentity(ctx, viewer.user.id, provider);
+    return pages.redirect(reply, '/account', { kind: 'ok', text: `${provider} is unlinked.` });
+  });
+
+  action(
+    '/account/api-keys',
+    'keys',
+    async (request, reply, viewer) => {
+      const scopes = formField(request.body, 'scopes', 1000).split(/[\s,]+/).filter(Boolean);
+      const { key, secret } = await createApiKey(ctx, viewer.user.id, { name: formField(request.body, 'name', 1000), scopes }, clientInfo(request));
+      return pages.redirect(reply, '/account#api-keys', { kind: 'ok', text: `The key "${key.name}" is ready.`, secret });
+    },
+    ['name', 'scopes'],
+  );
+
+  action('/account/api-keys/revoke', 'keys', async (request, reply, viewer) => {
+    await revokeApiKey(ctx, viewer.user.id, formField(request.body, 'id', 64), clientInfo(request));
+    return pages.redirect(reply, '/account#api-keys', { kind: 'ok', text: 'The key is revoked.' });
+  });
+}

@@ -1,0 +1,137 @@
+// The HTML around every page, and the pieces forms are made of. Every value goes through escapeHtml;
+// there is no inline script or style anywhere, so the pages' CSP can forbid both.
+import type { FastifyReply } from 'fastify';
+import type { Config } from '../../config.ts';
+import { escapeHtml } from '../../html.ts';
+import type { FieldError } from '../../errors.ts';
+
+export const CSRF_FIELD = '_csrf';
+
+export interface Viewer {
+  name: string;
+  role: string;
+}
+
+export interface Flash {
+  kind: 'ok' | 'error';
+  text: string;
+  /** An API key, shown once right after it was made. */
+  secret?: string;
+}
+
+export interface PageParts {
+  title: string;
+  body: string;
+  viewer?: Viewer | null;
+  flash?: Flash | null;
+  status?: number;
+  csrfToken: string;
+}
+
+/** Strict for pages: scripts and styles only from our own files, forms only to us or an allow-listed app. */
+export function pagePolicy(config: Config): string {
+  const targets = new Set(config.oauthRedirectAllowlist.map((u) => new URL(u).origin));
+  targets.delete(new URL(config.publicUrl).origin);
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self'",
+    "connect-src 'self'",
+    // Chromium applies form-action to the redirect after a POST too, so the sign-in's redirect_to targets are listed.
+    `form-action 'self'${[...targets].map((t) => ` ${t}`).join('')}`,
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "object-src 'none'",
+  ].join('; ');
+}
+
+export function render(reply: FastifyReply, config: Config, assetVersion: string, parts: PageParts): FastifyReply {
+  const brand = escapeHtml(config.brandName);
+  const nav = parts.viewer
+    ? `<nav aria-label="Account"><a href="/account">${escapeHtml(parts.viewer.name)}</a>${parts.viewer.role === 'admin' ? ' <a href="/admin">Admin</a>' : ''}
+<form method="post" action="/logout" class="inline">${csrfInput(parts.csrfToken)}<button type="submit" class="link">Sign out</button></form></nav>`
+    : '<nav aria-label="Account"><a href="/login">Sign in</a> <a href="/register">Create account</a></nav>';
+  return reply
+    .status(parts.status ?? 200)
+    .header('content-type', 'text/html; charset=utf-8')
+    .header('cache-control', 'no-store')
+    // Reset and verification links carry their token in the URL: never hand it to another site.
+    .header('referrer-policy', 'no-referrer')
+    .send(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${escapeHtml(parts.title)} · ${brand}</title>
+<link rel="stylesheet" href="/assets/gatehouse.css?v=${assetVersion}">
+<script src="/assets/gatehouse.js?v=${assetVersion}" defer></script>
+</head><body>
+<header class="top"><a class="brand" href="/account">${brand}</a>${nav}</header>
+<main id="main">
+<h1>${escapeHtml(parts.title)}</h1>
+${parts.flash ? flashBox(parts.flash) : ''}
+${parts.body}
+</main></body></html>`);
+}
+
+function flashBox(flash: Flash): string {
+  const secret = flash.secret
+    ? `<p><label for="new-secret">Copy it now; it is not shown again:</label><input id="new-secret" class="secret" readonly value="${escapeHtml(flash.secret)}"></p>`
+    : '';
+  return `<div class="flash ${flash.kind}" role="${flash.kind === 'error' ? 'alert' : 'status'}"><p>${escapeHtml(flash.text)}</p>${secret}</div>`;
+}
+
+export function csrfInput(token: string): string {
+  return `<input type="hidden" name="${CSRF_FIELD}" value="${escapeHtml(token)}">`;
+}
+
+export function hidden(name: string, value: string): string {
+  return `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`;
+}
+
+/** A problem with the whole form (wrong password, too many tries), announced to screen readers. */
+export function formError(message: string | undefined): string {
+  return message ? `<p class="form-error" role="alert">${escapeHtml(message)}</p>` : '';
+}
+
+export interface FieldOptions {
+  name: string;
+  label: string;
+  type?: 'text' | 'email' | 'password' | 'search';
+  value?: string;
+  error?: string;
+  autocomplete?: string;
+  required?: boolean;
+  hint?: string;
+  /** Several forms on one page: ids must stay unique. */
+  idPrefix?: string;
+  maxlength?: number;
+  minlength?: number;
+}
+
+/** A labelled input; its error sits right under it and is tied to it with aria-describedby. */
+export function field(o: FieldOptions): string {
+  const id = `${o.idPrefix ?? ''}${o.name}`;
+  const described = [o.hint ? `${id}-hint` : '', o.error ? `${id}-error` : ''].filter(Boolean).join(' ');
+  const type = o.type ?? 'text';
+  // Passwords never come back, whatever was typed.
+  const value = type === 'password' || o.value === undefined ? '' : ` value="${escapeHtml(o.value)}"`;
+  return `<div class="field${o.error ? ' invalid' : ''}">
+<label for="${id}">${escapeHtml(o.label)}</label>
+${o.hint ? `<p class="hint" id="${id}-hint">${escapeHtml(o.hint)}</p>` : ''}<input id="${id}" name="${escapeHtml(o.name)}" type="${type}"${value}${o.autocomplete ? ` autocomplete="${o.autocomplete}"` : ''}${o.required ? ' required' : ''}${o.maxlength ? ` maxlength="${o.maxlength}"` : ''}${o.minlength ? ` minlength="${o.minlength}"` : ''}${o.error ? ' aria-invalid="true"' : ''}${described ? ` aria-describedby="${described}"` : ''}>
+${o.error ? `<p class="field-error" id="${id}-error">${escapeHtml(o.error)}</p>` : ''}</div>`;
+}
+
+/** Field errors by field name, from a validation error's details. */
+export function errorsByField(details: FieldError[] | undefined, rename: Record<string, string> = {}): Record<string, string> {
+  const errors: Record<string, string> = {};
+  for (const d of details ?? []) {
+    const name = rename[d.field] ?? d.field;
+    errors[name] ??= d.message;
+  }
+  return errors;
+}
+
+export function date(ms: number | string | null): string {
+  if (ms === null) return '–';
+  const d = new Date(ms);
+  return `<time datetime="${d.toISOString()}">${escapeHtml(d.toISOString().slice(0, 16).replace('T', ' '))} UTC</time>`;
+}

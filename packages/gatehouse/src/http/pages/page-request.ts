@@ -1,0 +1,99 @@
+// What every page handler needs from a request: who is signed in, the form's CSRF token, the flash
+// message left by the previous POST, and where a sign-in may send the browser next.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Context } from '../../context.ts';
+import { randomToken, safeEqual, sha256 } from '../../crypto/random.ts';
+import { AppError } from '../../errors.ts';
+import { resolveSessionCookie } from '../../sessions/service.ts';
+import type { Session } from '../../sessions/store.ts';
+import type { User } from '../../users/store.ts';
+import { SESSION_COOKIE, setCsrfCookie } from '../cookies.ts';
+import type { Csrf } from '../plugins/csrf.ts';
+import { CSRF_FIELD, type Flash } from './layout.ts';
+
+export const FLASH_COOKIE = 'gh_flash';
+const FLASH_KEY = 'page:flash:';
+const FLASH_TTL_MS = 60_000;
+
+/** The pages a sign-in may return to besides OAUTH_REDIRECT_ALLOWLIST: our own, so never an open redirect. */
+const OWN_PAGES = new Set(['/account', '/admin']);
+
+export interface SignedIn {
+  user: User;
+  session: Session;
+}
+
+/** A form field as a string; repeated, missing or non-string values (JSON bodies, arrays) are "". */
+export function formField(body: unknown, name: string, max = 4096): string {
+  const value = body && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined;
+  return typeof value === 'string' ? value.slice(0, max) : '';
+}
+
+export function queryField(request: FastifyRequest, name: string, max = 2048): string {
+  return formField(request.query, name, max);
+}
+
+export class PageRequests {
+  constructor(
+    private readonly ctx: Context,
+    private readonly csrf: Csrf,
+  ) {}
+
+  /** The signed-in person behind the session cookie, or null for anyone else (no cookie, ended, disabled). */
+  async viewer(request: FastifyRequest): Promise<SignedIn | null> {
+    const cookie = request.cookies[SESSION_COOKIE];
+    if (!cookie) return null;
+    let session: Session;
+    try {
+      session = await resolveSessionCookie(this.ctx, cookie);
+    } catch (err) {
+      if (err instanceof AppError && err.status === 401) return null;
+      throw err;
+    }
+    const user = await this.ctx.users.findById(session.userId);
+    return user && user.disabledAt === null ? { user, session } : null;
+  }
+
+  /** The token for this browser's forms; sets the nonce cookie it is bound to when there is none yet. */
+  csrfToken(request: FastifyRequest, reply: FastifyReply): string {
+    const { nonce, token, isNew } = this.csrf.issue(request);
+    if (isNew) setCsrfCookie(reply, this.ctx.config, nonce);
+    return token;
+  }
+
+  /** The same signed double-submit check as the API's X-CSRF-Token header, with the token in a form field. */
+  checkCsrf(request: FastifyRequest): void {
+    const { token, isNew } = this.csrf.issue(request);
+    const sent = formField(request.body, CSRF_FIELD, 200);
+    if (isNew || !sent || !safeEqual(sent, token)) throw new AppError('csrf_failed', { message: 'This form has expired; reload the page and try again' });
+  }
+
+  /** Kept server-side for a minute under a random id in a cookie, so it may carry an API key shown once. */
+  async setFlash(reply: FastifyReply, flash: Flash): Promise<void> {
+    const id = randomToken();
+    await this.ctx.state.put(FLASH_KEY + sha256(id), JSON.stringify(flash), FLASH_TTL_MS);
+    reply.setCookie(FLASH_COOKIE, id, { httpOnly: true, secure: this.ctx.config.secureCookies, sameSite: 'lax', path: '/', maxAge: FLASH_TTL_MS / 1000 });
+  }
+
+  /** The flash, once: taking it deletes it. */
+  async takeFlash(request: FastifyRequest, reply: FastifyReply): Promise<Flash | null> {
+    const id = request.cookies[FLASH_COOKIE];
+    if (!id) return null;
+    reply.clearCookie(FLASH_COOKIE, { httpOnly: true, secure: this.ctx.config.secureCookies, sameSite: 'lax', path: '/' });
+    if (!/^[A-Za-z0-9_-]{43}$/.test(id)) return null;
+    const raw = await this.ctx.state.take(FLASH_KEY + sha256(id));
+    return raw ? (JSON.parse(raw) as Flash) : null;
+  }
+
+  /** After a successful POST: 303, so that reloading the next page never posts again. */
+  async redirect(reply: FastifyReply, to: string, flash?: Flash): Promise<FastifyReply> {
+    if (flash) await this.setFlash(reply, flash);
+    return reply.header('cache-control', 'no-store').redirect(to, 303);
+  }
+
+  /** Where a sign-in may go: our own account pages, or exactly an OAUTH_REDIRECT_ALLOWLIST entry; else /account. */
+  returnTo(raw: string): string {
+    if (OWN_PAGES.has(raw) || this.ctx.config.oauthRedirectAllowlist.includes(raw)) return raw;
+    return '/account';
+  }
+}

@@ -1,0 +1,100 @@
+// Forgot password, the reset link and the verification link. Opening a link never uses its token (mail
+// scanners and previews open links too): the page shows a form, and only its POST acts.
+import { AppError } from '../../errors.ts';
+import { forgotPassword, resetPassword, verifyEmail } from '../../recovery/service.ts';
+import { clientInfo, type App } from '../types.ts';
+import type { PageKit } from './kit.ts';
+import { csrfInput, errorsByField, field, formError, hidden } from './layout.ts';
+import { formField, queryField } from './page-request.ts';
+import { refusal } from './sign-in.ts';
+
+// The same words for every address, as the JSON API says them: the answer tells nothing about accounts.
+const FORGOT_MESSAGE = 'If an account exists for that address, we have sent it a link to reset the password.';
+const BAD_LINK = 'This link is invalid, was already used or has expired.';
+
+export function recoveryPages(app: App, kit: PageKit): void {
+  const { ctx, pages } = kit;
+
+  const badLink = (status: number, again: string) => () => `${formError(BAD_LINK)}<p>${again}</p>`;
+
+  const forgotForm = (csrf: string, v: { email?: string; error?: string; problem?: string }) => `${formError(v.problem)}
+<p>Enter the address of your account and we will e-mail you a link to choose a new password.</p>
+<form method="post" action="/forgot-password" novalidate>${csrfInput(csrf)}
+${field({ name: 'email', label: 'Email', type: 'email', value: v.email, error: v.error, autocomplete: 'email', required: true, maxlength: 320 })}
+<button type="submit">Send the link</button>
+</form>
+<p><a href="/login">Back to sign in</a></p>`;
+
+  app.get('/forgot-password', async (request, reply) =>
+    kit.show(request, reply, await pages.viewer(request), { title: 'Forgot your password?', body: (csrf) => forgotForm(csrf, {}) }),
+  );
+
+  app.post('/forgot-password', async (request, reply) => {
+    pages.checkCsrf(request);
+    const email = formField(request.body, 'email', 320);
+    const viewer = await pages.viewer(request);
+    if (!email.trim()) {
+      return kit.show(request, reply, viewer, { title: 'Forgot your password?', status: 400, body: (csrf) => forgotForm(csrf, { email, error: 'Enter your email address' }) });
+    }
+    try {
+      await forgotPassword(ctx, email, clientInfo(request));
+    } catch (err) {
+      const shown = refusal(err, reply);
+      if (!shown) throw err;
+      return kit.show(request, reply, viewer, { title: 'Forgot your password?', status: shown.status, body: (csrf) => forgotForm(csrf, { email, problem: shown.message }) });
+    }
+    return pages.redirect(reply, '/forgot-password', { kind: 'ok', text: FORGOT_MESSAGE });
+  });
+
+  const resetForm = (csrf: string, token: string, error?: string) => `<form method="post" action="/reset-password" novalidate>${csrfInput(csrf)}${hidden('token', token)}
+${field({ name: 'password', label: 'New password', type: 'password', error, autocomplete: 'new-password', required: true, hint: `${ctx.config.passwordMinLength} to ${ctx.config.passwordMaxLength} characters; every session will be signed out` })}
+<button type="submit">Set new password</button>
+</form>`;
+
+  app.get('/reset-password', async (request, reply) => {
+    const token = queryField(request, 'token', 200);
+    return kit.show(request, reply, null, { title: 'Choose a new password', body: (csrf) => resetForm(csrf, token) });
+  });
+
+  app.post('/reset-password', async (request, reply) => {
+    pages.checkCsrf(request);
+    const token = formField(request.body, 'token', 200);
+    try {
+      await resetPassword(ctx, token, formField(request.body, 'password'), clientInfo(request));
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'validation_failed') {
+        const error = errorsByField(err.details).password ?? err.message;
+        return kit.show(request, reply, null, { title: 'Choose a new password', status: 400, body: (csrf) => resetForm(csrf, token, error) });
+      }
+      const shown = refusal(err, reply);
+      if (!shown) throw err;
+      return kit.show(request, reply, null, { title: 'Link not valid', status: shown.status, body: badLink(shown.status, '<a href="/forgot-password">Ask for a new link</a>') });
+    }
+    return pages.redirect(reply, '/login', { kind: 'ok', text: 'Your password is changed and every session was signed out. Sign in with the new password.' });
+  });
+
+  app.get('/verify-email', async (request, reply) => {
+    const token = queryField(request, 'token', 200);
+    return kit.show(request, reply, null, {
+      title: 'Confirm your email address',
+      body: (csrf) => `<form method="post" action="/verify-email">${csrfInput(csrf)}${hidden('token', token)}<button type="submit">Confirm my email address</button></form>`,
+    });
+  });
+
+  app.post('/verify-email', async (request, reply) => {
+    pages.checkCsrf(request);
+    try {
+      const user = await verifyEmail(ctx, formField(request.body, 'token', 200), clientInfo(request));
+      const viewer = await pages.viewer(request);
+      return pages.redirect(reply, viewer ? '/account' : '/login', { kind: 'ok', text: `${user.email} is confirmed.` });
+    } catch (err) {
+      const shown = refusal(err, reply);
+      if (!shown) throw err;
+      return kit.show(request, reply, null, {
+        title: 'Link not valid',
+        status: shown.status,
+        body: badLink(shown.status, 'Sign in and ask for a new link from your account page.'),
+      });
+    }
+  });
+}

@@ -1,0 +1,155 @@
+// Sign in, sign up, sign out, and the end of a social sign-in. Each POST goes through the same domain
+// functions as the JSON API (throttles, policy, audit), in session mode.
+import type { FastifyReply } from 'fastify';
+import { AppError } from '../../errors.ts';
+import { escapeHtml } from '../../html.ts';
+import { exchangeCode } from '../../oauth/service.ts';
+import { login } from '../../sessions/login.ts';
+import { logout } from '../../sessions/service.ts';
+import { register } from '../../users/service.ts';
+import { clearAuthCookies, setSessionCookie } from '../cookies.ts';
+import { clientInfo, type App } from '../types.ts';
+import type { PageKit } from './kit.ts';
+import { csrfInput, errorsByField, field, formError, hidden } from './layout.ts';
+import { formField, queryField } from './page-request.ts';
+
+/** A refusal the person can act on, shown on the form; anything else goes to the scope's error page. */
+export function refusal(err: unknown, reply: FastifyReply): { status: number; message: string } | null {
+  if (!(err instanceof AppError) || (err.status >= 500 && err.code !== 'service_unavailable')) return null;
+  if (err.retryAfter !== undefined) reply.header('retry-after', String(err.retryAfter));
+  return { status: err.status, message: err.message };
+}
+
+export function signInPages(app: App, kit: PageKit): void {
+  const { ctx, pages } = kit;
+  const oauthReturn = `${ctx.config.publicUrl}/login/oauth`;
+
+  function providerButtons(): string {
+    if (ctx.config.oauthProviders.length === 0) return '';
+    // The provider sends the browser back to /login/oauth when it is allow-listed; otherwise to the first entry.
+    const back = ctx.config.oauthRedirectAllowlist.includes(oauthReturn) ? `?redirect_to=${encodeURIComponent(oauthReturn)}` : '';
+    const buttons = ctx.config.oauthProviders
+      .map((p) => `<li><a class="button secondary" href="/auth/oauth/${encodeURIComponent(p.name)}${back}">Continue with ${escapeHtml(p.label)}</a></li>`)
+      .join('');
+    return `<ul class="providers" aria-label="Other ways to sign in">${buttons}</ul><p class="or">or</p>`;
+  }
+
+  const loginForm = (csrf: string, v: { email?: string; redirectTo: string; errors?: Record<string, string>; problem?: string }) => `${providerButtons()}
+${formError(v.problem)}
+<form method="post" action="/login" novalidate>${csrfInput(csrf)}${hidden('redirect_to', v.redirectTo)}
+${field({ name: 'email', label: 'Email', type: 'email', value: v.email, error: v.errors?.email, autocomplete: 'username', required: true, maxlength: 320 })}
+${field({ name: 'password', label: 'Password', type: 'password', error: v.errors?.password, autocomplete: 'current-password', required: true })}
+<button type="submit">Sign in</button>
+</form>
+<p><a href="/forgot-password">Forgot your password?</a> · <a href="/register">Create an account</a></p>`;
+
+  app.get('/login', async (request, reply) => {
+    const redirectTo = pages.returnTo(queryField(request, 'redirect_to'));
+    const viewer = await pages.viewer(request);
+    if (viewer) return reply.header('cache-control', 'no-store').redirect(redirectTo, 303);
+    const error = queryField(request, 'error', 100);
+    return kit.show(request, reply, null, {
+      title: 'Sign in',
+      body: (csrf) => loginForm(csrf, { redirectTo, problem: error ? 'Signing in with the provider did not work; try again.' : undefined }),
+    });
+  });
+
+  app.post('/login', async (request, reply) => {
+    pages.checkCsrf(request);
+    const email = formField(request.body, 'email', 320);
+    const password = formField(request.body, 'password');
+    const redirectTo = pages.returnTo(formField(request.body, 'redirect_to'));
+    const errors: Record<string, string> = {};
+    if (!email.trim()) errors.email = 'Enter your email address';
+    if (!password) errors.password = 'Enter your password';
+    if (Object.keys(errors).length) {
+      return kit.show(request, reply, null, { title: 'Sign in', status: 400, body: (csrf) => loginForm(csrf, { email, redirectTo, errors }) });
+    }
+    try {
+      const result = await login(ctx, { email, password, mode: 'session' }, clientInfo(request));
+      setSessionCookie(reply, ctx.config, result.sessionToken!);
+      return pages.redirect(reply, redirectTo);
+    } catch (err) {
+      const shown = refusal(err, reply);
+      if (!shown) throw err;
+      const onPassword = err instanceof AppError && err.code === 'invalid_credentials';
+      return kit.show(request, reply, null, {
+        title: 'Sign in',
+        status: shown.status,
+        body: (csrf) => loginForm(csrf, { email, redirectTo, ...(onPassword ? { errors: { password: shown.message } } : { problem: shown.message }) }),
+      });
+    }
+  });
+
+  const registerForm = (csrf: string, v: { email?: string; name?: string; errors?: Record<string, string>; problem?: string }) => `${formError(v.problem)}
+<form method="post" action="/register" novalidate>${csrfInput(csrf)}
+${field({ name: 'name', label: 'Name', value: v.name, error: v.errors?.name, autocomplete: 'name', maxlength: 100, hint: 'Optional' })}
+${field({ name: 'email', label: 'Email', type: 'email', value: v.email, error: v.errors?.email, autocomplete: 'email', required: true, maxlength: 320 })}
+${field({ name: 'password', label: 'Password', type: 'password', error: v.errors?.password, autocomplete: 'new-password', required: true, hint: `${ctx.config.passwordMinLength} to ${ctx.config.passwordMaxLength} characters; not a common password` })}
+<button type="submit">Create account</button>
+</form>
+<p>Already have an account? <a href="/login">Sign in</a></p>`;
+
+  app.get('/register', async (request, reply) => {
+    const viewer = await pages.viewer(request);
+    if (viewer) return reply.header('cache-control', 'no-store').redirect('/account', 303);
+    return kit.show(request, reply, null, { title: 'Create an account', body: (csrf) => registerForm(csrf, {}) });
+  });
+
+  app.post('/register', async (request, reply) => {
+    pages.checkCsrf(request);
+    const email = formField(request.body, 'email', 320);
+    const name = formField(request.body, 'name', 1000);
+    const password = formField(request.body, 'password');
+    try {
+      const result = await register(ctx, { email, password, name: name.trim() ? name : undefined, mode: 'session' }, clientInfo(request));
+      setSessionCookie(reply, ctx.config, result.sessionToken!);
+      return pages.redirect(reply, '/account', { kind: 'ok', text: `Welcome! We sent a link to ${result.user.email} to confirm the address.` });
+    } catch (err) {
+      const shown = refusal(err, reply);
+      if (!shown) throw err;
+      const errors = err instanceof AppError && err.code === 'email_taken' ? { email: err.message } : errorsByField((err as AppError).details);
+      const problem = Object.keys(errors).length ? undefined : shown.message;
+      return kit.show(request, reply, null, { title: 'Create an account', status: shown.status, body: (csrf) => registerForm(csrf, { email, name, errors, problem }) });
+    }
+  });
+
+  app.post('/logout', async (request, reply) => {
+    pages.checkCsrf(request);
+    const viewer = await pages.viewer(request);
+    if (viewer) await logout(ctx, viewer.user.id, viewer.session.id, clientInfo(request));
+    clearAuthCookies(reply, ctx.config);
+    return pages.redirect(reply, '/login', { kind: 'ok', text: 'You are signed out.' });
+  });
+
+  // Where a social sign-in comes back with its one-time code. Opening the link signs nobody in (a link
+  // planted by someone else must not sign this browser into their account): the button's POST does.
+  app.get('/login/oauth', async (request, reply) => {
+    const code = queryField(request, 'code', 200);
+    const description = queryField(request, 'error_description', 300);
+    if (!code) {
+      return kit.show(request, reply, null, {
+        title: 'Sign-in not finished',
+        status: 400,
+        body: () => `${formError(description || 'The provider did not sign you in.')}<p><a href="/login">Back to sign in</a></p>`,
+      });
+    }
+    return kit.show(request, reply, null, {
+      title: 'Finish signing in',
+      body: (csrf) => `<form method="post" action="/login/oauth">${csrfInput(csrf)}${hidden('code', code)}<button type="submit">Continue to my account</button></form>`,
+    });
+  });
+
+  app.post('/login/oauth', async (request, reply) => {
+    pages.checkCsrf(request);
+    try {
+      const result = await exchangeCode(ctx, formField(request.body, 'code', 200), 'session', clientInfo(request));
+      setSessionCookie(reply, ctx.config, result.sessionToken!);
+      return pages.redirect(reply, '/account');
+    } catch (err) {
+      const shown = refusal(err, reply);
+      if (!shown) throw err;
+      return kit.show(request, reply, null, { title: 'Sign-in not finished', status: shown.status, body: () => `${formError(shown.message)}<p><a href="/login">Back to sign in</a></p>` });
+    }
+  });
+}

@@ -1,0 +1,55 @@
+// The hosted pages: sign in, sign up, recovery, account and admin. Plain HTML forms in session mode, a CSRF
+// token in every form, 303 after every successful POST. Forms (x-www-form-urlencoded) are parsed only in
+// this scope; the JSON API keeps answering 415 to them.
+import type { Context } from '../../context.ts';
+import { escapeHtml } from '../../html.ts';
+import { accountPages } from '../pages/account.ts';
+import { adminPages } from '../pages/admin.ts';
+import { assetRoutes, loadAssets } from '../pages/assets.ts';
+import { createKit } from '../pages/kit.ts';
+import { formError, pagePolicy } from '../pages/layout.ts';
+import { PageRequests } from '../pages/page-request.ts';
+import { recoveryPages } from '../pages/recovery.ts';
+import { signInPages } from '../pages/sign-in.ts';
+import { toAppError } from '../plugins/error-handler.ts';
+import type { Csrf } from '../plugins/csrf.ts';
+import type { App } from '../types.ts';
+
+export function pageRoutes(app: App, ctx: Context, csrf: Csrf): void {
+  const assets = loadAssets(ctx.config);
+  assetRoutes(app, assets);
+  const policy = pagePolicy(ctx.config);
+
+  app.register(async (scope) => {
+    const pages = new PageRequests(ctx, csrf);
+    const kit = createKit(ctx, pages, assets.version);
+
+    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+      done(null, Object.fromEntries(new URLSearchParams(body.toString())));
+    });
+    // Stricter than the API's: no inline style either (helmet's default allows it for /docs).
+    scope.addHook('onSend', async (_request, reply, payload) => {
+      reply.header('content-security-policy', policy);
+      return payload;
+    });
+    // Failures become pages too: a form that expired, a missing route is not for JSON here.
+    scope.setErrorHandler(async (err, request, reply) => {
+      const appError = toAppError(err as Error);
+      if (appError.status >= 500) request.log.error({ err: appError.cause ?? err }, 'request failed');
+      if (appError.retryAfter !== undefined) reply.header('retry-after', String(appError.retryAfter));
+      const message = appError.status >= 500 && appError.code !== 'service_unavailable' ? 'Something went wrong on our side; try again.' : appError.message;
+      const viewer = appError.code === 'service_unavailable' ? null : await pages.viewer(request).catch(() => null);
+      return kit.show(request, reply, viewer, {
+        title: appError.code === 'csrf_failed' ? 'Form expired' : 'That did not work',
+        status: appError.status,
+        body: () => `${formError(message)}<p><a href="${request.method === 'POST' ? escapeHtml(request.url.split('?')[0]!) : '/account'}">Go back</a></p>`,
+      });
+    });
+
+    signInPages(scope, kit);
+    recoveryPages(scope, kit);
+    accountPages(scope, kit);
+    adminPages(scope, kit);
+  });
+}
+
