@@ -46,7 +46,7 @@ ${field({ name: 'email', label: 'Email', type: 'email', value: v.email, error: v
     return pages.redirect(reply, '/forgot-password', { kind: 'ok', text: FORGOT_MESSAGE });
   });
 
-  const resetForm = (csrf: string, token: string, error?: string) => `<form method="post" action="/reset-password" novalidate>${csrfInput(csrf)}${hidden('token', token)}
+  const resetForm = (csrf: string, token: string, error?: string) => `<form method="post" action="/reset-password">${csrfInput(csrf)}${hidden('token', token)}
 ${field({ name: 'password', label: 'New password', type: 'password', error, autocomplete: 'new-password', required: true, hint: `${ctx.config.passwordMinLength} to ${ctx.config.passwordMaxLength} characters; every session will be signed out` })}
 <button type="submit">Set new password</button>
 </form>`;

@@ -38,8 +38,8 @@ export function pageRoutes(app: App, ctx: Context, csrf: Csrf): void {
       if (appError.status >= 500) request.log.error({ err: appError.cause ?? err }, 'request failed');
       if (appError.retryAfter !== undefined) reply.header('retry-after', String(appError.retryAfter));
       const message = appError.status >= 500 && appError.code !== 'service_unavailable' ? 'Something went wrong on our side; try again.' : appError.message;
-      const viewer = appError.code === 'service_unavailable' ? null : await pages.viewer(request).catch(() => null);
-      return kit.show(request, reply, viewer, {
+      // No session lookup here: a refused request must not even slide the session's expiry.
+      return kit.show(request, reply, null, {
         title: appError.code === 'csrf_failed' ? 'Form expired' : 'That did not work',
         status: appError.status,
         body: () => `${formError(message)}<p><a href="${request.method === 'POST' ? escapeHtml(request.url.split('?')[0]!) : '/account'}">Go back</a></p>`,
