@@ -21,8 +21,12 @@ export interface Peer {
  * Forks a server script (fork passes on `--import tsx`) and waits for it to send `{ port }`. Every server
  * runs in a process of its own, as in production and as the load generator does, so no two share an event loop.
  */
-export function startPeer(script: string, env: Record<string, string | undefined>): Promise<Peer> {
-  const child: ChildProcess = fork(fileURLToPath(new URL(script, import.meta.url)), { env: { ...process.env, ...env }, stdio: 'inherit' });
+export function startPeer(script: string, env: Record<string, string | undefined>, execArgv: string[] = []): Promise<Peer> {
+  const child: ChildProcess = fork(fileURLToPath(new URL(script, import.meta.url)), {
+    env: { ...process.env, ...env },
+    execArgv: [...process.execArgv, ...execArgv],
+    stdio: 'inherit',
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {

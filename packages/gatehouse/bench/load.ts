@@ -23,6 +23,8 @@ export interface LoadJob {
    * for the measured run. Each connection presents the token it last received.
    */
   refresh?: { path: string; warmupTokens: string[]; tokens: string[] };
+  /** Seconds before autocannon gives up on one response (its default is 10; password hashing peers need more). */
+  timeoutSeconds?: number;
 }
 
 export interface LoadResult {
@@ -84,6 +86,7 @@ async function fire(job: LoadJob, seconds: number, tokens: string[] | null, dead
     // A placeholder: setupClient replaces it on every connection before the first request is sent.
     requests: [{ method: 'GET', path: '/' }],
     setupClient,
+    ...(job.timeoutSeconds ? { timeout: job.timeoutSeconds } : {}),
   });
 }
 

@@ -23,7 +23,7 @@ const jwtAlg = (process.env.BENCH_JWT_ALG || 'RS256') as JwtAlg;
 // An explicit env, not process.env: a developer's .env must not change what is measured.
 const config = loadConfig({
   NODE_ENV: 'production',
-  LOG_LEVEL: 'info',
+  LOG_LEVEL: process.env.BENCH_LOG_LEVEL || 'info',
   HOST: '127.0.0.1',
   PUBLIC_URL: BENCH_PUBLIC_URL,
   DATA_DIR: dataDir,
