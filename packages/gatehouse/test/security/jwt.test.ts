@@ -283,3 +283,51 @@ describe('tokens in the wrong place', () => {
     assert.equal(rotated.statusCode, 200, rotated.body);
   });
 });
+
+describe('the other signing algorithms (JWT_ALG)', () => {
+  for (const alg of ['ES256', 'EdDSA', 'HS256'] as const) {
+    it(`${alg}: algorithm confusion, stripped and foreign signatures are refused`, async () => {
+      const secret = 'a-jwt-secret-of-at-least-32-characters-0123456789';
+      const other = await startTestServer({ env: { LOG_LEVEL: 'warn', JWT_ALG: alg, ...(alg === 'HS256' ? { JWT_SECRET: secret } : {}) } });
+      try {
+        const { body } = await registerUser(other.app);
+        const token = body.accessToken as string;
+        const [h, p, s] = parts(token) as [string, string, string];
+        const header = headerOf(token);
+        assert.equal(header.alg, alg);
+        const asAdmin = { ...payloadOf(token), role: 'admin' };
+        const jwks = (await call(other.app, 'GET', '/.well-known/jwks.json')).json();
+        const forgeries: Array<[string, string]> = [
+          ['alg none', `${b64({ ...header, alg: 'none' })}.${b64(asAdmin)}.`],
+          ['signature stripped', `${h}.${p}.`],
+          ['payload tampered', `${h}.${b64(asAdmin)}.${s}`],
+          ['RS256 by the attacker under the real kid', signAttacker({ ...header, alg: 'RS256' }, asAdmin)],
+          ['HS256 keyed with the server secret but alg HS512', hs256(secret, { ...header, alg: 'HS512' }, asAdmin)],
+          ['HS256 keyed with a guessed secret', hs256('secret', { ...header, alg: 'HS256' }, asAdmin)],
+          ...['ES256', 'EdDSA', 'RS256', 'HS256'].filter((a) => a !== alg).map((a): [string, string] => [`alg switched to ${a}, signature kept`, `${b64({ ...header, alg: a })}.${p}.${s}`]),
+        ];
+        if (alg === 'HS256') {
+          assert.deepEqual(jwks.keys, [], 'an HMAC key is never published');
+        } else {
+          const jwk = jwks.keys[0];
+          const pem = createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString();
+          forgeries.push(
+            ['HS256 keyed with the public key as PEM', hs256(pem, { ...header, alg: 'HS256' }, asAdmin)],
+            ['HS256 keyed with the public JWK as JSON', hs256(JSON.stringify(jwk), { ...header, alg: 'HS256' }, asAdmin)],
+            ['HS256 keyed with the public x coordinate', hs256(Buffer.from(jwk.x, 'base64url'), { ...header, alg: 'HS256' }, asAdmin)],
+          );
+        }
+        assert.equal((await call(other.app, 'GET', '/auth/me', { token })).statusCode, 200);
+        for (const [what, forged] of forgeries) {
+          try {
+            expectError(await call(other.app, 'GET', '/auth/me', { token: forged }), 401, 'invalid_token');
+          } catch (err) {
+            throw new Error(`${alg}, ${what}: ${(err as Error).message}`);
+          }
+        }
+      } finally {
+        await other.close();
+      }
+    });
+  }
+});
