@@ -13,7 +13,7 @@ export function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const probe = createServer();
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
   const port = (probe.address() as { port: number }).port;
@@ -27,8 +27,8 @@ export interface PageServer extends TestServer {
 }
 
 /** A test server on a real loopback port whose PUBLIC_URL is that address. */
-export async function startPageServer(options: TestServerOptions = {}): Promise<PageServer> {
-  const port = await freePort();
+export async function startPageServer(options: TestServerOptions & { port?: number } = {}): Promise<PageServer> {
+  const port = options.port ?? (await freePort());
   const origin = `http://127.0.0.1:${port}`;
   const server = await startTestServer({ ...options, env: { PUBLIC_URL: origin, ...options.env } });
   await server.app.listen({ host: '127.0.0.1', port });
