@@ -103,6 +103,8 @@ describe('pages: headers, assets and input', () => {
       // Every input has a label tied to it.
       for (const [, id] of res.body.matchAll(/<input id="([^"]+)"/g)) assert.match(res.body, new RegExp(`<label for="${id}">`), `${url}: #${id} is labelled`);
     }
+    // Outside the pages (the API, the asset files) helmet's policy holds, without its default inline styles.
+    for (const url of ['/auth/csrf', '/assets/gatehouse.css']) assert.doesNotMatch(String((await call(server.app, 'GET', url)).headers['content-security-policy']), /unsafe-inline/, url);
   });
 
   it('serves the stylesheet with the brand colour and the script as cacheable files', async () => {
