@@ -7,9 +7,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
+import { buildApp } from '../../src/app.ts';
+import { openRuntime } from '../../src/bootstrap.ts';
+import { loadConfig } from '../../src/config.ts';
 import { registeredRoutes } from '../../src/http/plugins/openapi.ts';
+import { resolveSessionCookie } from '../../src/sessions/service.ts';
 import { createUser } from '../../src/users/service.ts';
-import { startTestServer, type TestServer } from '../helpers/app.ts';
+import { TEST_SECRET, startTestServer, type TestServer } from '../helpers/app.ts';
+import { tempDataDir } from '../helpers/backends.ts';
 import { PASSWORD, call, cookiesOf, csrf, expectError, login, registerUser, uniqueEmail } from '../helpers/http.ts';
 import { changedTables, snapshot } from './snapshot.ts';
 
@@ -37,8 +42,8 @@ let target: { id: string };
 let attackerCsrf: { token: string; cookie: string };
 let doc: { paths: Record<string, Record<string, any>> };
 
-before(async () => {
-  server = await startTestServer({ env: { LOG_LEVEL: 'warn' } });
+/** The victim (an admin, signed in by cookie and by token), a user to act on, and an attacker's CSRF token. */
+async function setUp(): Promise<void> {
   // The victim is an admin, so that every admin route would really act if the forgery got through.
   const email = uniqueEmail('victim');
   await createUser(server.runtime.ctx, { email, password: PASSWORD, role: 'admin', emailVerified: true } as never);
@@ -60,6 +65,11 @@ before(async () => {
   attackerCsrf = await csrf(server.app);
   assert.notEqual(attackerCsrf.cookie, victim.csrf.cookie);
   doc = server.app.swagger() as never;
+}
+
+before(async () => {
+  server = await startTestServer({ env: { LOG_LEVEL: 'warn' } });
+  await setUp();
 });
 after(() => server?.close());
 
@@ -135,6 +145,39 @@ function flip(text: string): string {
   return (text[0] === 'A' ? 'B' : 'A') + text.slice(1);
 }
 
+type Attempt = (routeCsrf: { token: string; cookie: string }) => { cookies: Record<string, string>; header?: string };
+
+const attempts: Array<[string, Attempt]> = [
+  ['no CSRF token', () => ({ cookies: { gh_session: victim.session, gh_csrf: victim.csrf.cookie } })],
+  ['no CSRF token and no CSRF cookie', () => ({ cookies: { gh_session: victim.session } })],
+  ['an empty CSRF header', () => ({ cookies: { gh_session: victim.session, gh_csrf: victim.csrf.cookie }, header: '' })],
+  ['a wrong CSRF token', () => ({ cookies: { gh_session: victim.session, gh_csrf: victim.csrf.cookie }, header: 'not-a-csrf-token' })],
+  ['the right token with one character changed', () => ({ cookies: { gh_session: victim.session, gh_csrf: victim.csrf.cookie }, header: flip(victim.csrf.token) })],
+  ['the nonce cookie echoed as the token (naive double submit)', () => ({ cookies: { gh_session: victim.session, gh_csrf: victim.csrf.cookie }, header: victim.csrf.cookie })],
+  ["another browser's valid CSRF token", () => ({ cookies: { gh_session: victim.session, gh_csrf: victim.csrf.cookie }, header: attackerCsrf.token })],
+  ["another browser's token, and no CSRF cookie", () => ({ cookies: { gh_session: victim.session }, header: attackerCsrf.token })],
+  ['the token with no session-bound cookie, session cookie only', () => ({ cookies: { gh_session: victim.session }, header: victim.csrf.token })],
+];
+
+/**
+ * Sends every cookie-authenticated write with a forged request; returns what went wrong (a route that did
+ * not answer 403 csrf_failed, or a change to the database or the shared state). Empty is the proof.
+ */
+async function forgeryFindings(attempt: Attempt): Promise<string[]> {
+  const findings: string[] = [];
+  const before = await snapshot(server);
+  for (const { method, url } of cookieWrites()) {
+    const { cookies, header } = attempt(victim.csrf);
+    const res = await send(method, url, cookies, header);
+    const json = String(res.headers['content-type']).includes('json');
+    if (res.statusCode !== 403 || (json && res.json().error?.code !== 'csrf_failed')) findings.push(`${method} ${url}: ${res.statusCode} ${res.body.slice(0, 200)}`);
+    if (cookiesOf(res).gh_session !== undefined) findings.push(`${method} ${url}: touched the session cookie`);
+  }
+  const changed = changedTables(before, await snapshot(server));
+  if (changed.length) findings.push(`changed: ${changed.join(', ')}`);
+  return findings;
+}
+
 describe('CSRF on every cookie-authenticated write', () => {
   it('finds the write routes at run time, and every public one listed here still exists', () => {
     const all = registeredRoutes(server.app).map((r) => `${r.method} ${r.url}`);
@@ -146,29 +189,9 @@ describe('CSRF on every cookie-authenticated write', () => {
     }
   });
 
-  const attempts: Array<[string, (routeCsrf: { token: string; cookie: string }) => { cookies: Record<string, string>; header?: string }]> = [
-    ['no CSRF token', () => ({ cookies: { gh_session: victim.session, gh_csrf: victim.csrf.cookie } })],
-    ['no CSRF token and no CSRF cookie', () => ({ cookies: { gh_session: victim.session } })],
-    ['an empty CSRF header', () => ({ cookies: { gh_session: victim.session, gh_csrf: victim.csrf.cookie }, header: '' })],
-    ['a wrong CSRF token', () => ({ cookies: { gh_session: victim.session, gh_csrf: victim.csrf.cookie }, header: 'not-a-csrf-token' })],
-    ['the right token with one character changed', () => ({ cookies: { gh_session: victim.session, gh_csrf: victim.csrf.cookie }, header: flip(victim.csrf.token) })],
-    ['the nonce cookie echoed as the token (naive double submit)', () => ({ cookies: { gh_session: victim.session, gh_csrf: victim.csrf.cookie }, header: victim.csrf.cookie })],
-    ["another browser's valid CSRF token", () => ({ cookies: { gh_session: victim.session, gh_csrf: victim.csrf.cookie }, header: attackerCsrf.token })],
-    ["another browser's token, and no CSRF cookie", () => ({ cookies: { gh_session: victim.session }, header: attackerCsrf.token })],
-    ['the token with no session-bound cookie, session cookie only', () => ({ cookies: { gh_session: victim.session }, header: victim.csrf.token })],
-  ];
-
   for (const [what, attempt] of attempts) {
     it(`${what}: every cookie-authenticated write is 403 csrf_failed and changes nothing`, async () => {
-      const before = await snapshot(server);
-      for (const { method, url } of cookieWrites()) {
-        const { cookies, header } = attempt(victim.csrf);
-        const res = await send(method, url, cookies, header);
-        assert.equal(res.statusCode, 403, `${method} ${url} with ${what}: expected 403, got ${res.statusCode} ${res.body.slice(0, 300)}`);
-        if (String(res.headers['content-type']).includes('json')) expectError(res, 403, 'csrf_failed');
-        assert.equal(cookiesOf(res).gh_session, undefined, `${method} ${url} must not touch the session cookie`);
-      }
-      assert.deepEqual(changedTables(before, await snapshot(server)), [], 'a forged request changed nothing');
+      assert.deepEqual(await forgeryFindings(attempt), []);
     });
   }
 
@@ -231,5 +254,36 @@ describe('CSRF on the refresh cookie', () => {
     // The refresh token is intact: with the right token it rotates once.
     const ok = await call(server.app, 'POST', '/auth/refresh', { cookies: { gh_refresh: refresh, gh_csrf: victim.csrf.cookie }, headers: { 'x-csrf-token': victim.csrf.token } });
     assert.equal(ok.statusCode, 200, ok.body);
+  });
+});
+
+describe('the check itself', () => {
+  it('catches a cookie-authenticated write route added without CSRF', async () => {
+    // A server like the real one plus one route that trusts the session cookie alone and writes.
+    const data = tempDataDir();
+    const config = loadConfig({ NODE_ENV: 'test', PUBLIC_URL: 'http://127.0.0.1:3000', DATA_DIR: data.dir, GATEHOUSE_SECRET: TEST_SECRET, LOG_LEVEL: 'silent' });
+    const runtime = await openRuntime(config);
+    const app = await buildApp(runtime.ctx, runtime.database.db, runtime.log);
+    app.post('/auth/nickname', async (request) => {
+      const found = await resolveSessionCookie(runtime.ctx, request.cookies.gh_session ?? '');
+      const now = runtime.ctx.now();
+      await runtime.ctx.users.update(found.userId, { name: 'Changed by another site' }, now);
+      return { ok: true };
+    });
+    await app.ready();
+    const real = { server, victim, target, attackerCsrf, doc };
+    server = { app, runtime, config, logs: [], clock: null, close: async () => {} };
+    try {
+      await setUp();
+      const findings = await forgeryFindings(attempts[0]![1]);
+      assert.equal(findings.length, 2, findings.join('\n'));
+      assert.match(findings[0]!, /^POST \/auth\/nickname: 200/);
+      assert.match(findings[1]!, /^changed: users/);
+    } finally {
+      ({ server, victim, target, attackerCsrf, doc } = real);
+      await app.close();
+      await runtime.close();
+      data.remove();
+    }
   });
 });
