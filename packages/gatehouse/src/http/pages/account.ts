@@ -11,8 +11,7 @@ import { clearAuthCookies } from '../cookies.ts';
 import { clientInfo, type App } from '../types.ts';
 import type { PageKit } from './kit.ts';
 import { csrfInput, date, errorsByField, field, formError, hidden } from './layout.ts';
-import { formField, type SignedIn } from './page-request.ts';
-import { refusal } from './sign-in.ts';
+import { formField, refusal, type SignedIn } from './page-request.ts';
 
 type Section = 'profile' | 'password' | 'sessions' | 'identities' | 'keys' | 'verify';
 

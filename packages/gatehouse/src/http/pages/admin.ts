@@ -7,8 +7,7 @@ import { escapeHtml } from '../../html.ts';
 import { clientInfo, type App } from '../types.ts';
 import type { PageKit } from './kit.ts';
 import { csrfInput, date, field, hidden } from './layout.ts';
-import { formField, queryField, type SignedIn } from './page-request.ts';
-import { refusal } from './sign-in.ts';
+import { formField, queryField, refusal, type SignedIn } from './page-request.ts';
 
 /** A refusal shown beside the user it concerns. */
 interface RowProblem {

@@ -97,3 +97,10 @@ export class PageRequests {
     return '/account';
   }
 }
+
+/** A refusal the person can act on, shown on the form; anything else goes to the scope's error page. */
+export function refusal(err: unknown, reply: FastifyReply): { status: number; message: string } | null {
+  if (!(err instanceof AppError) || (err.status >= 500 && err.code !== 'service_unavailable')) return null;
+  if (err.retryAfter !== undefined) reply.header('retry-after', String(err.retryAfter));
+  return { status: err.status, message: err.message };
+}

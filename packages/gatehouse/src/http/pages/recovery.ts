@@ -5,8 +5,7 @@ import { forgotPassword, resetPassword, verifyEmail } from '../../recovery/servi
 import { clientInfo, type App } from '../types.ts';
 import type { PageKit } from './kit.ts';
 import { csrfInput, errorsByField, field, formError, hidden } from './layout.ts';
-import { formField, queryField } from './page-request.ts';
-import { refusal } from './sign-in.ts';
+import { formField, queryField, refusal } from './page-request.ts';
 
 // The same words for every address, as the JSON API says them: the answer tells nothing about accounts.
 const FORGOT_MESSAGE = 'If an account exists for that address, we have sent it a link to reset the password.';
@@ -15,7 +14,7 @@ const BAD_LINK = 'This link is invalid, was already used or has expired.';
 export function recoveryPages(app: App, kit: PageKit): void {
   const { ctx, pages } = kit;
 
-  const badLink = (status: number, again: string) => () => `${formError(BAD_LINK)}<p>${again}</p>`;
+  const badLink = (again: string) => () => `${formError(BAD_LINK)}<p>${again}</p>`;
 
   const forgotForm = (csrf: string, v: { email?: string; error?: string; problem?: string }) => `${formError(v.problem)}
 <p>Enter the address of your account and we will e-mail you a link to choose a new password.</p>
@@ -68,7 +67,7 @@ ${field({ name: 'password', label: 'New password', type: 'password', error, auto
       }
       const shown = refusal(err, reply);
       if (!shown) throw err;
-      return kit.show(request, reply, null, { title: 'Link not valid', status: shown.status, body: badLink(shown.status, '<a href="/forgot-password">Ask for a new link</a>') });
+      return kit.show(request, reply, null, { title: 'Link not valid', status: shown.status, body: badLink('<a href="/forgot-password">Ask for a new link</a>') });
     }
     return pages.redirect(reply, '/login', { kind: 'ok', text: 'Your password is changed and every session was signed out. Sign in with the new password.' });
   });
@@ -93,7 +92,7 @@ ${field({ name: 'password', label: 'New password', type: 'password', error, auto
       return kit.show(request, reply, null, {
         title: 'Link not valid',
         status: shown.status,
-        body: badLink(shown.status, 'Sign in and ask for a new link from your account page.'),
+        body: badLink('Sign in and ask for a new link from your account page.'),
       });
     }
   });

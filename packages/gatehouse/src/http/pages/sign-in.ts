@@ -1,6 +1,5 @@
 // Sign in, sign up, sign out, and the end of a social sign-in. Each POST goes through the same domain
 // functions as the JSON API (throttles, policy, audit), in session mode.
-import type { FastifyReply } from 'fastify';
 import { AppError } from '../../errors.ts';
 import { escapeHtml } from '../../html.ts';
 import { exchangeCode } from '../../oauth/service.ts';
@@ -11,14 +10,7 @@ import { clearAuthCookies, setSessionCookie } from '../cookies.ts';
 import { clientInfo, type App } from '../types.ts';
 import type { PageKit } from './kit.ts';
 import { csrfInput, errorsByField, field, formError, hidden } from './layout.ts';
-import { formField, queryField } from './page-request.ts';
-
-/** A refusal the person can act on, shown on the form; anything else goes to the scope's error page. */
-export function refusal(err: unknown, reply: FastifyReply): { status: number; message: string } | null {
-  if (!(err instanceof AppError) || (err.status >= 500 && err.code !== 'service_unavailable')) return null;
-  if (err.retryAfter !== undefined) reply.header('retry-after', String(err.retryAfter));
-  return { status: err.status, message: err.message };
-}
+import { formField, queryField, refusal } from './page-request.ts';
 
 export function signInPages(app: App, kit: PageKit): void {
   const { ctx, pages } = kit;
