@@ -405,6 +405,30 @@ function printReport(list: Figure[], rows: Target[], env: ReturnType<typeof envi
   return text;
 }
 
+/** The same run as Markdown tables, for the README. */
+function markdown(list: Figure[], rows: Target[], env: ReturnType<typeof environment>): string {
+  const byKey = new Map(list.map((f) => [f.key, f]));
+  const lines = [
+    `${settings.jwtAlg}, ${settings.connections} connections, ${settings.seconds} s per figure after ${settings.warmupSeconds} s of warm-up, Node ${env.node}, ${env.cpus} × ${env.cpuModel}, load average ${env.loadAverageAtStart[0]} at start and ${env.loadAverageAtEnd[0]} at end, commit ${env.commit ?? '?'}.`,
+    '',
+    '| figure | per second | p50 ms | p99 ms |',
+    '| --- | ---: | ---: | ---: |',
+    ...list.map((f) => {
+      const l = f.kind === 'http' ? (f.detail as LoadResult) : null;
+      return `| ${f.kind === 'ceiling' ? `ceiling: ${f.label}` : f.label} | ${rate(f.perSecond)} | ${l ? l.latencyMs.p50 : ''} | ${l ? l.latencyMs.p99 : ''} |`;
+    }),
+    '',
+    '| target | measured | against | ratio | target | |',
+    '| --- | ---: | ---: | ---: | ---: | --- |',
+    ...rows.map(
+      (t) =>
+        `| ${t.label} | ${rate(byKey.get(t.measured)!.perSecond)} | ${byKey.get(t.against)!.label}: ${rate(byKey.get(t.against)!.perSecond)} | ${Number.isFinite(t.ratio) ? times(t.ratio) : 'n/a'} | ≥ ${times(t.target)} | ${t.pass ? 'PASS' : '**MISS**'} |`,
+    ),
+    '',
+  ];
+  return lines.join('\n');
+}
+
 // ---------------------------------------------------------------------------------------------- main
 
 async function main(): Promise<void> {
@@ -439,6 +463,7 @@ async function main(): Promise<void> {
       targets: rows,
       table: text,
     };
+    writeFileSync(path.join(resultsDir, 'compare.md'), markdown(list, rows, env));
     const stamp = json.generatedAt.replace(/[:.]/g, '-');
     writeFileSync(path.join(resultsDir, 'compare.json'), JSON.stringify(json, null, 2) + '\n');
     writeFileSync(path.join(resultsDir, `compare-${stamp}.json`), JSON.stringify(json, null, 2) + '\n');
