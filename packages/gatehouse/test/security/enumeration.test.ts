@@ -4,6 +4,7 @@
 // Registration is the contract's one exception (409 email_taken); it is bounded by the sign-up limit.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import bcrypt from 'bcryptjs';
 import type { LightMyRequestResponse } from 'fastify';
 import { startTestServer, type TestServer } from '../helpers/app.ts';
 import { PASSWORD, call, expectError, login, registerUser, uniqueEmail } from '../helpers/http.ts';
@@ -129,10 +130,11 @@ const median = (values: number[]) => {
 };
 
 /**
- * Interleaved samples (A B, B A, A B, …, so drift and warm-up hit both alike), each bounded; returns the
- * medians in ms. `settle` runs after each sample, outside the timed span. Up to three batches are taken while
- * the medians differ by more than `limit`: a busy CI machine makes single batches noisy, and more samples
- * only make the medians truer.
+ * Interleaved samples (A B, B A, A B, …), each bounded. The difference is the median of the paired
+ * differences (each A against the B taken next to it) over the median of all samples: a load spike from
+ * another process slows both members of a pair and cancels out, where it would shift one plain median.
+ * The plain medians are printed too. `settle` runs after each sample, outside the timed span. Up to three
+ * batches are taken while the difference is over `limit`; more samples only make the medians truer.
  */
 async function compare(name: string, a: () => Promise<unknown>, b: () => Promise<unknown>, options: { perBatch: number; limit: number; settle?: () => Promise<unknown> }) {
   const times: { a: number[]; b: number[] } = { a: [], b: [] };
@@ -161,10 +163,12 @@ async function compare(name: string, a: () => Promise<unknown>, b: () => Promise
     }
     const known = median(times.a);
     const unknown = median(times.b);
-    const diff = Math.abs(known - unknown) / Math.max(known, unknown);
+    const paired = median(times.a.map((t, i) => t - times.b[i]!));
+    const diff = Math.abs(paired) / median([...times.a, ...times.b]);
     result = { known, unknown, diff };
     console.log(
-      `# timing ${name}: known ${known.toFixed(3)} ms, unknown ${unknown.toFixed(3)} ms (medians of ${times.a.length} each, batch ${batch}), difference ${(diff * 100).toFixed(1)}%`,
+      `# timing ${name}: known ${known.toFixed(3)} ms, unknown ${unknown.toFixed(3)} ms (medians of ${times.a.length} each, batch ${batch}); ` +
+        `median paired difference ${paired.toFixed(3)} ms = ${(diff * 100).toFixed(1)}%`,
     );
     if (diff <= options.limit) break;
   }
@@ -194,6 +198,26 @@ describe('the same time for known and unknown accounts', () => {
     assert.ok(diff <= 0.1, `login timing differs by ${(diff * 100).toFixed(1)}%`);
   });
 
+  it(
+    'login with a wrong password for an imported bcrypt account (not yet rehashed): unknown vs known within 10%',
+    {
+      todo:
+        'known gap: bcrypt cost 10 verifies in ~60-80 ms, the dummy argon2id check for an unknown address in ~12 ms, so an imported account ' +
+        'shows itself by timing until its first successful login rehashes it; the fix belongs in sessions/login.ts (see the README)',
+    },
+    async () => {
+      const { body, email: imported } = await registerUser(timed.app);
+      const now = timed.runtime.ctx.now();
+      await timed.runtime.ctx.users.update(body.user.id, { passwordHash: bcrypt.hashSync('an imported password', 10) }, now);
+      const attempt = (address: string) => async () => {
+        const res = await call(timed.app, 'POST', '/auth/login', { body: { email: address, password: 'wrong password 123' } });
+        assert.equal(res.statusCode, 401, res.body);
+      };
+      const { diff } = await compare('login, imported bcrypt account', attempt(imported), attempt(uniqueEmail('nobody')), { perBatch: 6, limit: 0.1 });
+      assert.ok(diff <= 0.1, `login timing differs by ${(diff * 100).toFixed(1)}%`);
+    },
+  );
+
   it('forgot-password: unknown vs known within 10% (the lookup and the e-mail happen after the answer)', async () => {
     let n = 0;
     const attempt = (address: string) => async () => {
@@ -203,7 +227,7 @@ describe('the same time for known and unknown accounts', () => {
     };
     // The e-mail work of one request must not land inside the next sample, so it is drained in between.
     const settle = () => timed.runtime.ctx.background.drain();
-    const { diff } = await compare('forgot-password', attempt(email), attempt(uniqueEmail('nobody')), { perBatch: SAMPLES * 5, limit: 0.1, settle });
+    const { diff } = await compare('forgot-password', attempt(email), attempt(uniqueEmail('nobody')), { perBatch: SAMPLES * 10, limit: 0.1, settle });
     assert.ok(diff <= 0.1, `forgot-password timing differs by ${(diff * 100).toFixed(1)}%`);
   });
 });
