@@ -3,9 +3,10 @@
 // of them is believed; with TRUST_PROXY naming the proxy, each real client behind it has its own bucket, a
 // client-written entry is never the one believed, and the per-account limit holds however the IPs rotate.
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { startTestServer, type TestServer } from '../helpers/app.ts';
+import { createTestDatabase, redisPrefix, skipUnlessPostgres, skipUnlessRedis } from '../helpers/backends.ts';
 import { PASSWORD, call, expectError, registerUser, uniqueEmail } from '../helpers/http.ts';
 
 const servers: TestServer[] = [];
@@ -114,3 +115,48 @@ describe(`TRUST_PROXY=${PROXY}: the proxy's word is believed, a client's is not`
     expectError(await guess(server, uniqueEmail('direct'), { ip: PROXY, headers: { 'x-forwarded-for': '192.0.2.200' } }), 401, 'invalid_credentials');
   });
 });
+
+const postgresSkip = await skipUnlessPostgres();
+const redisSkip = postgresSkip || (await skipUnlessRedis());
+
+for (const [name, skip, redis] of [
+  ['two instances behind one proxy, PostgreSQL + Redis', redisSkip, true],
+  ['two instances behind one proxy, PostgreSQL only', postgresSkip, false],
+] as const) {
+  describe(`${name}: the attacker alternates instances and client addresses`, { skip }, () => {
+    let a: TestServer;
+    let b: TestServer;
+    let drop: () => Promise<void>;
+    before(async () => {
+      const database = await createTestDatabase();
+      drop = database.drop;
+      const prefix = redisPrefix();
+      const env = { LOG_LEVEL: 'warn', RATE_LIMIT_LOGIN_ACCOUNT: '3/15m', RATE_LIMIT_LOGIN_IP: '4/15m', TRUST_PROXY: PROXY };
+      a = await startTestServer({ postgres: true, redis, databaseUrl: database.url, redisPrefix: prefix, env });
+      b = await startTestServer({ postgres: true, redis, databaseUrl: database.url, redisPrefix: prefix, env });
+    });
+    after(async () => {
+      await a?.close();
+      await b?.close();
+      await drop?.();
+    });
+
+    it('the per-account limit is shared: three failures spread over both instances and three addresses lock the account on both', async () => {
+      const { email } = await registerUser(a.app);
+      for (let i = 0; i < 3; i++) expectError(await guess(i % 2 ? b : a, email, { ip: PROXY, headers: { 'x-forwarded-for': `192.0.2.${60 + i}` } }), 401, 'invalid_credentials');
+      for (const server of [a, b]) {
+        expectError(await guess(server, email, { ip: PROXY, headers: { 'x-forwarded-for': '192.0.2.70' } }), 429, 'rate_limited');
+        expectError(await guess(server, email, { ip: PROXY, headers: { 'x-forwarded-for': '192.0.2.71' }, password: PASSWORD }), 429, 'rate_limited');
+      }
+    });
+
+    it('the per-IP limit is shared too, and a spoofed entry before the proxy\'s does not escape it', async () => {
+      for (let i = 0; i < 4; i++) {
+        expectError(await guess(i % 2 ? b : a, uniqueEmail('shared-ip'), { ip: PROXY, headers: { 'x-forwarded-for': `${spoofed()['x-forwarded-for']}, 192.0.2.80` } }), 401, 'invalid_credentials');
+      }
+      for (const server of [a, b]) {
+        expectError(await guess(server, uniqueEmail('shared-ip'), { ip: PROXY, headers: { 'x-forwarded-for': `${spoofed()['x-forwarded-for']}, 192.0.2.80` } }), 429, 'rate_limited');
+      }
+    });
+  });
+}
