@@ -14,7 +14,7 @@ import { createUser } from '../../src/users/service.ts';
 import { startTestServer, type TestServer } from '../helpers/app.ts';
 import { IN_CI } from '../helpers/backends.ts';
 import { PASSWORD, call, csrf, login, registerUser, uniqueEmail } from '../helpers/http.ts';
-import { addedState, changedDatabaseTables, snapshot, type Snapshot } from '../security/snapshot.ts';
+import { addedAuditTypes, addedState, changedDatabaseTables, snapshot, type Snapshot } from '../security/snapshot.ts';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? (IN_CI ? 10_000 : 2_000));
 
@@ -155,6 +155,9 @@ const query = fc.oneof(
   fc.constantFrom('?limit=-1', '?limit=1e9', '?limit=0', '?cursor=%00', '?redirect_to=https://evil.test/', '?q[]=1&q[]=2', '?__proto__[x]=1', '?token=a&token=b', `?token=ghv_${'A'.repeat(43)}`),
 );
 
+/** What a refusal may record: the failure itself, never an event of something done. */
+const REFUSAL_EVENTS = new Set(['login_failed', 'lockout', 'refresh_reuse_detected']);
+
 /** Requests that would end the fixtures the run depends on; sent without that fixture's auth. */
 const ENDS_A_FIXTURE = new Set(['POST /auth/logout', 'POST /auth/logout-all', 'POST /auth/password', 'POST /logout', 'POST /account/password', 'POST /account/sessions/revoke-all']);
 
@@ -281,6 +284,8 @@ it(`never answers 500 to ${RUNS.toLocaleString('en')} generated requests over ev
             assert.deepEqual(changedDatabaseTables(previous, now), [], `a refused request wrote to the database: ${what}`);
             assert.deepEqual(addedState(previous, now), [], `a refused request left shared state behind: ${what}`);
           }
+          const events = addedAuditTypes(previous, now).filter((type) => !REFUSAL_EVENTS.has(type));
+          assert.deepEqual(events, [], `a refused request recorded something done: ${what}`);
         } else {
           tally.accepted += 1;
         }

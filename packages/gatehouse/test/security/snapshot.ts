@@ -41,6 +41,8 @@ export interface Snapshot {
   rows: Record<string, string>;
   /** The shared state's values, `key=value`, sorted. */
   state: string[];
+  /** Audit events by type (the table itself is left out of the digest). */
+  audit: Record<string, number>;
 }
 
 export async function snapshot(server: TestServer): Promise<Snapshot> {
@@ -62,7 +64,10 @@ export async function snapshot(server: TestServer): Promise<Snapshot> {
   rows['(shared state)'] = createHash('sha256').update(state.join('\n')).digest('hex');
   counts['(shared state)'] = state.length;
   hash.update(state.join('\n'));
-  return { digest: hash.digest('hex'), counts, rows, state };
+  const audit: Record<string, number> = {};
+  const events = await sql<{ type: string; n: number | string }>`select type, count(*) as n from audit_events group by type`.execute(db);
+  for (const row of events.rows) audit[row.type] = Number(row.n);
+  return { digest: hash.digest('hex'), counts, rows, state, audit };
 }
 
 /** Names the database tables (not the shared state) whose content differs between two snapshots. */
@@ -74,6 +79,11 @@ export function changedDatabaseTables(before: Snapshot, after: Snapshot): string
 export function addedState(before: Snapshot, after: Snapshot): string[] {
   const known = new Set(before.state);
   return after.state.filter((entry) => !known.has(entry));
+}
+
+/** Audit event types recorded between two snapshots. */
+export function addedAuditTypes(before: Snapshot, after: Snapshot): string[] {
+  return Object.keys(after.audit).filter((type) => after.audit[type]! > (before.audit[type] ?? 0)).sort();
 }
 
 /** Names the tables whose content differs between two snapshots. */
