@@ -14,11 +14,14 @@ import { createUser } from '../../src/users/service.ts';
 import { startTestServer, type TestServer } from '../helpers/app.ts';
 import { IN_CI } from '../helpers/backends.ts';
 import { PASSWORD, call, csrf, login, registerUser, uniqueEmail } from '../helpers/http.ts';
+import { startOidcProvider, type TestOidcProvider } from '../helpers/oidc-provider.ts';
 import { addedAuditTypes, addedState, changedDatabaseTables, snapshot, type Snapshot } from '../security/snapshot.ts';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? (IN_CI ? 10_000 : 2_000));
 
 let server: TestServer;
+/** A real OpenID provider on loopback, so that the social sign-in routes are fuzzed past "unknown provider". */
+let provider: TestOidcProvider;
 /** Signed-in fixtures the whole run relies on; requests that would end them are sent without their auth. */
 let user: { email: string; token: string; id: string };
 let admin: { token: string };
@@ -29,9 +32,14 @@ let spare: { refreshToken: string; id: string; email: string };
 let doc: { paths: Record<string, Record<string, any>> };
 
 before(async () => {
+  provider = await startOidcProvider({ clientId: 'fuzz', clientSecret: 'fuzz-secret', redirectUris: ['http://127.0.0.1:3000/auth/oauth/acme/callback'] });
   server = await startTestServer({
     env: {
       LOG_LEVEL: 'warn',
+      OAUTH_ACME_ISSUER: provider.issuer,
+      OAUTH_ACME_CLIENT_ID: 'fuzz',
+      OAUTH_ACME_CLIENT_SECRET: 'fuzz-secret',
+      OAUTH_REDIRECT_ALLOWLIST: 'http://app.test/signed-in',
       // Generous limits keep most requests reaching the rules; some 429s are still generated below.
       RATE_LIMIT_LOGIN_ACCOUNT: '100000/15m',
       RATE_LIMIT_LOGIN_IP: '100000/15m',
@@ -52,7 +60,10 @@ before(async () => {
   spare = { refreshToken: other.body.refreshToken, id: other.body.user.id, email: other.email };
   doc = server.app.swagger() as never;
 });
-after(() => server?.close());
+after(async () => {
+  await server?.close();
+  await provider?.close();
+});
 
 // ---------------------------------------------------------------------------------------------------------
 // Inputs
@@ -152,7 +163,7 @@ const query = fc.oneof(
   fc.constant(''),
   fc.string({ maxLength: 60 }).map((s) => `?q=${encodeURIComponent(s)}&limit=${encodeURIComponent(s.slice(0, 4))}&cursor=${encodeURIComponent(s)}&token=${encodeURIComponent(s)}`),
   fc.string({ maxLength: 60 }).map((s) => `?state=${encodeURIComponent(s)}&code=${encodeURIComponent(s)}&redirect_to=${encodeURIComponent(s)}&type=${encodeURIComponent(s)}&userId=${encodeURIComponent(s)}`),
-  fc.constantFrom('?limit=-1', '?limit=1e9', '?limit=0', '?cursor=%00', '?redirect_to=https://evil.test/', '?q[]=1&q[]=2', '?__proto__[x]=1', '?token=a&token=b', `?token=ghv_${'A'.repeat(43)}`),
+  fc.constantFrom('?redirect_to=http%3A%2F%2Fapp.test%2Fsigned-in', '?code=x&state=y&iss=http%3A%2F%2F127.0.0.1', '?error=access_denied&state=x', '?limit=-1', '?limit=1e9', '?limit=0', '?cursor=%00', '?redirect_to=https://evil.test/', '?q[]=1&q[]=2', '?__proto__[x]=1', '?token=a&token=b', `?token=ghv_${'A'.repeat(43)}`),
 );
 
 /** What a refusal may record: the failure itself, never an event of something done. */
@@ -219,6 +230,7 @@ it(`never answers 500 to ${RUNS.toLocaleString('en')} generated requests over ev
       route: fc.constantFrom(...routes),
       strangeMethod: fc.oneof({ arbitrary: fc.constant(undefined), weight: 29 }, { arbitrary: fc.constantFrom('PUT', 'OPTIONS', 'HEAD', 'TRACE', 'CONNECT', 'PROPFIND'), weight: 1 }),
       param: param(),
+      provider: fc.oneof({ arbitrary: fc.constant('acme'), weight: 3 }, { arbitrary: param(), weight: 1 }),
       query,
       auth: fc.constantFrom(...AUTHS),
       contentType: fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml', 'APPLICATION/JSON', ''),
@@ -245,7 +257,7 @@ it(`never answers 500 to ${RUNS.toLocaleString('en')} generated requests over ev
       fc.asyncProperty(request, async (r) => {
         const method = r.strangeMethod ?? r.route.method;
         const key = `${r.route.method} ${r.route.url}`;
-        const url = r.route.url.replace(/:[A-Za-z]+/g, () => r.param) + r.query;
+        const url = r.route.url.replace(':provider', r.provider).replace(/:[A-Za-z]+/g, () => r.param) + r.query;
         const payload = r.structured ? r.structured.payload : r.garbage;
         const contentType = r.structured ? r.structured.contentType : payload === undefined && r.contentType === '' ? null : r.contentType;
         const headers = headersFor(r.auth, key, contentType, r.accept);
