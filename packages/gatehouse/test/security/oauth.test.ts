@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { sha256 } from '../../src/crypto/random.ts';
 import { startTestServer, type TestServer } from '../helpers/app.ts';
-import { call, cookiesOf, expectError, uniqueEmail } from '../helpers/http.ts';
+import { call, cookiesOf, expectError, registerUser, uniqueEmail } from '../helpers/http.ts';
 import { followToCallback, startOidcProvider, type TestOidcProvider } from '../helpers/oidc-provider.ts';
 import { changedTables, snapshot, type Snapshot } from './snapshot.ts';
 
@@ -350,6 +350,19 @@ describe('open redirect', () => {
         assert.equal(res.headers['set-cookie'], undefined, 'no binding cookie for a refused start');
       }
     });
+  });
+
+  it('the sign-in page sends a signed-in browser only to its own pages or the allow-list, whatever redirect_to says', async () => {
+    const { cookies } = await registerUser(server.app, { mode: 'session' });
+    for (const bad of NEAR_MISSES) {
+      const res = await call(server.app, 'GET', `/login?redirect_to=${encodeURIComponent(bad)}`, { cookies: { gh_session: cookies.gh_session!.value } });
+      assert.ok(res.statusCode < 500, res.body);
+      if (res.statusCode >= 300 && res.statusCode < 400) {
+        assert.equal(res.headers.location, '/account', `redirect_to ${JSON.stringify(bad)} sent the browser to ${String(res.headers.location)}`);
+      }
+    }
+    const allowed = await call(server.app, 'GET', `/login?redirect_to=${encodeURIComponent(APP)}`, { cookies: { gh_session: cookies.gh_session!.value } });
+    assert.equal(allowed.headers.location, APP);
   });
 
   it('the callback ignores a redirect_to of its own and a provider error cannot inject a header or a destination', async () => {
