@@ -46,6 +46,8 @@ export async function send(stats: LoadStats, base: string, method: string, route
     }
   } catch (err) {
     status = (err as Error).name === 'TimeoutError' ? 'timeout' : 'network';
+    // The server is down (killed, restarting): back off instead of spinning on refused connections.
+    await sleep(100);
   }
   const endedAt = Date.now();
   const key = `${method} ${route.replace(/\?.*/, '')} ${status}`;
