@@ -19,7 +19,7 @@ const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;
 const times = (x: number) => (x >= 10 ? `${x.toFixed(1)}×` : `${x.toFixed(2)}×`);
 const rate = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1));
 
-const WIDTH = 960;
+const WIDTH = 1080;
 const LABEL_W = 380;
 const BAR_X = LABEL_W + 10;
 const BAR_W = 420;
