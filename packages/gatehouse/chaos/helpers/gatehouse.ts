@@ -32,6 +32,8 @@ export class GatehouseServer {
   private removeHook: (() => void) | null = null;
   /** The last lines the server wrote (stderr and stdout), for a failure message. */
   output = '';
+  /** Error log lines that are not a 503 (an outage answered as such): what a 500 was made of. */
+  internalErrors: string[] = [];
   readonly dataDir = mkdtempSync(path.join(tmpdir(), 'gatehouse-chaos-data-'));
 
   private constructor(
@@ -72,8 +74,14 @@ export class GatehouseServer {
     const child = spawn(process.execPath, [BIN, 'serve'], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     this.removeHook = atExit(() => child.kill('SIGKILL'));
+    let partial = '';
     const keep = (chunk: Buffer) => {
       this.output = (this.output + chunk.toString()).slice(-8000);
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) {
+        if (line.includes('"level":50') && !line.includes('"status":503') && this.internalErrors.length < 2000) this.internalErrors.push(line.slice(0, 2000));
+      }
     };
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);

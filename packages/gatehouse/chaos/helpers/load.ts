@@ -20,7 +20,7 @@ export interface LoadStats {
   /** `METHOD /path status` -> count. */
   histogram: Map<string, number>;
   /** Every answer, in order, when kept (for outage windows). */
-  timeline: { route: string; status: Outcome; startedAt: number; endedAt: number }[];
+  timeline: { route: string; status: Outcome; code?: string; startedAt: number; endedAt: number }[];
   requests: number;
 }
 
@@ -52,7 +52,7 @@ export async function send(stats: LoadStats, base: string, method: string, route
   const endedAt = Date.now();
   const key = `${method} ${route.replace(/\?.*/, '')} ${status}`;
   stats.histogram.set(key, (stats.histogram.get(key) ?? 0) + 1);
-  stats.timeline.push({ route: `${method} ${route}`, status, startedAt, endedAt });
+  stats.timeline.push({ route: `${method} ${route}`, status, code: body?.error?.code, startedAt, endedAt });
   stats.requests++;
   return { status, body, startedAt, endedAt };
 }

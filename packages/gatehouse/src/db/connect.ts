@@ -24,6 +24,10 @@ export function openDatabase(options: { databaseUrl: string | null; dataDir: str
     });
     // An idle client losing its connection must not crash the process; the next query reports it.
     pool.on('error', () => {});
+    // Nor one checked out of the pool: between the queries of a transaction it has no listener of the pool's, so
+    // a server-side disconnect (57P01 when PostgreSQL restarts) was an uncaught 'error' that killed the process.
+    // Its next query fails (a 503) and the pool discards it on release.
+    pool.on('connect', (client) => client.on('error', () => {}));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', close: () => db.destroy() };
   }
