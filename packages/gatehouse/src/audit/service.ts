@@ -11,6 +11,21 @@ export interface AuditInput {
   detail?: AuditEvent['detail'];
 }
 
+/** The event `recordEvent` would append, for a store that writes it in the same transaction as its change. */
+export function auditEvent(ctx: Context, type: AuditType, input: AuditInput = {}): AuditEvent {
+  const at = ctx.now();
+  return {
+    id: uuidv7(at),
+    at,
+    type,
+    userId: input.userId ?? null,
+    sessionId: input.sessionId ?? null,
+    ip: input.client?.ip ?? null,
+    userAgent: input.client?.userAgent?.slice(0, 512) ?? null,
+    detail: input.detail ?? null,
+  };
+}
+
 /** Appends one event. The audit log must not lose events silently, but nor may it fail the user's request. */
 export async function recordEvent(ctx: Context, type: AuditType, input: AuditInput = {}): Promise<void> {
   const at = ctx.now();

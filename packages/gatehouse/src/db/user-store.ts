@@ -1,5 +1,9 @@
 import { sql, type Selectable, type Updateable } from 'kysely';
+import type { AuditEvent } from '../audit/store.ts';
+import type { RefreshToken, Session } from '../sessions/store.ts';
 import type { User, UserListQuery, UserPatch, UserStore } from '../users/store.ts';
+import { SqlAuditStore } from './audit-store.ts';
+import { SqlSessionStore } from './session-store.ts';
 import { isUniqueViolation } from './connect.ts';
 import { rawQuery } from './raw-query.ts';
 import type { Db, UsersTable } from './schema.ts';
@@ -23,6 +27,9 @@ export function toUser(row: Selectable<UsersTable>): User {
 function likePattern(q: string): string {
   return `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
+
+/** Thrown inside the sign-up transaction to roll it back. */
+class EmailTaken extends Error {}
 
 export class SqlUserStore implements UserStore {
   constructor(private readonly db: Db) {}
@@ -48,6 +55,20 @@ export class SqlUserStore implements UserStore {
       return user;
     } catch (err) {
       if (isUniqueViolation(err)) return null;
+      throw err;
+    }
+  }
+
+  async createWithSession(user: User, session: Session, secret: { tokenHash: string | null; refresh: RefreshToken | null }, event: AuditEvent): Promise<User | null> {
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        if (!(await new SqlUserStore(trx).create(user))) throw new EmailTaken();
+        await new SqlSessionStore(trx, true).create(session, secret);
+        await new SqlAuditStore(trx).append(event);
+        return user;
+      });
+    } catch (err) {
+      if (err instanceof EmailTaken) return null;
       throw err;
     }
   }

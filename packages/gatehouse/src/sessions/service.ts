@@ -5,7 +5,7 @@ import { randomToken, sha256, uuidv7 } from '../crypto/random.ts';
 import { AppError } from '../errors.ts';
 import type { User } from '../users/store.ts';
 import { markSessionsRevoked } from './revocation.ts';
-import type { LoginMode, Session } from './store.ts';
+import type { LoginMode, RefreshToken, Session } from './store.ts';
 
 export interface IssuedSession {
   session: Session;
@@ -23,7 +23,16 @@ export const SESSION_PREFIX = 'ghs_';
 // Session-mode cookies slide; writing last_used_at at most this often keeps reads cheap.
 const TOUCH_INTERVAL_MS = 60_000;
 
-export async function startSession(ctx: Context, user: User, mode: LoginMode, client: ClientInfo): Promise<IssuedSession> {
+export interface PreparedSession {
+  session: Session;
+  /** What SessionStore.create stores beside the session row. */
+  secret: { tokenHash: string | null; refresh: RefreshToken | null };
+  /** Signs the access token, once the session is stored. */
+  issue(): Promise<IssuedSession>;
+}
+
+/** A new session and its secret, not yet stored: register stores them in one transaction with the user. */
+export function prepareSession(ctx: Context, user: User, mode: LoginMode, client: ClientInfo): PreparedSession {
   const now = ctx.now();
   const ttl = mode === 'session' ? ctx.config.sessionTtlMs : ctx.config.refreshTokenTtlMs;
   const session: Session = {
@@ -40,16 +49,23 @@ export async function startSession(ctx: Context, user: User, mode: LoginMode, cl
   };
   if (mode === 'session') {
     const sessionToken = randomToken(SESSION_PREFIX);
-    await ctx.sessions.create(session, { tokenHash: sha256(sessionToken), refresh: null });
-    return { session, sessionToken };
+    return { session, secret: { tokenHash: sha256(sessionToken), refresh: null }, issue: async () => ({ session, sessionToken }) };
   }
   const refreshToken = randomToken(REFRESH_PREFIX);
-  await ctx.sessions.create(session, {
-    tokenHash: null,
-    refresh: { hash: sha256(refreshToken), sessionId: session.id, parentHash: null, createdAt: now, usedAt: null, expiresAt: session.expiresAt },
-  });
-  const access = await ctx.tokens.sign({ sub: user.id, sid: session.id, role: user.role }, now);
-  return { session, accessToken: access.token, expiresIn: access.expiresIn, refreshToken };
+  return {
+    session,
+    secret: { tokenHash: null, refresh: { hash: sha256(refreshToken), sessionId: session.id, parentHash: null, createdAt: now, usedAt: null, expiresAt: session.expiresAt } },
+    async issue() {
+      const access = await ctx.tokens.sign({ sub: user.id, sid: session.id, role: user.role }, now);
+      return { session, accessToken: access.token, expiresIn: access.expiresIn, refreshToken };
+    },
+  };
+}
+
+export async function startSession(ctx: Context, user: User, mode: LoginMode, client: ClientInfo): Promise<IssuedSession> {
+  const prepared = prepareSession(ctx, user, mode, client);
+  await ctx.sessions.create(prepared.session, prepared.secret);
+  return prepared.issue();
 }
 
 /** Ends one session: its refresh tokens stop working and its access tokens are refused at once. */

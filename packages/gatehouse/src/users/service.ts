@@ -1,9 +1,9 @@
 // Accounts: sign-up, profile and password changes.
-import { recordEvent } from '../audit/service.ts';
+import { auditEvent, recordEvent } from '../audit/service.ts';
 import type { ClientInfo, Context } from '../context.ts';
 import { uuidv7 } from '../crypto/random.ts';
 import { AppError, validationError, type FieldError } from '../errors.ts';
-import { endUserSessions, startSession, type IssuedSession } from '../sessions/service.ts';
+import { endUserSessions, prepareSession, type IssuedSession } from '../sessions/service.ts';
 import type { LoginMode } from '../sessions/store.ts';
 import { checkLoginAllowed, consumeSignupAttempt, recordLoginFailure } from '../sessions/throttle.ts';
 import { sendVerificationEmail } from '../recovery/service.ts';
@@ -40,6 +40,13 @@ export interface NewAccount {
 
 /** Creates a user; the e-mail's local part is the name when none is given. */
 export async function createUser(ctx: Context, input: NewAccount): Promise<User> {
+  const created = await ctx.users.create(await newUser(ctx, input));
+  if (!created) throw new AppError('email_taken');
+  return created;
+}
+
+/** Checks a new account and hashes its password: the user row, not yet stored. */
+async function newUser(ctx: Context, input: NewAccount, lastLoginAt: number | null = null): Promise<User> {
   const email = normalizeEmail(input.email);
   const name = normalizeName(input.name ?? email.split('@')[0]!.slice(0, 100));
   if (input.password !== null) checkNewAccount(ctx, email, input.password, name);
@@ -51,7 +58,7 @@ export async function createUser(ctx: Context, input: NewAccount): Promise<User>
   if (!ctx.config.roles.includes(role)) throw validationError([{ field: 'role', message: `Unknown role: ${role}` }]);
   if (await ctx.users.findByEmail(email)) throw new AppError('email_taken');
   const now = ctx.now();
-  const created = await ctx.users.create({
+  return {
     id: uuidv7(now),
     email,
     name,
@@ -61,21 +68,22 @@ export async function createUser(ctx: Context, input: NewAccount): Promise<User>
     disabledAt: null,
     createdAt: now,
     updatedAt: now,
-    lastLoginAt: null,
-  });
-  if (!created) throw new AppError('email_taken');
-  return created;
+    lastLoginAt,
+  };
 }
 
 export async function register(ctx: Context, input: RegisterInput, client: ClientInfo): Promise<IssuedSession & { user: User }> {
   await consumeSignupAttempt(ctx, client.ip);
-  const user = await createUser(ctx, { email: input.email, password: input.password, name: input.name });
-  const now = ctx.now();
-  const loggedIn = (await ctx.users.update(user.id, { lastLoginAt: now }, now)) ?? user;
-  const issued = await startSession(ctx, loggedIn, input.mode, client);
-  await recordEvent(ctx, 'register', { userId: user.id, sessionId: issued.session.id, client, detail: { mode: input.mode } });
-  sendVerificationEmail(ctx, loggedIn);
-  return { ...issued, user: loggedIn };
+  const user = await newUser(ctx, { email: input.email, password: input.password, name: input.name }, ctx.now());
+  // The user, its first session and the audit event are written together: a crash or an outage half-way
+  // must not leave an account that was never acknowledged, or one without the session it was created with.
+  const first = prepareSession(ctx, user, input.mode, client);
+  const event = auditEvent(ctx, 'register', { userId: user.id, sessionId: first.session.id, client, detail: { mode: input.mode } });
+  if (!(await ctx.users.createWithSession(user, first.session, first.secret, event))) throw new AppError('email_taken');
+  ctx.metrics?.event('register');
+  const issued = await first.issue();
+  sendVerificationEmail(ctx, user);
+  return { ...issued, user };
 }
 
 export async function getUser(ctx: Context, userId: string): Promise<User> {
