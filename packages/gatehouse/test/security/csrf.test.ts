@@ -214,6 +214,22 @@ describe('CSRF on every cookie-authenticated write', () => {
     await call(server.app, 'PATCH', '/auth/me', { token: victim.bearer, body: { name: 'Victim' } });
   });
 
+  it(
+    "a token from another browser, sent with that browser's nonce cookie planted in the victim's (cookie tossing), is refused",
+    {
+      todo:
+        'known gap: the token is HMAC(nonce) and not bound to the session, so a sibling subdomain that can set gh_csrf ' +
+        'can pair it with a token of its own. The JSON API is then saved only by the CORS preflight its header needs; the pages\' ' +
+        'form field has no such help. Bind the HMAC to the session (see the README)',
+    },
+    async () => {
+      const before = await snapshot(server);
+      const res = await send('PATCH', '/auth/me', { gh_session: victim.session, gh_csrf: attackerCsrf.cookie }, attackerCsrf.token);
+      expectError(res, 403, 'csrf_failed');
+      assert.deepEqual(changedTables(before, await snapshot(server)), []);
+    },
+  );
+
   it('a Bearer request needs no CSRF token: a cross-site page cannot set Authorization', async () => {
     const res = await call(server.app, 'PATCH', '/auth/me', { token: victim.bearer, body: { name: 'Victim' } });
     assert.equal(res.statusCode, 200, res.body);
