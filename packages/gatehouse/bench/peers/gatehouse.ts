@@ -10,7 +10,7 @@
 import { destination } from 'pino';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { buildApp } from '../../src/app.ts';
+import { buildApp as realBuildApp } from '../../src/app.ts';
 import { openRuntime } from '../../src/bootstrap.ts';
 import { loadConfig, type JwtAlg } from '../../src/config.ts';
 
@@ -38,6 +38,7 @@ const config = loadConfig({
 
 const logStream = destination({ dest: path.join(dataDir, 'gatehouse.log'), sync: false, mkdir: true });
 const runtime = await openRuntime(config, { logStream, redisPrefix: `gatehouse-bench-${process.pid}:` });
+const buildApp = process.env.BENCH_EXPERIMENTAL_APP ? (await import(process.env.BENCH_EXPERIMENTAL_APP)).buildApp as typeof realBuildApp : realBuildApp;
 const app = await buildApp(runtime.ctx, runtime.database.db, runtime.log);
 await app.listen({ host: '127.0.0.1', port: 0 });
 
