@@ -139,7 +139,11 @@ export class KeyRing {
     const keys = new Map<string, LoadedKey>();
     let signer: LoadedKey | null = null;
     if (this.options.alg === 'HS256') {
-      const secret = new TextEncoder().encode(this.options.jwtSecret ?? '');
+      // Imported once: jose imports raw secret bytes again on every verification. Never extractable.
+      const secret = (await globalThis.crypto.subtle.importKey('raw', new TextEncoder().encode(this.options.jwtSecret ?? ''), { name: 'HMAC', hash: 'SHA-256' }, false, [
+        'sign',
+        'verify',
+      ])) as CryptoKey;
       // The kid names the secret without revealing it.
       const hsKey: LoadedKey = { kid: `hs-${sha256(this.options.jwtSecret ?? '').slice(0, 16)}`, alg: 'HS256', publicJwk: null, verifyKey: secret, signKey: secret, retiredAt: null };
       keys.set(hsKey.kid, hsKey);
