@@ -51,6 +51,10 @@ function isUnavailable(err: Error): boolean {
   );
 }
 
+// PostgreSQL refuses U+0000 in text (22021, and 22P05 inside JSON) where SQLite stores it: the client sent a
+// character no column can hold, so it is a 400 like any other bad input, not a 500.
+const UNSTORABLE_TEXT = new Set(['22021', '22P05']);
+
 export function toAppError(err: FastifyError | AppError | Error): AppError {
   if (err instanceof AppError) return err;
   const fastifyError = err as FastifyError;
@@ -60,6 +64,7 @@ export function toAppError(err: FastifyError | AppError | Error): AppError {
   if (err instanceof SyntaxError && fastifyError.statusCode === 400) return new AppError('invalid_json');
   const status = fastifyError.statusCode;
   if (status && status >= 400 && status < 500) return new AppError(BY_STATUS[status] ?? 'validation_failed');
+  if (UNSTORABLE_TEXT.has(String((err as { code?: unknown }).code))) return new AppError('validation_failed', { message: 'The request contains a character that cannot be stored (U+0000)' });
   if (isUnavailable(err)) return new AppError('service_unavailable', { retryAfter: 5, cause: err });
   return new AppError('internal', { cause: err });
 }
