@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PrivatePostgres, PrivateRedis, missingTools } from './helpers/backends.ts';
-import { GatehouseServer } from './helpers/gatehouse.ts';
+import { GatehouseServer, unexpectedErrors } from './helpers/gatehouse.ts';
 import { integrityViolations } from './helpers/integrity.ts';
 import { CHAOS_SECONDS, checkLedger, checkTokens, histogramTable, newLedger, newStats, runLoad, statusTotals } from './helpers/load.ts';
 
@@ -58,7 +58,7 @@ it(`leaves no half-made user after ${KILLS} kill -9 mid-load`, { skip, timeout: 
   console.log(`  tokens: ${tokens.liveChecked} live sessions refreshed, ${tokens.endedChecked} logged-out sessions refused`);
   console.log(`  integrity: ${JSON.stringify(violations)}`);
 
-  assert.equal(totals['500'] ?? 0, 0, 'no 500');
+  assert.equal(totals['500'] ?? 0, 0, `no 500: ${unexpectedErrors(server.internalErrors).join(' | ')}`);
   assert.deepEqual(violations, {}, 'no half-made user; the store passes its integrity checks');
   assert.deepEqual(report.missing, [], 'every acknowledged register survived');
   assert.deepEqual(report.duplicated, []);

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { PrivatePostgres, PrivateRedis, missingTools } from './helpers/backends.ts';
-import { GatehouseServer } from './helpers/gatehouse.ts';
+import { GatehouseServer, unexpectedErrors } from './helpers/gatehouse.ts';
 import { integrityViolations } from './helpers/integrity.ts';
 import { CHAOS_SECONDS, checkLedger, checkTokens, histogramTable, newLedger, newStats, runLoad, statusTotals } from './helpers/load.ts';
 
@@ -44,7 +44,7 @@ it(`holds exactly what it acknowledged after ${CHAOS_SECONDS} s of mixed load`, 
   console.log(`  accounts: ${report.acknowledged} acknowledged, ${report.refused} refused, ${report.unknown} unanswered (${report.unknownLanded} of them landed)`);
   console.log(`  tokens: ${tokens.liveChecked} live sessions refreshed, ${tokens.endedChecked} logged-out sessions refused`);
 
-  assert.equal(totals['500'] ?? 0, 0, 'no 500 under load');
+  assert.equal(totals['500'] ?? 0, 0, `no 500 under load: ${unexpectedErrors(server.internalErrors).join(' | ')}`);
   assert.deepEqual(ledger.anomalies, [], 'no acknowledged state contradicted later');
   assert.deepEqual(report.missing, [], 'every acknowledged register is stored');
   assert.deepEqual(report.duplicated, [], 'once');

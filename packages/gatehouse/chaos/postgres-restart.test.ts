@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PrivatePostgres, PrivateRedis, missingTools } from './helpers/backends.ts';
-import { GatehouseServer } from './helpers/gatehouse.ts';
+import { GatehouseServer, unexpectedErrors } from './helpers/gatehouse.ts';
 import { integrityViolations } from './helpers/integrity.ts';
 import { CHAOS_SECONDS, checkLedger, checkTokens, histogramTable, newLedger, newStats, runLoad, statusTotals } from './helpers/load.ts';
 
@@ -66,7 +66,7 @@ it('answers 503 while PostgreSQL is down and recovers without a restart', { skip
   console.log(`  accounts: ${report.acknowledged} acknowledged, ${report.refused} refused, ${report.unknown} unanswered (${report.unknownLanded} of them landed)`);
   console.log(`  integrity: ${JSON.stringify(violations)}`);
 
-  assert.equal(totals['500'] ?? 0, 0, 'never a 500');
+  assert.equal(totals['500'] ?? 0, 0, `never a 500: ${unexpectedErrors(server.internalErrors).join(' | ')}`);
   assert.ok((duringStatuses['503'] ?? 0) > 0, 'the outage was seen as 503');
   const wrong = during.filter((t) => t.status === 503 && t.code !== 'service_unavailable');
   assert.deepEqual(wrong, [], "every 503 carries the contract's service_unavailable body");

@@ -138,3 +138,15 @@ export function runCli(args: string[], env: Record<string, string>): Promise<{ c
     });
   });
 }
+
+/** The distinct error messages a server logged that are not a known outage (what a 500 was made of). */
+export function unexpectedErrors(lines: string[]): string[] {
+  const known = /ECONNREFUSED|Too many password checks|terminating connection|Connection terminated|STATE_UNAVAILABLE|Connection is closed|max retries|Stream isn't writeable|the database system is (starting up|shutting down)/i;
+  const messages = new Set<string>();
+  for (const line of lines) {
+    if (known.test(line)) continue;
+    const match = /"message":"((?:[^"\\]|\\.)*)"/.exec(line);
+    messages.add(match ? match[1]!.slice(0, 300) : line.slice(0, 300));
+  }
+  return [...messages];
+}

@@ -47,7 +47,7 @@ function isUnavailable(err: Error): boolean {
   return (
     ['STATE_UNAVAILABLE', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'SQLITE_BUSY', '57P01', '57P02', '57P03', '53300'].includes(code) ||
     code.startsWith('08') ||
-    /Connection terminated|timeout exceeded when trying to connect|Connection is closed|Command timed out|Stream isn't writeable|max retries per request/i.test(err.message)
+    /Connection terminated|not queryable|timeout exceeded when trying to connect|Connection is closed|Command timed out|Stream isn't writeable|max retries per request/i.test(err.message)
   );
 }
 
