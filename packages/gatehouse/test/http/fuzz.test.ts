@@ -6,18 +6,20 @@
 // Runs: FUZZ_RUNS, else 10,000 with CI=true and 2,000 locally. Most inputs are garbage; about a third are
 // built from the route's own schema (the OpenAPI document), so they get past validation to the rules.
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ERRORS } from '../../src/errors.ts';
 import { registeredRoutes } from '../../src/http/plugins/openapi.ts';
 import { createUser } from '../../src/users/service.ts';
 import { startTestServer, type TestServer } from '../helpers/app.ts';
-import { IN_CI } from '../helpers/backends.ts';
+import { IN_CI, skipUnlessPostgres, skipUnlessRedis } from '../helpers/backends.ts';
 import { PASSWORD, call, csrf, login, registerUser, uniqueEmail } from '../helpers/http.ts';
 import { startOidcProvider, type TestOidcProvider } from '../helpers/oidc-provider.ts';
 import { addedAuditTypes, addedState, changedDatabaseTables, snapshot, type Snapshot } from '../security/snapshot.ts';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? (IN_CI ? 10_000 : 2_000));
+// PostgreSQL refuses input SQLite takes (a NUL in text), so the same requests run there too, fewer of them.
+const PG_RUNS = Number(process.env.FUZZ_PG_RUNS ?? (IN_CI ? 2_000 : 500));
 
 let server: TestServer;
 /** A real OpenID provider on loopback, so that the social sign-in routes are fuzzed past "unknown provider". */
@@ -31,9 +33,10 @@ let apiKey: string;
 let spare: { refreshToken: string; id: string; email: string };
 let doc: { paths: Record<string, Record<string, any>> };
 
-before(async () => {
+async function setUp(backend: { postgres?: boolean; redis?: boolean }): Promise<void> {
   provider = await startOidcProvider({ clientId: 'fuzz', clientSecret: 'fuzz-secret', redirectUris: ['http://127.0.0.1:3000/auth/oauth/acme/callback'] });
   server = await startTestServer({
+    ...backend,
     env: {
       LOG_LEVEL: 'warn',
       OAUTH_ACME_ISSUER: provider.issuer,
@@ -59,11 +62,12 @@ before(async () => {
   const other = await registerUser(server.app);
   spare = { refreshToken: other.body.refreshToken, id: other.body.user.id, email: other.email };
   doc = server.app.swagger() as never;
-});
-after(async () => {
+}
+
+async function tearDown(): Promise<void> {
   await server?.close();
   await provider?.close();
-});
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // Inputs
@@ -113,7 +117,12 @@ function valueFor(schema: any, field: string): fc.Arbitrary<unknown> {
       return fc.oneof(fc.integer({ min: -5, max: 1000 }), wrong);
     default: {
       const max = schema.maxLength ?? 500;
-      const pool: Array<fc.Arbitrary<unknown>> = [fc.string({ maxLength: Math.min(max, 40) }), fc.constant('x'.repeat(max + 1))];
+      const pool: Array<fc.Arbitrary<unknown>> = [
+        fc.string({ maxLength: Math.min(max, 40) }),
+        fc.constant('x'.repeat(max + 1)),
+        // What one database stores and another refuses: NUL, a lone surrogate, a bidi override.
+        fc.constantFrom('a\u0000b', '\u0000', 'x\uD800', '\u202e', 'a\u0000@example.com'),
+      ];
       if (/email/i.test(field)) pool.push(fc.constantFrom(user.email, spare.email, 'nobody@example.com', ` ${user.email.toUpperCase()} `, 'x@y', 'a@b'), fc.emailAddress());
       if (/password/i.test(field)) pool.push(fc.constantFrom(PASSWORD, 'short', 'password', 'password123', 'x'.repeat(129), 'another good passphrase'));
       if (/token|code/i.test(field)) pool.push(anyToken());
@@ -221,7 +230,20 @@ function isJsonApi(url: string): boolean {
 
 // ---------------------------------------------------------------------------------------------------------
 
-it(`never answers 500 to ${RUNS.toLocaleString('en')} generated requests over every route, answers refusals in the contract's shape, and a refusal writes nothing`, async () => {
+describe('on SQLite', () => {
+  before(() => setUp({}));
+  after(tearDown);
+  it(`never answers 500 to ${RUNS.toLocaleString('en')} generated requests over every route, answers refusals in the contract's shape, and a refusal writes nothing`, () => fuzz(RUNS));
+});
+
+const postgresSkip = (await skipUnlessPostgres()) || (await skipUnlessRedis());
+describe('on PostgreSQL and Redis', { skip: postgresSkip }, () => {
+  before(() => setUp({ postgres: true, redis: true }));
+  after(tearDown);
+  it(`never answers 500 to ${PG_RUNS.toLocaleString('en')} generated requests, and a refusal writes nothing to the database`, () => fuzz(PG_RUNS));
+});
+
+async function fuzz(RUNS: number): Promise<void> {
   const routes = registeredRoutes(server.app).filter((r) => r.url !== '/docs' && !r.url.startsWith('/docs/'));
   assert.ok(routes.length >= 35, `only ${routes.length} routes found`);
 
@@ -321,4 +343,4 @@ it(`never answers 500 to ${RUNS.toLocaleString('en')} generated requests over ev
   assert.equal((await call(server.app, 'GET', '/auth/me', { token: user.token })).statusCode, 200, 'the user token still works');
   assert.equal((await call(server.app, 'GET', '/admin/users', { token: admin.token })).statusCode, 200, 'the admin token still works');
   assert.equal((await call(server.app, 'GET', '/auth/me', { cookies: { gh_session: session.cookie } })).statusCode, 200, 'the session still works');
-});
+}
