@@ -34,6 +34,11 @@ const settings = {
   seconds: envNumber('BENCH_DURATION', 5) || 5,
   warmupSeconds: envNumber('BENCH_WARMUP', 1),
   connections: Math.max(1, Math.floor(envNumber('BENCH_CONNECTIONS', 32))),
+  /**
+   * Password routes run longer: with 32 connections each Better Auth sign-in waits behind the 31 others
+   * (scrypt on libuv's pool, 3 to 6 s here), so a 5 s run would be mostly ramp-up.
+   */
+  hashSeconds: envNumber('BENCH_HASH_DURATION', 20) || 20,
   jwtAlg: (process.env.BENCH_JWT_ALG || 'RS256') as JwtAlg,
   /** A server whose database `create database` works; empty skips the PostgreSQL figures. */
   postgresUrl: process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
@@ -53,14 +58,14 @@ const HASHING_TIMEOUT = 60;
 /**
  * A password-hashing route under 32 connections keeps a queue of about 32 hashes (seconds of work for
  * Better Auth). autocannon's warm-up would leave that queue behind, abandoned but still computed, eating into
- * the measured run; so these runs warm up with a few sequential requests instead and run at least 8 s.
+ * the measured run; so these runs warm up with a few sequential requests instead, and run BENCH_HASH_DURATION.
  */
 async function hashingRun(url: string, requests: StaticRequest[]): Promise<LoadResult> {
   for (const request of requests) {
     const response = await fetch(url + request.path, { method: request.method, headers: request.headers, body: request.body });
     if (response.status !== 200) throw new Error(`warm-up ${request.path}: ${response.status} ${await response.text()}`);
   }
-  return runLoad({ ...job(url, { requests }), warmupSeconds: 0, seconds: Math.max(settings.seconds, 8), timeoutSeconds: HASHING_TIMEOUT });
+  return runLoad({ ...job(url, { requests }), warmupSeconds: 0, seconds: settings.hashSeconds, timeoutSeconds: HASHING_TIMEOUT });
 }
 
 const job = (url: string, extra: Pick<LoadJob, 'requests' | 'refresh'>): LoadJob => ({
