@@ -6,6 +6,15 @@ export const REFRESH_COOKIE = 'gh_refresh';
 export const SESSION_COOKIE = 'gh_session';
 export const CSRF_COOKIE = 'gh_csrf';
 
+/**
+ * Over https the CSRF nonce cookie is `__Host-gh_csrf`: browsers accept a `__Host-` cookie only from this very
+ * host (Secure, Path=/, no Domain), so a sibling subdomain cannot plant a nonce of its own and pair it with a
+ * token it fetched for that nonce (cookie tossing). Plain http (development) keeps `gh_csrf`.
+ */
+export function csrfCookieName(config: Config): string {
+  return config.secureCookies ? `__Host-${CSRF_COOKIE}` : CSRF_COOKIE;
+}
+
 function base(config: Config): CookieSerializeOptions {
   return { httpOnly: true, secure: config.secureCookies };
 }
@@ -21,7 +30,7 @@ export function setSessionCookie(reply: FastifyReply, config: Config, token: str
 }
 
 export function setCsrfCookie(reply: FastifyReply, config: Config, nonce: string): void {
-  reply.setCookie(CSRF_COOKIE, nonce, { ...base(config), sameSite: 'lax', path: '/' });
+  reply.setCookie(csrfCookieName(config), nonce, { ...base(config), sameSite: 'lax', path: '/' });
 }
 
 export function clearAuthCookies(reply: FastifyReply, config: Config): void {
