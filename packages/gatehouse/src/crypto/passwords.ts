@@ -49,9 +49,27 @@ export async function burnPasswordCheck(password: string): Promise<void> {
  * gets 503 at once: a login flood is refused in microseconds instead of queueing without bound and starving
  * refreshes, token checks and health checks, which never hash.
  */
+/** A password check and how long its hashing work took (queueing excluded). */
+export interface TimedCheck extends PasswordCheck {
+  workMs: number;
+}
+
+/** A kind of hash not checked for this long no longer sets the floor. */
+const FLOOR_WINDOW_MS = 20 * 60_000;
+const FLOOR_HEADROOM = 1.3;
+
+/** What makes checks take different times: the algorithm and its parameters. */
+function hashKind(storedHash: string | null): string {
+  if (storedHash === null) return 'dummy';
+  // `$2b$10$`, or `$argon2id$v=19$m=19456,t=2,p=1$`: the salt and hash that follow are not part of the kind.
+  return /^\$2[aby]\$\d{2}\$/.exec(storedHash)?.[0] ?? /^\$argon2\w+\$v=\d+\$[^$]*\$/.exec(storedHash)?.[0] ?? 'other';
+}
+
 export class PasswordHasher {
   private running = 0;
   private readonly waiting: Array<() => void> = [];
+  /** A moving average of check time per kind of hash; the slowest kind is the floor failed logins are padded to. */
+  private readonly checkTimes = new Map<string, { averageMs: number; seenAt: number }>();
 
   constructor(
     readonly concurrency: number,
@@ -78,13 +96,42 @@ export class PasswordHasher {
     return this.run(() => hashPassword(password));
   }
 
-  verify(storedHash: string, password: string): Promise<PasswordCheck> {
-    return this.run(() => verifyPassword(storedHash, password));
+  verify(storedHash: string, password: string): Promise<TimedCheck> {
+    return this.run(() => this.timed(hashKind(storedHash), () => verifyPassword(storedHash, password)));
   }
 
   /** The same work as verify, for an unknown account; it queues like a real check so timing stays equal. */
-  burn(password: string): Promise<void> {
-    return this.run(() => burnPasswordCheck(password));
+  burn(password: string): Promise<TimedCheck> {
+    return this.run(() => this.timed(hashKind(null), () => burnPasswordCheck(password).then(() => ({ ok: false, needsRehash: false }))));
+  }
+
+  /**
+   * Pads a failed check to the average time of the slowest kind of hash checked lately. An imported bcrypt
+   * hash takes several times longer than argon2id; without this floor, a wrong password would answer later
+   * for an imported account than for an unknown address, and reveal it. An average (with 30% headroom), not a
+   * maximum, so that one slow outlier does not make every failed login wait. Waiting costs no CPU and holds no hashing slot.
+   */
+  async padFailure(check: TimedCheck): Promise<void> {
+    const now = Date.now();
+    let floor = 0;
+    for (const [kind, time] of this.checkTimes) {
+      if (now - time.seenAt > FLOOR_WINDOW_MS) this.checkTimes.delete(kind);
+      else floor = Math.max(floor, time.averageMs);
+    }
+    // Headroom above the average, so that a real check a little slower than usual still lands under the
+    // floor and answers at the same time as the padded ones.
+    floor *= FLOOR_HEADROOM;
+    const wait = floor - check.workMs;
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+
+  private async timed(kind: string, work: () => Promise<PasswordCheck>): Promise<TimedCheck> {
+    const started = performance.now();
+    const check = await work();
+    const workMs = performance.now() - started;
+    const previous = this.checkTimes.get(kind);
+    this.checkTimes.set(kind, { averageMs: previous ? previous.averageMs * 0.8 + workMs * 0.2 : workMs, seenAt: Date.now() });
+    return { ...check, workMs };
   }
 
   private async run<T>(work: () => Promise<T>): Promise<T> {

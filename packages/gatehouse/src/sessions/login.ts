@@ -25,13 +25,13 @@ export async function login(ctx: Context, input: LoginInput, client: ClientInfo)
   }
 
   const user = await ctx.users.findByEmail(email);
-  let check = { ok: false, needsRehash: false };
   const started = performance.now();
-  if (user?.passwordHash) check = await ctx.passwords.verify(user.passwordHash, input.password);
-  else await ctx.passwords.burn(input.password);
+  const check = user?.passwordHash ? await ctx.passwords.verify(user.passwordHash, input.password) : await ctx.passwords.burn(input.password);
   ctx.metrics.hashSeconds((performance.now() - started) / 1000);
 
   if (!user || !check.ok) {
+    // Every failure takes as long as the slowest check (an imported bcrypt hash), whatever the account.
+    await ctx.passwords.padFailure(check);
     const lockedOut = await recordLoginFailure(ctx, email, client.ip);
     // An unknown e-mail is logged by hash only: the log must not become a list of guessed addresses.
     const who = user ? { userId: user.id } : { detail: { reason: 'unknown_email', emailHash: sha256(email).slice(0, 16) } };

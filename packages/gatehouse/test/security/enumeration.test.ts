@@ -199,13 +199,10 @@ describe('the same time for known and unknown accounts', () => {
     assert.ok(diff <= 0.1, `login timing differs by ${(diff * 100).toFixed(1)}%`);
   });
 
+  // bcrypt cost 10 takes several times longer than argon2id; every failed login is padded to the slowest
+  // recent check, so the imported account does not show itself.
   it(
     'login with a wrong password for an imported bcrypt account (not yet rehashed): unknown vs known within 10%',
-    {
-      todo:
-        'known gap: bcrypt cost 10 verifies in ~60-80 ms, the dummy argon2id check for an unknown address in ~12 ms, so an imported account ' +
-        'shows itself by timing until its first successful login rehashes it; the fix belongs in sessions/login.ts (see the README)',
-    },
     async () => {
       const { body, email: imported } = await registerUser(timed.app);
       const now = timed.runtime.ctx.now();
