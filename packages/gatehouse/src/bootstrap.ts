@@ -69,6 +69,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       secret: config.secret,
       jwtSecret: config.jwtSecret,
       accessTokenTtlMs: config.accessTokenTtlMs,
+      activationDelayMs: config.keyActivationDelayMs,
       now,
     });
     await keyRing.open();

@@ -83,7 +83,7 @@ async function main(argv: string[]): Promise<number> {
     const runtime = await openRuntime(config);
     try {
       const key = await runtime.ctx.keyRing.rotate();
-      console.log(`New signing key ${key.kid} (${key.alg}); previous keys stay published until their tokens expire`);
+      console.log(`New signing key ${key.kid} (${key.alg}): published now, signing in ${config.keyActivationDelayMs / 1000} s (KEY_ACTIVATION_DELAY); previous keys stay published until their tokens expire`);
     } finally {
       await runtime.close();
     }

@@ -54,6 +54,8 @@ export interface Config {
   readonly corsOrigins: readonly string[];
   readonly logLevel: string;
   readonly keyRingRefreshMs: number;
+  /** How long a new signing key is published before it signs (KEY_ACTIVATION_DELAY). */
+  readonly keyActivationDelayMs: number;
   /** Password hashes computed at once (HASH_CONCURRENCY); more wait in a queue. */
   readonly hashConcurrency: number;
   /** Password hashes allowed to wait (HASH_QUEUE_MAX); null = about one second of work, measured at start. */
@@ -366,6 +368,7 @@ export function loadConfig(env: Env = readEnv()): Config {
     corsOrigins,
     logLevel: env.LOG_LEVEL?.trim() || (nodeEnv === 'test' ? 'silent' : 'info'),
     keyRingRefreshMs: duration(env, 'KEY_RING_REFRESH', '30s', 1000),
+    keyActivationDelayMs: duration(env, 'KEY_ACTIVATION_DELAY', '3s'),
     hashConcurrency: integer(env, 'HASH_CONCURRENCY', availableParallelism(), 1, 256),
     hashQueueMax: env.HASH_QUEUE_MAX?.trim() ? integer(env, 'HASH_QUEUE_MAX', 0, 0, 100_000) : null,
     auditRetentionMs: duration(env, 'AUDIT_RETENTION', '90d', 86_400_000),

@@ -145,7 +145,7 @@ function validate(options: VerifierOptions) {
     algorithms,
     secret: algorithms.includes('HS256') ? secret : null,
     jwksUrl,
-    cooldownMs: nonNegative('cooldownMs', options.cooldownMs, 30_000),
+    cooldownMs: nonNegative('cooldownMs', options.cooldownMs, 1000),
     jwksMaxAgeMs: nonNegative('jwksMaxAgeMs', options.jwksMaxAgeMs, 600_000),
     cacheSize: nonNegative('cacheSize', options.cacheSize, 10_000),
     clockToleranceSec: nonNegative('clockToleranceSec', options.clockToleranceSec, 5),

@@ -191,7 +191,7 @@ describe('key rotation', () => {
   it('verifies a token signed by a new key without a restart, and still the old key\'s tokens', async () => {
     let now = Date.now();
     const counting = countingFetch();
-    const verifier = verifierFor(gatehouse, { fetch: counting, now: () => now });
+    const verifier = verifierFor(gatehouse, { fetch: counting, now: () => now, cooldownMs: 30_000 });
     const before = await signUp(gatehouse);
     await verifier.verifyAccessToken(before.accessToken);
     const rotated = await gatehouse.rotateKey();
@@ -213,7 +213,7 @@ describe('key rotation', () => {
   it('an unknown-kid storm costs at most one JWKS fetch per cooldown', async () => {
     let now = Date.now();
     const counting = countingFetch();
-    const verifier = verifierFor(gatehouse, { fetch: counting, now: () => now });
+    const verifier = verifierFor(gatehouse, { fetch: counting, now: () => now, cooldownMs: 30_000 });
     const { accessToken } = await signUp(gatehouse);
     const { header, payload } = decode(accessToken);
     const attacker = generate('ES256');

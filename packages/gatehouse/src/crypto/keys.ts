@@ -39,6 +39,11 @@ export interface KeyRingOptions {
   /** JWT_SECRET, for HS256. */
   jwtSecret: string | null;
   accessTokenTtlMs: number;
+  /**
+   * A new key is published at once but signs only this long after it was made, so that every instance and
+   * every verifier can have fetched it before the first token signed with it arrives. 0: at once.
+   */
+  activationDelayMs?: number;
   now?: () => number;
 }
 
@@ -96,6 +101,8 @@ export async function generateSigningKey(alg: AsymmetricAlg, secret: string, now
 export class KeyRing {
   private keys = new Map<string, LoadedKey>();
   private signer: LoadedKey | null = null;
+  /** The newest key, published but not signing until `activeAt`. */
+  private pending: { key: LoadedKey; activeAt: number } | null = null;
   private lastReload = 0;
   private reloading: Promise<void> | null = null;
   private readonly now: () => number;
@@ -149,25 +156,36 @@ export class KeyRing {
       keys.set(hsKey.kid, hsKey);
       signer = hsKey;
     }
-    const records = await this.options.store.list();
-    const newestLive = records.filter((r) => r.retiredAt === null).sort((a, b) => b.createdAt - a.createdAt)[0];
-    for (const record of records) {
-      if (record.retiredAt !== null && record.retiredAt + this.options.accessTokenTtlMs + PUBLICATION_MARGIN_MS <= now) continue;
-      const isSigner = this.options.alg !== 'HS256' && record.kid === newestLive?.kid;
+    const records = (await this.options.store.list()).sort((a, b) => b.createdAt - a.createdAt);
+    const published = records.filter((r) => r.retiredAt === null || r.retiredAt + this.options.accessTokenTtlMs + PUBLICATION_MARGIN_MS > now);
+    const newestLive = published.find((r) => r.retiredAt === null);
+    // The key that signs: the newest live one once its activation delay has passed; until then the key it
+    // replaced (the newest other published key), so that nobody meets a token signed by a key not yet fetched.
+    const activeAt = newestLive ? newestLive.createdAt + (this.options.activationDelayMs ?? 0) : 0;
+    const previous = newestLive && activeAt > now ? published.find((r) => r.kid !== newestLive.kid) : undefined;
+    const signing = new Set(this.options.alg === 'HS256' ? [] : [newestLive?.kid, previous?.kid].filter(Boolean));
+    for (const record of published) {
       const loaded: LoadedKey = {
         kid: record.kid,
         alg: record.alg,
         publicJwk: record.publicJwk,
         verifyKey: (await importJWK(record.publicJwk, record.alg)) as CryptoKey,
-        signKey: isSigner ? ((await importJWK(openPrivateKey(this.options.secret, record.privateKey), record.alg)) as CryptoKey) : null,
+        signKey: signing.has(record.kid) ? ((await importJWK(openPrivateKey(this.options.secret, record.privateKey), record.alg)) as CryptoKey) : null,
         retiredAt: record.retiredAt,
       };
       keys.set(record.kid, loaded);
-      if (isSigner) signer = loaded;
+    }
+    let pending: { key: LoadedKey; activeAt: number } | null = null;
+    if (this.options.alg !== 'HS256' && newestLive) {
+      if (previous) {
+        signer = keys.get(previous.kid)!;
+        pending = { key: keys.get(newestLive.kid)!, activeAt };
+      } else signer = keys.get(newestLive.kid)!;
     }
     if (!signer) throw new Error(`no signing key for ${this.options.alg}`);
     this.keys = keys;
     this.signer = signer;
+    this.pending = pending;
   }
 
   /** Reloads when the ring is older than `maxAgeMs`: how rotations made by other instances arrive. */
@@ -176,6 +194,10 @@ export class KeyRing {
   }
 
   signingKey(): { kid: string; alg: string; key: CryptoKey | Uint8Array } {
+    if (this.pending && this.now() >= this.pending.activeAt) {
+      this.signer = this.pending.key;
+      this.pending = null;
+    }
     const signer = this.signer;
     if (!signer?.signKey) throw new Error('key ring not open');
     return { kid: signer.kid, alg: signer.alg, key: signer.signKey };

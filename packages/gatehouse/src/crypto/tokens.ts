@@ -24,8 +24,9 @@ export interface TokenOptions {
 
 // A real access token is well under 1 KiB; refuse huge input before parsing it.
 const MAX_TOKEN_LENGTH = 4096;
-// An unknown kid triggers at most one ring reload per this interval.
-const UNKNOWN_KID_RELOAD_MS = 5000;
+// An unknown kid triggers at most one ring reload per this interval: shorter than KEY_ACTIVATION_DELAY, so an
+// instance that reloaded just before another made a key still learns it before tokens signed by it arrive.
+const UNKNOWN_KID_RELOAD_MS = 1000;
 // Tokens whose signature and claims were already checked, until their exp: a client calling many routes
 // with one token pays for the signature once. Revocation is still checked on every request by the guard.
 const VERIFIED_CACHE_SIZE = 10_000;

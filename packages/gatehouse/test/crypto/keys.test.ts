@@ -120,6 +120,22 @@ describe('rotation', () => {
     assert.deepEqual(ed.algorithms().sort(), ['ES256', 'EdDSA']);
   });
 
+  it('with an activation delay, a new key is published at once but signs only once the delay has passed', async () => {
+    const clock = { now: Date.UTC(2026, 0, 1) };
+    const { store: keyStore } = await store();
+    const keys = await ring(keyStore, clock, { activationDelayMs: 3000 }).open();
+    const firstKid = keys.signingKey().kid;
+    assert.ok(firstKid, 'the very first key signs at once: there is nothing to wait for');
+    const rotated = await keys.rotate();
+    assert.ok(keys.jwks().keys.some((k) => k.kid === rotated.kid), 'published at once');
+    assert.equal(keys.signingKey().kid, firstKid, 'the old key still signs');
+    // Another instance loading the ring now agrees.
+    assert.equal((await ring(keyStore, clock, { activationDelayMs: 3000 }).open()).signingKey().kid, firstKid);
+    clock.now += 3000;
+    assert.equal(keys.signingKey().kid, rotated.kid, 'and the new one takes over when the delay has passed, without a reload');
+    assert.ok(await verifies(keys, await sign(keys)));
+  });
+
   it('refuses to rotate HS256, whose key is JWT_SECRET', async () => {
     const { store: keyStore } = await store();
     const hs = await ring(keyStore, { now: Date.now() }, { alg: 'HS256', jwtSecret: 'hs256-secret-0123456789-abcdefghijklmnopqrstu' }).open();

@@ -36,14 +36,18 @@ describe('JWT_ALG', () => {
 });
 
 describe('key rotation', () => {
-  it('signs with the new key at once and keeps honouring and publishing the old one', async () => {
-    const server = await startTestServer();
+  it('publishes the new key at once, signs with it KEY_ACTIVATION_DELAY later, and keeps honouring the old one', async () => {
+    const server = await startTestServer({ fakeClock: Date.UTC(2026, 0, 1), env: { KEY_ACTIVATION_DELAY: '3s' } });
     try {
       const { email, body } = await registerUser(server.app);
       const oldKid = decodeProtectedHeader(body.accessToken).kid;
       const rotated = await server.runtime.ctx.keyRing.rotate();
       const jwks = (await call(server.app, 'GET', '/.well-known/jwks.json')).json();
       assert.deepEqual(jwks.keys.map((k: { kid: string }) => k.kid).sort(), [oldKid, rotated.kid].sort());
+      // Published but not signing yet: verifiers get the chance to fetch it first.
+      const early = await login(server.app, email);
+      assert.equal(decodeProtectedHeader(early.body.accessToken).kid, oldKid);
+      server.clock!.advance(3000);
       const fresh = await login(server.app, email);
       assert.equal(decodeProtectedHeader(fresh.body.accessToken).kid, rotated.kid);
       assert.equal((await call(server.app, 'GET', '/auth/me', { token: body.accessToken })).statusCode, 200);
@@ -54,7 +58,8 @@ describe('key rotation', () => {
   });
 
   it('another instance on the same database verifies tokens signed by a key it has not loaded yet', async () => {
-    const a = await startTestServer();
+    // No activation delay: the new key signs at once, before b has reloaded (the worst case).
+    const a = await startTestServer({ env: { KEY_ACTIVATION_DELAY: '0s' } });
     const b = await startTestServer({ dataDir: a.config.dataDir });
     try {
       await a.runtime.ctx.keyRing.rotate();

@@ -30,7 +30,7 @@ const load = (path: string): Promise<any> => import(new URL(path, serverTest).hr
 export async function startGatehouse(options: StartOptions = {}): Promise<Gatehouse> {
   const { startTestServer } = await load('helpers/app.ts');
   const { createUser } = await load('../src/users/service.ts');
-  const server = await startTestServer({ ...options, env: { ROLES: 'manager', LOG_LEVEL: 'warn', ...options.env } });
+  const server = await startTestServer({ ...options, env: { ROLES: 'manager', LOG_LEVEL: 'warn', KEY_ACTIVATION_DELAY: '0s', ...options.env } });
   await server.app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = server.app.server.address();
   const url = `http://127.0.0.1:${port}`;

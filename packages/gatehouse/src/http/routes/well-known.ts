@@ -3,7 +3,9 @@ import type { App } from '../types.ts';
 
 export function wellKnownRoutes(app: App, ctx: Context): void {
   app.get('/.well-known/jwks.json', async (_request, reply) => {
-    await ctx.keyRing.refreshIfOlderThan(ctx.config.keyRingRefreshMs);
+    // Fresh from the database (within a second) on every instance: a verifier that meets a new kid and refetches
+    // gets the new key whichever instance answers, well before that key starts signing (KEY_ACTIVATION_DELAY).
+    await ctx.keyRing.refreshIfOlderThan(1000);
     // Short enough that a rotation reaches verifiers well within an access token's lifetime.
     reply.header('cache-control', 'public, max-age=300, must-revalidate');
     return ctx.keyRing.jwks();
