@@ -1,6 +1,7 @@
 // The Gatehouse client: sign-up, login, logout and a fetch that carries the access token. Tokens live in
 // this object's private fields only (never localStorage, where any injected script could read them). On a
 // 401 token_expired it refreshes once and retries; however many requests fail at once, one refresh runs.
+import { canShareAcrossTabs, claimsOf, TabRefresh } from './cross-tab.ts';
 import { errorCodeOf, toError } from './errors.ts';
 
 export type LoginMode = 'token' | 'cookie';
@@ -22,6 +23,13 @@ export interface ClientOptions {
    * collect the token.
    */
   tokenOrigins?: readonly string[];
+  /**
+   * Cookie mode in a browser: tabs of this origin elect one refresher (Web Locks, or a BroadcastChannel
+   * election where there are none) and share the new access token over a BroadcastChannel, so twenty
+   * tabs whose token expired send one refresh. Default true; `false` keeps each tab on its own.
+   * Token mode never shares: each tab holds its own refresh token (its own session).
+   */
+  crossTab?: boolean;
 }
 
 export interface User {
@@ -58,6 +66,8 @@ export class GatehouseClient extends EventTarget {
   #csrfToken: string | null = null;
   #user: User | null = null;
   #refreshing: Promise<boolean> | null = null;
+  #obtainedAt = 0;
+  readonly #tabs: TabRefresh | null;
 
   constructor(options: ClientOptions) {
     super();
@@ -71,6 +81,26 @@ export class GatehouseClient extends EventTarget {
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
     const pageOrigin = (globalThis as { location?: { origin?: string } }).location?.origin;
     this.#tokenOrigins = new Set(options.tokenOrigins ?? [base.origin, ...(pageOrigin && pageOrigin !== 'null' ? [pageOrigin] : [])]);
+    this.#tabs =
+      mode === 'cookie' && options.crossTab !== false && canShareAcrossTabs()
+        ? new TabRefresh(this.#base, {
+            current: () => (this.#accessToken ? { accessToken: this.#accessToken, user: this.#user, obtainedAt: this.#obtainedAt } : null),
+            adopt: (token) => {
+              this.#accessToken = token.accessToken;
+              this.#user = (token.user as User | null) ?? this.#user;
+              this.#obtainedAt = token.obtainedAt;
+            },
+            ended: (reason, sid) => {
+              const mine = claimsOf(this.#accessToken).sid ?? null;
+              if (sid === null || mine === null || sid === mine) this.#endSession(reason as SessionEndReason, false);
+            },
+          })
+        : null;
+  }
+
+  /** Stops listening to other tabs (cookie mode in a browser); the client still works on its own. */
+  close(): void {
+    this.#tabs?.close();
   }
 
   /** The signed-in user as of the last login or refresh, or null. */
@@ -110,7 +140,7 @@ export class GatehouseClient extends EventTarget {
    * while one runs share its result, because Gatehouse treats a second use of a rotated token as theft.
    */
   refresh(): Promise<boolean> {
-    this.#refreshing ??= this.#refreshOnce().finally(() => {
+    this.#refreshing ??= (this.#tabs ? this.#tabs.run(() => this.#refreshOnce()) : this.#refreshOnce()).finally(() => {
       this.#refreshing = null;
     });
     return this.#refreshing;
@@ -168,6 +198,7 @@ export class GatehouseClient extends EventTarget {
     }
     if (res.ok) {
       this.#keep((await res.json()) as LoginBody);
+      this.#tabs?.publish({ accessToken: this.#accessToken!, user: this.#user, obtainedAt: this.#obtainedAt });
       return true;
     }
     if (res.status === 401) {
@@ -204,10 +235,13 @@ export class GatehouseClient extends EventTarget {
     this.#accessToken = body.accessToken ?? null;
     if (this.mode === 'token') this.#refreshToken = body.refreshToken ?? null;
     this.#user = body.user ?? this.#user;
+    this.#obtainedAt = Math.max(Date.now(), this.#obtainedAt + 1);
   }
 
-  #endSession(reason: SessionEndReason): void {
+  #endSession(reason: SessionEndReason, tellOtherTabs = true): void {
     const hadSession = this.#accessToken !== null || this.#refreshToken !== null;
+    // The refresh cookie is shared, so the session ended for every tab of this origin.
+    if (tellOtherTabs) this.#tabs?.publishEnded(reason, claimsOf(this.#accessToken).sid ?? null);
     this.#accessToken = null;
     this.#refreshToken = null;
     this.#user = null;
