@@ -19,6 +19,7 @@ import { migrateToLatest } from './db/migrations.ts';
 import { SqlSessionStore } from './db/session-store.ts';
 import { SqlUserStore } from './db/user-store.ts';
 import { restoreRevocations } from './sessions/revocation.ts';
+import { attachRevocationFeed, openRevocationFeed } from './sessions/revocation-feed.ts';
 import { LocalCounterFallback } from './state/fallback.ts';
 import { MemoryState } from './state/memory.ts';
 import { PostgresState } from './state/postgres.ts';
@@ -99,6 +100,8 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     if (metrics instanceof PrometheusMetrics) {
       metrics.addGauge('gatehouse_password_hash_queue', 'Password hashes waiting for a slot', () => ctx.passwords.load.queued);
     }
+    const revocationFeed = openRevocationFeed(config, options.redisPrefix ?? 'gh:', log);
+    attachRevocationFeed(ctx, revocationFeed);
     await restoreRevocations(ctx);
     // A Redis that restarts comes back empty: put the revocation set back before it is read again.
     state.onReconnect?.(async () => {
@@ -115,6 +118,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
         await ctx.background.drain();
         ctx.mailer.close();
         await opened.close();
+        await revocationFeed?.close();
         await database.close();
       },
     };

@@ -1,0 +1,75 @@
+// Pushes each revoked session id to the services that verify Gatehouse's tokens (@gatehouse/verify), so they
+// refuse its access tokens within a message's travel time instead of at their exp. Redis pub/sub when
+// REDIS_URL is set; else PostgreSQL NOTIFY when the database is PostgreSQL; else (SQLite) nothing is pushed.
+//
+// Channel: `<prefix>revocations` (prefix = the Redis key prefix, `gh:` by default, so `gh:revocations`),
+// the same name on Redis and as the PostgreSQL NOTIFY channel.
+// Payload: JSON `{"v":1,"sid":"<session id>","until":<ms since epoch>}`: refuse tokens with this `sid` until
+// `until` (when every access token of that session has expired). A lost message is covered by the
+// subscriber's fallback (the `<prefix>rev:<sid>` keys, or introspection), never by this publisher retrying.
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+
+export interface Revocation {
+  sid: string;
+  until: number;
+}
+
+export interface RevocationFeed {
+  publish(revocations: readonly Revocation[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const revocationChannel = (prefix: string) => `${prefix}revocations`;
+export const revocationMessage = (r: Revocation) => JSON.stringify({ v: 1, sid: r.sid, until: r.until });
+
+// Keyed by the context object, so the Context type (edited by others) needs no new field.
+const feeds = new WeakMap<object, RevocationFeed>();
+
+export function attachRevocationFeed(ctx: object, feed: RevocationFeed | null): void {
+  if (feed) feeds.set(ctx, feed);
+}
+
+export function revocationFeedOf(ctx: object): RevocationFeed | null {
+  return feeds.get(ctx) ?? null;
+}
+
+export function openRevocationFeed(config: Pick<Config, 'redisUrl' | 'databaseUrl'>, prefix: string, log: Logger): RevocationFeed | null {
+  const channel = revocationChannel(prefix);
+  if (config.redisUrl) return redisFeed(config.redisUrl, channel, log);
+  if (config.databaseUrl) return postgresFeed(config.databaseUrl, channel, log);
+  return null;
+}
+
+function redisFeed(url: string, channel: string, log: Logger): RevocationFeed {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: false });
+  redis.on('error', () => {});
+  return {
+    async publish(revocations) {
+      await Promise.all(revocations.map((r) => redis.publish(channel, revocationMessage(r)))).catch((err: unknown) => {
+        // The revocation itself is recorded (database, rev:<sid>); subscribers that miss this fall back to those.
+        log.warn({ err, channel }, 'revocation not pushed to verifiers');
+      });
+    },
+    async close() {
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
+
+function postgresFeed(url: string, channel: string, log: Logger): RevocationFeed {
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  pool.on('error', () => {});
+  return {
+    async publish(revocations) {
+      await Promise.all(revocations.map((r) => pool.query('SELECT pg_notify($1, $2)', [channel, revocationMessage(r)]))).catch((err: unknown) => {
+        log.warn({ err, channel }, 'revocation not pushed to verifiers');
+      });
+    },
+    async close() {
+      await pool.end().catch(() => {});
+    },
+  };
+}
