@@ -12,6 +12,7 @@ import {
   type RedisRevocationOptions,
   type RevocationCheck,
 } from './revocation.ts';
+import { postgresPushedRevocation, redisPushedRevocation, type PostgresRevocationOptions } from './revocation-feed.ts';
 import { isExpired, verifySignedToken, type AccessTokenClaims, type TokenRules } from './verify-signed-token.ts';
 
 export interface VerifierOptions {
@@ -25,8 +26,15 @@ export interface VerifierOptions {
   algorithms?: readonly Algorithm[];
   /** Gatehouse's JWT_SECRET, only for HS256 (then this service can also mint tokens: prefer RS256). */
   secret?: string | Uint8Array;
-  /** Check the session is not revoked, through Gatehouse's Redis or its introspection route. */
-  revocation?: { redis: RedisRevocationOptions } | { introspect: IntrospectRevocationOptions } | { check: RevocationCheck };
+  /**
+   * Check the session is not revoked, through Gatehouse's Redis or its introspection route. With a Redis
+   * `url` (unless `push: false`) or `postgres`, revocations Gatehouse pushes are kept in a local set.
+   */
+  revocation?:
+    | { redis: RedisRevocationOptions & { push?: boolean } }
+    | { introspect: IntrospectRevocationOptions }
+    | { postgres: PostgresRevocationOptions }
+    | { check: RevocationCheck };
   /** An unknown `kid` refetches the JWKS at most once per this interval. Default 30 000 ms. */
   cooldownMs?: number;
   /** The JWKS is refetched in the background once older than this. Default 600 000 ms (10 min). */
@@ -50,6 +58,8 @@ export interface Verifier {
   verifyAuthorization(header: string | readonly string[] | undefined | null): Promise<AccessTokenClaims>;
   /** How many times the JWKS was requested. */
   readonly jwksFetches: number;
+  /** True while pushed revocations are received (Redis pub/sub or PostgreSQL LISTEN); false without push. */
+  readonly revocationPushActive: boolean;
   /** Closes the Redis connection this verifier opened, if any. */
   close(): Promise<void>;
 }
@@ -101,6 +111,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
     verifyAuthorization: async (header) => verifyAccessToken(bearerToken(header)),
     get jwksFetches() {
       return keys.fetches;
+    },
+    get revocationPushActive() {
+      return (revocation as { subscribed?: boolean } | null)?.subscribed === true;
     },
     close: async () => {
       await revocation?.close();
@@ -161,9 +174,17 @@ function nonNegative(name: string, value: number | undefined, fallback: number):
 
 function revocationCheck(option: VerifierOptions['revocation'], fetchImpl: typeof fetch, now: () => number): RevocationCheck | null {
   if (option === undefined) return null;
-  const kinds = (['redis', 'introspect', 'check'] as const).filter((k) => k in option);
-  if (kinds.length !== 1) throw new TypeError('createVerifier: "revocation" takes exactly one of redis, introspect or check');
-  if ('redis' in option) return redisRevocation(option.redis);
+  const kinds = (['redis', 'introspect', 'postgres', 'check'] as const).filter((k) => k in option);
+  if (kinds.length !== 1) throw new TypeError('createVerifier: "revocation" takes exactly one of redis, introspect, postgres or check');
+  if ('redis' in option) {
+    const { push, ...redis } = option.redis;
+    if (redis.url && !redis.client && push !== false) return redisPushedRevocation({ ...redis, url: redis.url }, now);
+    return redisRevocation(redis);
+  }
+  if ('postgres' in option) {
+    if (typeof option.postgres?.url !== 'string' || !option.postgres.introspect) throw new TypeError('revocation.postgres needs a url and introspect options (its fallback)');
+    return postgresPushedRevocation(option.postgres, introspectRevocation(option.postgres.introspect, fetchImpl, now), now);
+  }
   if ('introspect' in option) return introspectRevocation(option.introspect, fetchImpl, now);
   return option.check;
 }

@@ -4,3 +4,4 @@ export type { AccessTokenClaims } from './verify-signed-token.ts';
 export type { Algorithm } from './algorithms.ts';
 export { bearerToken } from './bearer.ts';
 export type { RevocationCheck, RedisLike, RedisRevocationOptions, IntrospectRevocationOptions } from './revocation.ts';
+export type { PostgresRevocationOptions } from './revocation-feed.ts';
