@@ -43,12 +43,23 @@ export function openRevocationFeed(config: Pick<Config, 'redisUrl' | 'databaseUr
   return null;
 }
 
+// A revocation is recorded before it is pushed; a backend that hangs must not hold the logout up for long.
+const PUBLISH_TIMEOUT_MS = 1000;
+
+function bounded(work: Promise<unknown>): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not published within ${PUBLISH_TIMEOUT_MS} ms`)), PUBLISH_TIMEOUT_MS);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
 function redisFeed(url: string, channel: string, log: Logger): RevocationFeed {
   const redis = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: false });
   redis.on('error', () => {});
   return {
     async publish(revocations) {
-      await Promise.all(revocations.map((r) => redis.publish(channel, revocationMessage(r)))).catch((err: unknown) => {
+      await bounded(Promise.all(revocations.map((r) => redis.publish(channel, revocationMessage(r))))).catch((err: unknown) => {
         // The revocation itself is recorded (database, rev:<sid>); subscribers that miss this fall back to those.
         log.warn({ err, channel }, 'revocation not pushed to verifiers');
       });
@@ -60,11 +71,11 @@ function redisFeed(url: string, channel: string, log: Logger): RevocationFeed {
 }
 
 function postgresFeed(url: string, channel: string, log: Logger): RevocationFeed {
-  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  const pool = new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: PUBLISH_TIMEOUT_MS });
   pool.on('error', () => {});
   return {
     async publish(revocations) {
-      await Promise.all(revocations.map((r) => pool.query('SELECT pg_notify($1, $2)', [channel, revocationMessage(r)]))).catch((err: unknown) => {
+      await bounded(Promise.all(revocations.map((r) => pool.query('SELECT pg_notify($1, $2)', [channel, revocationMessage(r)])))).catch((err: unknown) => {
         log.warn({ err, channel }, 'revocation not pushed to verifiers');
       });
     },
