@@ -19,7 +19,7 @@ import { migrateToLatest } from './db/migrations.ts';
 import { SqlSessionStore } from './db/session-store.ts';
 import { SqlUserStore } from './db/user-store.ts';
 import { restoreRevocations } from './sessions/revocation.ts';
-import { attachRevocationFeed, openRevocationFeed } from './sessions/revocation-feed.ts';
+import { openRevocationFeed, type RevocationFeed } from './sessions/revocation-feed.ts';
 import { LocalCounterFallback } from './state/fallback.ts';
 import { MemoryState } from './state/memory.ts';
 import { PostgresState } from './state/postgres.ts';
@@ -60,9 +60,11 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   const log = options.logStream ? pino(loggerOptions(config.logLevel), options.logStream) : pino(loggerOptions(config.logLevel));
   const database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   let state: SharedState | undefined;
+  let revocationFeed: RevocationFeed | null = null;
   try {
     if (options.migrate !== false) await migrateToLatest(database.db);
     state = openState(config, database, log, options);
+    revocationFeed = openRevocationFeed(config, options.redisPrefix ?? 'gh:', log);
     const metrics = options.metrics ?? new PrometheusMetrics();
     const keyRing = new KeyRing({
       store: new SqlKeyStore(database.db),
@@ -83,6 +85,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       apiKeys: new SqlApiKeyStore(database.db),
       audit: new SqlAuditStore(database.db),
       state,
+      revocationFeed,
       keyRing,
       passwords: await PasswordHasher.open({ concurrency: config.hashConcurrency, queueMax: config.hashQueueMax, onRefused: () => metrics.rateLimited('hash_queue') }),
       tokens: new AccessTokens(keyRing, {
@@ -100,8 +103,6 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     if (metrics instanceof PrometheusMetrics) {
       metrics.addGauge('gatehouse_password_hash_queue', 'Password hashes waiting for a slot', () => ctx.passwords.load.queued);
     }
-    const revocationFeed = openRevocationFeed(config, options.redisPrefix ?? 'gh:', log);
-    attachRevocationFeed(ctx, revocationFeed);
     await restoreRevocations(ctx);
     // A Redis that restarts comes back empty: put the revocation set back before it is read again.
     state.onReconnect?.(async () => {
@@ -118,12 +119,13 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
         await ctx.background.drain();
         ctx.mailer.close();
         await opened.close();
-        await revocationFeed?.close();
+        await ctx.revocationFeed?.close();
         await database.close();
       },
     };
   } catch (err) {
     await state?.close().catch(() => {});
+    await revocationFeed?.close().catch(() => {});
     await database.close().catch(() => {});
     throw err;
   }

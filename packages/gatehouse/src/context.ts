@@ -5,6 +5,7 @@ import type { AuditStore } from './audit/store.ts';
 import type { BackgroundTasks } from './background.ts';
 import type { KeyRing } from './crypto/keys.ts';
 import type { PasswordHasher } from './crypto/passwords.ts';
+import type { RevocationFeed } from './sessions/revocation-feed.ts';
 import type { Mailer } from './mail/transport.ts';
 import type { IdentityStore } from './oauth/store.ts';
 import type { Metrics } from './metrics.ts';
@@ -23,6 +24,8 @@ export interface Context {
   apiKeys: ApiKeyStore;
   audit: AuditStore;
   state: SharedState;
+  /** Pushes revocations to verifying services (Redis pub/sub or PostgreSQL NOTIFY); null on SQLite alone. */
+  revocationFeed: RevocationFeed | null;
   keyRing: KeyRing;
   /** Every password hash and check goes through it: bounded concurrency and queue. */
   passwords: PasswordHasher;

@@ -25,17 +25,6 @@ export interface RevocationFeed {
 export const revocationChannel = (prefix: string) => `${prefix}revocations`;
 export const revocationMessage = (r: Revocation) => JSON.stringify({ v: 1, sid: r.sid, until: r.until });
 
-// Keyed by the context object, so the Context type (edited by others) needs no new field.
-const feeds = new WeakMap<object, RevocationFeed>();
-
-export function attachRevocationFeed(ctx: object, feed: RevocationFeed | null): void {
-  if (feed) feeds.set(ctx, feed);
-}
-
-export function revocationFeedOf(ctx: object): RevocationFeed | null {
-  return feeds.get(ctx) ?? null;
-}
-
 export function openRevocationFeed(config: Pick<Config, 'redisUrl' | 'databaseUrl'>, prefix: string, log: Logger): RevocationFeed | null {
   const channel = revocationChannel(prefix);
   if (config.redisUrl) return redisFeed(config.redisUrl, channel, log);

@@ -241,7 +241,7 @@ describe('outbox and logs', () => {
       await call(local.app, 'POST', '/auth/verify-email', { body: { token: verifyToken } });
       await call(local.app, 'POST', '/auth/reset-password', { body: { token: resetToken, password: 'a fresh strong passphrase' } });
       const logs = local.logs.join('');
-      assert.ok(local.logs.length > 5);
+      assert.ok(local.logs.filter((line) => line.includes('request completed')).length >= 5, 'the run was logged');
       for (const secret of [verifyToken, resetToken, encodeURIComponent(resetToken), 'a fresh strong passphrase']) {
         assert.ok(!logs.includes(secret), `a secret reached the logs: ${secret.slice(0, 8)}…`);
       }
