@@ -28,19 +28,9 @@ export function auditEvent(ctx: Context, type: AuditType, input: AuditInput = {}
 
 /** Appends one event. The audit log must not lose events silently, but nor may it fail the user's request. */
 export async function recordEvent(ctx: Context, type: AuditType, input: AuditInput = {}): Promise<void> {
-  const at = ctx.now();
   ctx.metrics?.event(type);
   try {
-    await ctx.audit.append({
-      id: uuidv7(at),
-      at,
-      type,
-      userId: input.userId ?? null,
-      sessionId: input.sessionId ?? null,
-      ip: input.client?.ip ?? null,
-      userAgent: input.client?.userAgent?.slice(0, 512) ?? null,
-      detail: input.detail ?? null,
-    });
+    await ctx.audit.append(auditEvent(ctx, type, input));
   } catch (err) {
     ctx.log.error({ err, auditType: type }, 'could not write the audit event');
   }
