@@ -2,8 +2,9 @@
 // server process on a private PostgreSQL and Redis; afterwards the store holds exactly what was acknowledged.
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { PrivatePostgres, PrivateRedis, missingTools } from './helpers/backends.ts';
-import { GatehouseServer, unexpectedErrors } from './helpers/gatehouse.ts';
+import { missingTools, type PrivatePostgres, type PrivateRedis } from './helpers/backends.ts';
+import { unexpectedErrors, type GatehouseServer } from './helpers/gatehouse.ts';
+import { startStack, stopStack } from './helpers/stack.ts';
 import { integrityViolations } from './helpers/integrity.ts';
 import { CHAOS_SECONDS, checkLedger, checkTokens, histogramTable, newLedger, newStats, runLoad, statusTotals } from './helpers/load.ts';
 
@@ -14,18 +15,10 @@ let server: GatehouseServer;
 let databaseUrl: string;
 
 before(async () => {
-  if (skip) return;
-  postgres = await PrivatePostgres.start();
-  redis = await PrivateRedis.start();
-  databaseUrl = await postgres.createDatabase('chaos_load');
-  server = await GatehouseServer.start({ databaseUrl, redisUrl: redis.url });
+  if (!skip) ({ postgres, redis, server, databaseUrl } = await startStack('chaos_load'));
 });
 
-after(async () => {
-  await server?.destroy();
-  await redis?.destroy();
-  await postgres?.destroy();
-});
+after(() => stopStack({ server, redis, postgres }));
 
 it(`holds exactly what it acknowledged after ${CHAOS_SECONDS} s of mixed load`, { skip, timeout: (CHAOS_SECONDS + 120) * 1000 }, async () => {
   const stats = newStats();

@@ -4,8 +4,9 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PrivatePostgres, PrivateRedis, missingTools } from './helpers/backends.ts';
-import { GatehouseServer, unexpectedErrors } from './helpers/gatehouse.ts';
+import { missingTools, type PrivatePostgres, type PrivateRedis } from './helpers/backends.ts';
+import { unexpectedErrors, type GatehouseServer } from './helpers/gatehouse.ts';
+import { startStack, stopStack } from './helpers/stack.ts';
 import { integrityViolations } from './helpers/integrity.ts';
 import { CHAOS_SECONDS, checkLedger, checkTokens, histogramTable, newLedger, newStats, runLoad, statusTotals } from './helpers/load.ts';
 
@@ -17,18 +18,10 @@ let server: GatehouseServer;
 let databaseUrl: string;
 
 before(async () => {
-  if (skip) return;
-  postgres = await PrivatePostgres.start();
-  redis = await PrivateRedis.start();
-  databaseUrl = await postgres.createDatabase('chaos_pg');
-  server = await GatehouseServer.start({ databaseUrl, redisUrl: redis.url });
+  if (!skip) ({ postgres, redis, server, databaseUrl } = await startStack('chaos_pg'));
 });
 
-after(async () => {
-  await server?.destroy();
-  await redis?.destroy();
-  await postgres?.destroy();
-});
+after(() => stopStack({ server, redis, postgres }));
 
 it('answers 503 while PostgreSQL is down and recovers without a restart', { skip, timeout: 300_000 }, async () => {
   const stats = newStats();

@@ -2,25 +2,13 @@
 // running server, then started again empty. While it is down: Bearer checks fail closed (503), rate limits
 // still count locally. When it is back: the revocation set is refilled before any token is believed again.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
+import { PrivateRedis } from '../../chaos/helpers/backends.ts';
 import { startTestServer, type TestServer } from '../helpers/app.ts';
 import { IN_CI, redisPrefix } from '../helpers/backends.ts';
 import { PASSWORD, call, expectError, registerUser } from '../helpers/http.ts';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 async function redisServerAvailable(): Promise<boolean> {
   return new Promise((resolve) => {
@@ -31,40 +19,6 @@ async function redisServerAvailable(): Promise<boolean> {
 }
 
 const skip = (await redisServerAvailable()) ? false : IN_CI ? false : 'redis-server is not installed: skipping the Redis outage tests';
-
-class PrivateRedis {
-  private child: ChildProcess | null = null;
-  constructor(readonly port: number) {}
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    for (let i = 0; i < 100; i++) {
-      const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      probe.on('error', () => {});
-      const up = await probe.connect().then(
-        () => probe.ping().then(() => true),
-        () => false,
-      );
-      probe.disconnect();
-      if (up) return;
-      await sleep(50);
-    }
-    throw new Error('private redis-server did not start');
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-    this.child = null;
-  }
-}
 
 /** Polls until `check` passes or the bounded number of tries runs out; returns the number of tries used. */
 async function eventually(check: () => Promise<boolean>, tries = 100, everyMs = 100): Promise<number> {
@@ -80,13 +34,13 @@ describe('Redis stopped under a running server', { skip }, () => {
   let server: TestServer;
 
   before(async () => {
-    redis = new PrivateRedis(await freePort());
-    await redis.start();
+    // Its own redis-server process and port (the chaos suite's helper), so the shared Redis is never touched.
+    redis = await PrivateRedis.start();
     server = await startTestServer({ redis: true, env: { REDIS_URL: redis.url, RATE_LIMIT_LOGIN_ACCOUNT: '3/15m' }, redisPrefix: redisPrefix() });
   });
   after(async () => {
     await server?.close();
-    await redis?.stop();
+    await redis?.destroy();
   });
 
   it('fails closed for tokens, keeps limiting logins locally, and refills revocations when Redis is back empty', async () => {
@@ -95,7 +49,7 @@ describe('Redis stopped under a running server', { skip }, () => {
     assert.equal((await call(server.app, 'POST', '/auth/logout', { token: revoked.body.accessToken })).statusCode, 204);
     expectError(await call(server.app, 'GET', '/auth/me', { token: revoked.body.accessToken }), 401, 'token_revoked');
 
-    await redis.stop();
+    await redis.stopServer();
 
     // A token check cannot read the revocation set: 503, never a 200 that might be for a revoked session.
     await eventually(async () => (await call(server.app, 'GET', '/auth/me', { token: alive.body.accessToken })).statusCode === 503);
@@ -113,7 +67,7 @@ describe('Redis stopped under a running server', { skip }, () => {
     expectError(await call(server.app, 'GET', '/ready'), 503, 'service_unavailable');
 
     // Redis comes back empty (no persistence): the revoked session must still be refused.
-    await redis.start();
+    await redis.startServer();
     const tries = await eventually(async () => (await call(server.app, 'GET', '/auth/me', { token: alive.body.accessToken })).statusCode === 200);
     expectError(await call(server.app, 'GET', '/auth/me', { token: revoked.body.accessToken }), 401, 'token_revoked');
     assert.equal((await call(server.app, 'GET', '/ready')).statusCode, 200);
