@@ -2,7 +2,7 @@
 // (default http://127.0.0.1:3000). Serves the page on PORT (default 5173) and passes /auth/* to Gatehouse,
 // so page and Gatehouse share one origin: the refresh cookie (SameSite=Strict, path /auth) just works, and
 // no CORS is needed. In production a reverse proxy does the same job.
-import { createReadStream } from 'node:fs';
+import { createReadStream, readdirSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -12,19 +12,26 @@ const port = Number(process.env.PORT ?? 5173);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const clientDist = path.dirname(fileURLToPath(import.meta.resolve('@gatehouse/client')));
 
-// The only files served: a fixed table, so no path from the URL ever reaches the file system.
-const FILES = {
+// The only files served: a fixed table, built once at start, so no path from the URL ever reaches the file
+// system. The client's modules are every .js file of its dist (index.js imports client.js, which imports
+// cross-tab.js and errors.js, …), so a module added to the client is served without editing this list.
+const JS = 'text/javascript; charset=utf-8';
+const FILES = new Map(Object.entries({
   '/': [path.join(here, 'public/index.html'), 'text/html; charset=utf-8'],
-  '/app.js': [path.join(here, 'public/app.js'), 'text/javascript; charset=utf-8'],
-  '/vendor/gatehouse-client/index.js': [path.join(clientDist, 'index.js'), 'text/javascript; charset=utf-8'],
-  '/vendor/gatehouse-client/client.js': [path.join(clientDist, 'client.js'), 'text/javascript; charset=utf-8'],
-  '/vendor/gatehouse-client/errors.js': [path.join(clientDist, 'errors.js'), 'text/javascript; charset=utf-8'],
-};
+  '/app.js': [path.join(here, 'public/app.js'), JS],
+  '/app.css': [path.join(here, 'public/app.css'), 'text/css; charset=utf-8'],
+  ...Object.fromEntries(
+    readdirSync(clientDist)
+      .filter((name) => name.endsWith('.js'))
+      .map((name) => [`/vendor/gatehouse-client/${name}`, [path.join(clientDist, name), JS]]),
+  ),
+}));
 
 createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://localhost');
   if (url.pathname.startsWith('/auth/')) return proxy(req, res);
-  const file = FILES[url.pathname];
+  if (url.pathname === '/favicon.ico') return res.writeHead(204).end(); // no icon, and no 404 in the console
+  const file = FILES.get(url.pathname);
   if (!file) return res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');
   res.writeHead(200, { 'content-type': file[1], 'content-security-policy': "default-src 'self'", 'cache-control': 'no-store' });
   createReadStream(file[0]).pipe(res);

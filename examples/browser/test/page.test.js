@@ -1,0 +1,163 @@
+// The browser example as a user runs it: a real Gatehouse (`gatehouse serve`, SQLite in a temporary DATA_DIR)
+// and the example's own server (serve.js, which serves the page and passes /auth/* to Gatehouse), each a child
+// process on a free loopback port, and the page driven in headless Chromium: create an account, see the
+// signed-in state, reload and still be signed in (the refresh cookie), log out, log in again. Any CSP
+// violation, page error or failed request for one of the page's own files fails the test.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(here, '../../..');
+const GATEHOUSE_BIN = path.join(ROOT, 'packages/gatehouse/bin/gatehouse.js');
+const SERVE = path.resolve(here, '../serve.js');
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const PASSWORD = 'correct horse battery staple';
+
+async function freePort() {
+  const probe = createServer();
+  await new Promise((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address();
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+const children = [];
+/** A child process whose output is kept (and printed if the test fails) and which is killed at the end. */
+function start(name, args, env) {
+  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = [];
+  child.stdout.on('data', (d) => output.push(String(d)));
+  child.stderr.on('data', (d) => output.push(String(d)));
+  children.push({ name, child, output });
+  return child;
+}
+
+async function waitFor(url, name) {
+  for (let i = 0; i < 300; i++) {
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    const failed = children.find((c) => c.name === name && c.child.exitCode !== null);
+    if (failed) throw new Error(`${name} exited with ${failed.child.exitCode}:\n${failed.output.join('')}`);
+    await sleep(100);
+  }
+  throw new Error(`${name} did not answer ${url} within 30 s`);
+}
+
+let dataDir;
+let pageOrigin;
+let browser;
+
+before(async () => {
+  dataDir = mkdtempSync(path.join(tmpdir(), 'gatehouse-example-browser-'));
+  const gatehousePort = await freePort();
+  const pagePort = await freePort();
+  const gatehouseUrl = `http://127.0.0.1:${gatehousePort}`;
+  pageOrigin = `http://127.0.0.1:${pagePort}`;
+  // INIT_CWD: the directory Gatehouse reads .env from, so a developer's .env at the root changes nothing here.
+  start('gatehouse', [GATEHOUSE_BIN, 'serve'], { DATA_DIR: dataDir, INIT_CWD: dataDir, PORT: String(gatehousePort), HOST: '127.0.0.1', LOG_LEVEL: 'warn' });
+  start('serve.js', [SERVE], { PORT: String(pagePort), GATEHOUSE_URL: gatehouseUrl });
+  await Promise.all([waitFor(`${gatehouseUrl}/health`, 'gatehouse'), waitFor(`${pageOrigin}/`, 'serve.js')]);
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+});
+
+after(async () => {
+  await browser?.close();
+  for (const { child } of children) if (child.exitCode === null) child.kill('SIGTERM');
+  await Promise.all(children.map(({ child }) => (child.exitCode === null ? new Promise((resolve) => child.once('exit', resolve)) : null)));
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+it('registers, stays signed in across a reload, logs out and logs in again, with no CSP violation', async (t) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const problems = [];
+  // CSP violations reach the console as errors ("Refused to …"); the event is recorded too, in case a
+  // Chromium version words the message differently.
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`));
+  });
+  page.on('console', (message) => {
+    if (message.type() !== 'error' && !/Content Security Policy|CSP/i.test(message.text())) return;
+    // Chromium logs the 401 of the refresh the page tries on load while signed out: that one is expected.
+    const from = message.location()?.url ?? '';
+    if (/^Failed to load resource: .* 401/.test(message.text()) && from.endsWith('/auth/refresh')) return;
+    problems.push(`console ${message.type()}: ${message.text()} (${from})`);
+  });
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('response', (res) => {
+    // The page's own files must all load; a 401 from /auth/refresh while signed out is the expected answer.
+    if (!new URL(res.url()).pathname.startsWith('/auth/') && res.status() >= 400) problems.push(`${res.status()} for ${res.url()}`);
+  });
+  page.on('requestfailed', (req) => problems.push(`request failed: ${req.url()} ${req.failure()?.errorText}`));
+
+  const status = page.locator('#status');
+  const email = `ada.${process.pid}@example.com`;
+  try {
+    await page.goto(`${pageOrigin}/`);
+    await assertStatus(status, 'Signed out');
+    assert.equal(await page.locator('#signin').isVisible(), true, 'the sign-in form is shown');
+    assert.equal(await page.locator('#signedin').isVisible(), false);
+    // The stylesheet applied: its rules are in effect (an inline <style> under this CSP would not be).
+    assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector('form')).display), 'grid');
+
+    await page.fill('input[name=email]', email);
+    await page.fill('input[name=password]', PASSWORD);
+    await page.click('button[value=register]');
+    await assertStatus(status, `Signed in as ${email}`);
+    assert.equal(await page.locator('#signedin').isVisible(), true);
+    assert.equal(await page.locator('#signin').isVisible(), false);
+
+    // The token is in memory only: a reload resumes the session through the HttpOnly refresh cookie.
+    const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
+    assert.equal(stored, '{}{}', 'nothing in web storage');
+    await page.reload();
+    await assertStatus(status, /^Signed in as /);
+    await page.click('#me');
+    await page.waitForFunction(() => document.getElementById('output').textContent.includes('"email"'));
+    assert.match(await page.locator('#output').textContent(), new RegExp(email.replace(/\./g, '\\.')));
+
+    await page.click('#logout');
+    await assertStatus(status, 'Signed out');
+    await page.reload();
+    await assertStatus(status, 'Signed out');
+
+    await page.fill('input[name=email]', email);
+    await page.fill('input[name=password]', PASSWORD);
+    await page.click('button[value=login]');
+    await assertStatus(status, `Signed in as ${email}`);
+    await page.reload();
+    await assertStatus(status, /^Signed in as /);
+  } catch (err) {
+    t.diagnostic(`page status: ${await status.textContent().catch(() => '?')}; output: ${await page.locator('#output').textContent().catch(() => '?')}`);
+    for (const { name, output } of children) t.diagnostic(`${name}:\n${output.join('')}`);
+    throw err;
+  } finally {
+    t.diagnostic(`browser problems: ${problems.length ? problems.join('\n') : 'none'}`);
+    await context.close();
+  }
+  assert.deepEqual(problems, [], 'no CSP violation, page error or failed page file');
+});
+
+/** Waits (bounded) for the status line to read `expected`. */
+async function assertStatus(status, expected) {
+  const matches = (text) => (typeof expected === 'string' ? text === expected : expected.test(text));
+  let text = '';
+  for (let i = 0; i < 100; i++) {
+    text = (await status.textContent()) ?? '';
+    if (matches(text)) return;
+    await sleep(100);
+  }
+  assert.fail(`status is "${text}", expected ${expected}`);
+}
