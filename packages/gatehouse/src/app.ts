@@ -16,6 +16,7 @@ import { registerErrorHandler, toAppError } from './http/plugins/error-handler.t
 import { registerMetrics } from './http/plugins/metrics.ts';
 import { registerOpenApi } from './http/plugins/openapi.ts';
 import { registerIpRateLimit } from './http/plugins/rate-limit.ts';
+import { ajvOptions, schemaController } from './http/plugins/validators.ts';
 import { apiKeyRoutes } from './http/routes/api-keys.ts';
 import { auditRoutes } from './http/routes/audit.ts';
 import { accountRoutes } from './http/routes/account.ts';
@@ -41,7 +42,9 @@ export async function buildApp(ctx: Context, db: Db, log: Logger): Promise<App> 
     // One line per request (below), not Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
-    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true } },
+    // Query strings and path parameters are coerced to their schema's types; JSON bodies are taken as typed.
+    ajv: ajvOptions,
+    schemaController,
     routerOptions: { maxParamLength: 200 },
     // Errors Fastify raises before routing (a malformed URL, say) get the contract's body too.
     frameworkErrors: (error, _request, reply) => {
@@ -68,8 +71,9 @@ export async function buildApp(ctx: Context, db: Db, log: Logger): Promise<App> 
   });
 
   // No body is an empty object: required fields are then reported by name, and optional bodies just work.
+  // A body that is there is taken as sent: a literal `null` where an object is expected is a 400.
   app.addHook('preValidation', async (request) => {
-    if (request.body === undefined || request.body === null) request.body = {};
+    if (request.body === undefined) request.body = {};
   });
 
   await app.register(cookie);

@@ -27,18 +27,34 @@ const BY_STATUS: Record<number, ErrorCode> = {
 };
 
 interface AjvIssue {
+  keyword?: string;
   instancePath?: string;
   message?: string;
   params?: Record<string, unknown>;
 }
 
+/**
+ * One detail per field, named as the client wrote it (a property it sent, or one it must send). With
+ * allErrors a union reports each branch and then "must match a schema in anyOf": the branches of a union of
+ * constants become one "must be one of …", and the anyOf summary is kept only when nothing better is known.
+ */
 function fieldErrors(issues: AjvIssue[], context: string | undefined): FieldError[] {
-  return issues.map((issue) => {
-    const missing = issue.params?.missingProperty;
+  const byField = new Map<string, { messages: string[]; allowed: unknown[]; summary?: string }>();
+  for (const issue of issues) {
     const path = (issue.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
-    const field = typeof missing === 'string' ? (path ? `${path}.${missing}` : missing) : path || context || 'body';
-    return { field, message: issue.message ?? 'is invalid' };
-  });
+    const named = issue.params?.missingProperty ?? issue.params?.additionalProperty;
+    const field = typeof named === 'string' ? (path ? `${path}.${named}` : named) : path || context || 'body';
+    const entry = byField.get(field) ?? { messages: [], allowed: [] };
+    byField.set(field, entry);
+    if (issue.keyword === 'anyOf' || issue.keyword === 'oneOf') entry.summary ??= issue.message;
+    else if (issue.keyword === 'const') entry.allowed.push(issue.params?.allowedValue);
+    else if (issue.keyword === 'additionalProperties') entry.messages.push('is not allowed');
+    else entry.messages.push(issue.message ?? 'is invalid');
+  }
+  return [...byField].map(([field, { messages, allowed, summary }]) => ({
+    field,
+    message: allowed.length > 1 ? `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}` : (messages[0] ?? (allowed.length ? `must be ${JSON.stringify(allowed[0])}` : summary ?? 'is invalid')),
+  }));
 }
 
 // A database or Redis that cannot be reached is our outage, not the client's fault: 503, not 500.
