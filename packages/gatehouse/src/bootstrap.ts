@@ -13,7 +13,10 @@ import { SqlIdentityStore } from './db/identity-store.ts';
 import { SqlKeyStore } from './db/key-store.ts';
 import { SqlOneTimeTokenStore } from './db/one-time-token-store.ts';
 import { loggerOptions } from './logger.ts';
-import { createMailer } from './mail/transport.ts';
+import { SqlMailQueueStore } from './db/mail-queue-store.ts';
+import { MailQueue } from './mail/queue.ts';
+import { MailSealer } from './mail/seal.ts';
+import { createTransport } from './mail/transport.ts';
 import { PrometheusMetrics, type Metrics } from './metrics.ts';
 import { migrateToLatest } from './db/migrations.ts';
 import { SqlSessionStore } from './db/session-store.ts';
@@ -30,6 +33,8 @@ export interface Runtime {
   ctx: Context;
   log: PinoLogger;
   database: DbHandle;
+  /** The mail queue behind ctx.mailer: tests and maintenance reach its worker here. */
+  mail: MailQueue;
   close(): Promise<void>;
 }
 
@@ -76,6 +81,9 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       now,
     });
     await keyRing.open();
+    const background = new BackgroundTasks(log);
+    const mailStore = new SqlMailQueueStore(database.db, database.dialect, new MailSealer(config.secret));
+    const mail = new MailQueue({ store: mailStore, transport: createTransport(config), now, log, metrics, background });
     const ctx: Context = {
       config,
       users: new SqlUserStore(database.db),
@@ -96,12 +104,14 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       }),
       now,
       log,
-      mailer: createMailer(config),
-      background: new BackgroundTasks(log),
+      mailer: mail,
+      background,
       metrics,
     };
     if (metrics instanceof PrometheusMetrics) {
       metrics.addGauge('gatehouse_password_hash_queue', 'Password hashes waiting for a slot', () => ctx.passwords.load.queued);
+      metrics.addAsyncGauge('gatehouse_mail_queued', 'E-mails waiting to be delivered (including retries)', async () => (await mailStore.counts()).pending);
+      metrics.addAsyncGauge('gatehouse_mail_dead', 'E-mails given up after every retry, until maintenance deletes them', async () => (await mailStore.counts()).dead);
     }
     await restoreRevocations(ctx);
     // A Redis that restarts comes back empty: put the revocation set back before it is read again.
@@ -109,15 +119,19 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       const restored = await restoreRevocations(ctx);
       log.info({ restored }, 'shared state reconnected; revocations restored');
     });
+    // Mail queued before a restart, or by another instance, is delivered from now on.
+    mail.start();
     const opened = state;
     return {
       ctx,
       log,
       database,
+      mail,
       async close() {
-        // Mail queued after a response is still delivered before the connections close.
+        // Mail queued after a response is still attempted before the connections close; what fails stays queued.
+        mail.stop();
         await ctx.background.drain();
-        ctx.mailer.close();
+        mail.close();
         await opened.close();
         await ctx.revocationFeed?.close();
         await database.close();

@@ -10,7 +10,11 @@ export interface Metrics {
   event(type: AuditType | 'refresh_rotated'): void;
   rateLimited(limit: RateLimitName): void;
   hashSeconds(seconds: number): void;
+  /** One delivery attempt of a queued e-mail: sent, failed (retried later) or dead (given up). */
+  mail(result: MailResult): void;
 }
+
+export type MailResult = 'sent' | 'failed' | 'dead';
 
 /** The Prometheus implementation, one registry per server (so tests can run several side by side). */
 export class PrometheusMetrics implements Metrics {
@@ -35,8 +39,11 @@ export class PrometheusMetrics implements Metrics {
     registers: [this.registry],
   });
 
+  private readonly mailResults = new Counter({ name: 'gatehouse_mail_total', help: 'Delivery attempts of queued e-mail by result (sent, failed and retried, dead)', labelNames: ['result'], registers: [this.registry] });
+
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'gatehouse_process_' });
+    // The standard names (process_cpu_seconds_total, nodejs_heap_size_used_bytes), which dashboards expect.
+    collectDefaultMetrics({ register: this.registry });
   }
 
   /** Gauges computed at scrape time: is each backing service answering? */
@@ -64,6 +71,22 @@ export class PrometheusMetrics implements Metrics {
     });
   }
 
+  /** A gauge read at scrape time from a database; a failed read keeps the last value (gatehouse_database_up shows why). */
+  addAsyncGauge(name: string, help: string, read: () => Promise<number>): void {
+    new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      async collect() {
+        try {
+          this.set(await read());
+        } catch {
+          // One failing read must not fail the whole scrape.
+        }
+      },
+    });
+  }
+
   event(type: AuditType | 'refresh_rotated'): void {
     if (type === 'refresh_rotated') return this.rotations.inc();
     this.events.inc({ type });
@@ -78,5 +101,9 @@ export class PrometheusMetrics implements Metrics {
 
   hashSeconds(seconds: number): void {
     this.hashTime.observe(seconds);
+  }
+
+  mail(result: MailResult): void {
+    this.mailResults.inc({ result });
   }
 }

@@ -106,6 +106,22 @@ export interface SharedStateTable {
   expires_at: number;
 }
 
+/** Outgoing mail until delivered (see src/mail/queue.ts). */
+export interface MailQueueTable {
+  id: string;
+  /** pending | sent | dead */
+  status: string;
+  /** The rendered message, sealed (AES-256-GCM); emptied once sent or dead, since it carries reset and verify links. */
+  message: string;
+  attempts: number;
+  created_at: number;
+  /** When a pending row is due; while a worker holds it, the end of its lease. */
+  next_attempt_at: number;
+  sent_at: number | null;
+  /** The transport's error code and message of the last failed attempt, never the message body. */
+  last_error: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -116,6 +132,7 @@ export interface Database {
   api_keys: ApiKeysTable;
   audit_events: AuditEventsTable;
   shared_state: SharedStateTable;
+  mail_queue: MailQueueTable;
 }
 
 export type Db = Kysely<Database>;

@@ -1,4 +1,5 @@
-// Outgoing mail: SMTP through nodemailer when SMTP_URL is set, otherwise .eml files in DATA_DIR/outbox.
+// How a message leaves: SMTP through nodemailer when SMTP_URL is set, otherwise .eml files in DATA_DIR/outbox.
+// Nothing calls a transport directly but the queue's worker (src/mail/queue.ts).
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -12,10 +13,18 @@ export interface MailMessage {
   html: string;
 }
 
+/** What the domain sends mail through (`ctx.mailer`): the durable queue. */
 export interface Mailer {
   /** Where messages go, for the start-up log: "smtp" or the outbox folder. */
   readonly destination: string;
+  /** Queues the message; it is delivered (and retried) by the worker. */
   send(message: MailMessage): Promise<void>;
+  close(): void;
+}
+
+export interface MailTransport {
+  readonly destination: string;
+  deliver(message: MailMessage): Promise<void>;
   close(): void;
 }
 
@@ -23,12 +32,16 @@ export function outboxDir(config: Config): string {
   return path.join(config.dataDir, 'outbox');
 }
 
-export function createMailer(config: Config): Mailer {
+// nodemailer waits two minutes for a connection by default; a worker holding a claimed message that long
+// only delays the retry.
+const SMTP_TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 };
+
+export function createTransport(config: Config): MailTransport {
   if (config.smtpUrl) {
-    const transport = nodemailer.createTransport(config.smtpUrl);
+    const transport = nodemailer.createTransport({ url: config.smtpUrl, ...SMTP_TIMEOUTS } as Parameters<typeof nodemailer.createTransport>[0]);
     return {
       destination: 'smtp',
-      async send(message) {
+      async deliver(message) {
         await transport.sendMail({ from: config.mailFrom, ...message });
       },
       close: () => transport.close(),
@@ -38,7 +51,7 @@ export function createMailer(config: Config): Mailer {
   const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   return {
     destination: dir,
-    async send(message) {
+    async deliver(message) {
       const info = await transport.sendMail({ from: config.mailFrom, ...message });
       await mkdir(dir, { recursive: true, mode: 0o700 });
       // Sortable by time; the random part keeps two messages in one millisecond apart.
