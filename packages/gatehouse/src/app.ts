@@ -15,6 +15,7 @@ import { Csrf } from './http/plugins/csrf.ts';
 import { registerErrorHandler, toAppError } from './http/plugins/error-handler.ts';
 import { registerMetrics } from './http/plugins/metrics.ts';
 import { registerOpenApi } from './http/plugins/openapi.ts';
+import { createClientErrorHandler, registerHostCheck } from './http/plugins/http-framing.ts';
 import { registerIpRateLimit } from './http/plugins/rate-limit.ts';
 import { ajvOptions, schemaController } from './http/plugins/validators.ts';
 import { apiKeyRoutes } from './http/routes/api-keys.ts';
@@ -23,7 +24,7 @@ import { accountRoutes } from './http/routes/account.ts';
 import { adminRoutes } from './http/routes/admin.ts';
 import { authRoutes } from './http/routes/auth.ts';
 import { healthRoutes } from './http/routes/health.ts';
-import { oauthRoutes } from './http/routes/oauth.ts';
+import { socialRoutes } from './http/routes/social.ts';
 import { pageRoutes } from './http/routes/pages.ts';
 import { recoveryRoutes } from './http/routes/recovery.ts';
 import { wellKnownRoutes } from './http/routes/well-known.ts';
@@ -33,6 +34,12 @@ export const BODY_LIMIT = 64 * 1024;
 
 export async function buildApp(ctx: Context, db: Db, log: Logger): Promise<App> {
   const { config } = ctx;
+  const https = config.publicUrl.startsWith('https:');
+  const securityHeaders = helmetHeaders({
+    hsts: https ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+    // Helmet's default allows inline styles; nothing here needs them (the pages and /docs set their own, stricter).
+    contentSecurityPolicy: { directives: { 'style-src': ["'self'"] } },
+  });
   const app = Fastify({
     loggerInstance: log,
     bodyLimit: BODY_LIMIT,
@@ -46,12 +53,27 @@ export async function buildApp(ctx: Context, db: Db, log: Logger): Promise<App> 
     ajv: ajvOptions,
     schemaController,
     routerOptions: { maxParamLength: 200 },
+    // Slow clients: the whole request must arrive within REQUEST_TIMEOUT, its headers within HEADERS_TIMEOUT
+    // (else 408 and the socket closes), and Node checks for late ones often enough for those bounds to hold.
+    requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    http: {
+      requestTimeout: config.requestTimeoutMs,
+      headersTimeout: config.headersTimeoutMs,
+      connectionsCheckingInterval: Math.min(30_000, Math.ceil(config.headersTimeoutMs / 4)),
+      // Host is checked by registerHostCheck, which answers like every other error.
+      requireHostHeader: false,
+    },
+    // What the HTTP parser refuses (431, malformed framing, 408) gets the contract's body and headers too.
+    clientErrorHandler: createClientErrorHandler(log, securityHeaders),
     // Errors Fastify raises before routing (a malformed URL, say) get the contract's body too.
     frameworkErrors: (error, _request, reply) => {
       const appError = toAppError(error);
       (reply as FastifyReply).status(appError.status).send(errorBody(appError));
     },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+  // Past this many open connections, new ones are closed as they arrive.
+  app.server.maxConnections = config.maxConnections;
 
   app.decorateRequest('auth', null);
   app.addHook('onResponse', (request, reply, done) => {
@@ -77,16 +99,11 @@ export async function buildApp(ctx: Context, db: Db, log: Logger): Promise<App> 
   });
 
   await app.register(cookie);
-  const https = config.publicUrl.startsWith('https:');
-  const securityHeaders = helmetHeaders({
-    hsts: https ? { maxAge: 31_536_000, includeSubDomains: true } : false,
-    // Helmet's default allows inline styles; nothing here needs them (the pages and /docs set their own, stricter).
-    contentSecurityPolicy: { directives: { 'style-src': ["'self'"] } },
-  });
   app.addHook('onRequest', (_request, reply, done) => {
     reply.headers(securityHeaders);
     done();
   });
+  registerHostCheck(app);
   const wildcard = config.corsOrigins.includes('*');
   await app.register(cors, {
     origin: wildcard ? '*' : config.corsOrigins.length ? [...config.corsOrigins] : false,
@@ -108,7 +125,7 @@ export async function buildApp(ctx: Context, db: Db, log: Logger): Promise<App> 
   adminRoutes(app, ctx, guards);
   recoveryRoutes(app, ctx, guards);
   pageRoutes(app, ctx, csrf);
-  oauthRoutes(app, ctx, guards);
+  socialRoutes(app, ctx, guards);
   apiKeyRoutes(app, ctx, guards);
   auditRoutes(app, ctx, guards);
   return app;

@@ -7,11 +7,8 @@ import { KeyRing } from './crypto/keys.ts';
 import { PasswordHasher } from './crypto/passwords.ts';
 import { AccessTokens } from './crypto/tokens.ts';
 import { openDatabase, type DbHandle } from './db/connect.ts';
-import { SqlApiKeyStore } from './db/api-key-store.ts';
-import { SqlAuditStore } from './db/audit-store.ts';
-import { SqlIdentityStore } from './db/identity-store.ts';
 import { SqlKeyStore } from './db/key-store.ts';
-import { SqlOneTimeTokenStore } from './db/one-time-token-store.ts';
+import { sqlStores, sqlTransaction } from './db/stores.ts';
 import { loggerOptions } from './logger.ts';
 import { SqlMailQueueStore } from './db/mail-queue-store.ts';
 import { MailQueue } from './mail/queue.ts';
@@ -19,8 +16,6 @@ import { MailSealer } from './mail/seal.ts';
 import { createTransport } from './mail/transport.ts';
 import { PrometheusMetrics, type Metrics } from './metrics.ts';
 import { migrateToLatest } from './db/migrations.ts';
-import { SqlSessionStore } from './db/session-store.ts';
-import { SqlUserStore } from './db/user-store.ts';
 import { restoreRevocations } from './sessions/revocation.ts';
 import { openRevocationFeed, type RevocationFeed } from './sessions/revocation-feed.ts';
 import { LocalCounterFallback } from './state/fallback.ts';
@@ -28,6 +23,7 @@ import { MemoryState } from './state/memory.ts';
 import { PostgresState } from './state/postgres.ts';
 import { RedisState } from './state/redis.ts';
 import type { SharedState } from './state/state.ts';
+import { explainStartupFailure } from './startup.ts';
 
 export interface Runtime {
   ctx: Context;
@@ -63,11 +59,16 @@ export function openState(config: Config, database: DbHandle, log: PinoLogger, o
 export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const now = options.now ?? Date.now;
   const log = options.logStream ? pino(loggerOptions(config.logLevel), options.logStream) : pino(loggerOptions(config.logLevel));
-  const database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  let database: DbHandle;
+  try {
+    database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  } catch (err) {
+    throw explainStartupFailure(err, config);
+  }
   let state: SharedState | undefined;
   let revocationFeed: RevocationFeed | null = null;
   try {
-    if (options.migrate !== false) await migrateToLatest(database.db);
+    if (options.migrate !== false) await migrateToLatest(database.db).catch((err: unknown) => Promise.reject(explainStartupFailure(err, config)));
     state = openState(config, database, log, options);
     revocationFeed = openRevocationFeed(config, options.redisPrefix ?? 'gh:', log);
     const metrics = options.metrics ?? new PrometheusMetrics();
@@ -86,12 +87,8 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     const mail = new MailQueue({ store: mailStore, transport: createTransport(config), now, log, metrics, background });
     const ctx: Context = {
       config,
-      users: new SqlUserStore(database.db),
-      sessions: new SqlSessionStore(database.db),
-      oneTimeTokens: new SqlOneTimeTokenStore(database.db),
-      identities: new SqlIdentityStore(database.db),
-      apiKeys: new SqlApiKeyStore(database.db),
-      audit: new SqlAuditStore(database.db),
+      ...sqlStores(database.db),
+      transaction: sqlTransaction(database.db),
       state,
       revocationFeed,
       keyRing,

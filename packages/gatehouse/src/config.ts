@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { availableParallelism } from 'node:os';
 import { parse as parseDotenv } from 'dotenv';
-import { GENERIC_OIDC_SCOPES, OAUTH_PRESETS, type OAuthProviderConfig } from './oauth/providers.ts';
+import { GENERIC_OIDC_SCOPES, OAUTH_PRESETS, type OAuthProviderConfig } from './methods/social/providers.ts';
 
 export type JwtAlg = 'RS256' | 'ES256' | 'EdDSA' | 'HS256';
 export const JWT_ALGS: readonly JwtAlg[] = ['RS256', 'ES256', 'EdDSA', 'HS256'];
@@ -38,6 +38,8 @@ export interface Config {
   readonly verifyTokenTtlMs: number;
   readonly resetTokenTtlMs: number;
   readonly smtpUrl: string | null;
+  /** MAIL_OUTBOX=true: without SMTP_URL, mail goes to DATA_DIR/outbox, even in production (where it must be asked for). */
+  readonly mailOutbox: boolean;
   readonly mailFrom: { readonly name: string; readonly address: string };
   readonly brandName: string;
   /** The pages' accent colour, `#rrggbb`. */
@@ -51,6 +53,14 @@ export interface Config {
     readonly ip: RateLimit;
   };
   readonly trustProxy: boolean | number | string[];
+  /** REQUEST_TIMEOUT: how long a request (headers and body) may take to arrive; then 408 and the socket closes. */
+  readonly requestTimeoutMs: number;
+  /** HEADERS_TIMEOUT: how long the headers alone may take (at most REQUEST_TIMEOUT). */
+  readonly headersTimeoutMs: number;
+  /** KEEP_ALIVE_TIMEOUT: how long an idle keep-alive connection is kept open. */
+  readonly keepAliveTimeoutMs: number;
+  /** MAX_CONNECTIONS: open connections at once; more are closed as they arrive. */
+  readonly maxConnections: number;
   readonly corsOrigins: readonly string[];
   readonly logLevel: string;
   readonly keyRingRefreshMs: number;
@@ -62,6 +72,8 @@ export interface Config {
   readonly hashQueueMax: number | null;
   readonly auditRetentionMs: number;
   readonly metricsToken: string | null;
+  /** METRICS=off turns /metrics off; in production it is served only behind METRICS_TOKEN. */
+  readonly metricsEnabled: boolean;
   /** Enabled OAuth / OpenID Connect providers (`OAUTH_<NAME>_…`). */
   readonly oauthProviders: readonly OAuthProviderConfig[];
   /** `OAUTH_REDIRECT_ALLOWLIST`: the exact URLs a sign-in may end at; PUBLIC_URL + '/' by default. */
@@ -249,12 +261,32 @@ function isWeakSecret(value: string): boolean {
 /** In development a missing GATEHOUSE_SECRET is generated once and kept under DATA_DIR. */
 function developmentSecret(dataDir: string): string {
   const file = path.join(dataDir, 'secret');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  mkdirSync(dataDir, { recursive: true });
-  const secret = randomBytes(32).toString('base64url');
-  writeFileSync(file, secret + '\n', { mode: 0o600 });
-  chmodSync(file, 0o600);
-  return secret;
+  try {
+    if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+    mkdirSync(dataDir, { recursive: true });
+    const secret = randomBytes(32).toString('base64url');
+    writeFileSync(file, secret + '\n', { mode: 0o600 });
+    chmodSync(file, 0o600);
+    return secret;
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? 'error';
+    throw new ConfigError('DATA_DIR', `cannot create or write ${dataDir} (${code}) to keep the generated secret: set DATA_DIR to a writable directory, or set GATEHOUSE_SECRET`);
+  }
+}
+
+/** A connection URL is checked whole here, so a typo fails naming its variable instead of as a driver's "Invalid URL". */
+function connectionUrl(env: Env, name: string, schemes: RegExp, expected: string): string | null {
+  const raw = env[name]?.trim() || null;
+  if (!raw) return null;
+  if (!schemes.test(raw)) throw new ConfigError(name, `must be ${expected}`);
+  try {
+    const parsed = new URL(raw);
+    if (!parsed.hostname) throw new Error('no host');
+  } catch {
+    // The value is not echoed: it may hold a password.
+    throw new ConfigError(name, `is not a valid URL (${expected}); characters such as @ : / # ? in the user or password must be percent-encoded (@ as %40)`);
+  }
+  return raw;
 }
 
 /** Reads `.env` from the directory npm (or the shell) was started in; real environment variables win. */
@@ -274,12 +306,8 @@ export function loadConfig(env: Env = readEnv()): Config {
   const https = publicUrl.protocol === 'https:';
   const dataDir = path.resolve(env.INIT_CWD ?? process.cwd(), env.DATA_DIR?.trim() || 'data');
 
-  const databaseUrl = env.DATABASE_URL?.trim() || null;
-  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    throw new ConfigError('DATABASE_URL', 'must be a postgres:// URL (leave it unset for the embedded SQLite)');
-  }
-  const redisUrl = env.REDIS_URL?.trim() || null;
-  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) throw new ConfigError('REDIS_URL', 'must be a redis:// or rediss:// URL');
+  const databaseUrl = connectionUrl(env, 'DATABASE_URL', /^postgres(ql)?:\/\//, 'a postgres:// URL (leave it unset for the embedded SQLite)');
+  const redisUrl = connectionUrl(env, 'REDIS_URL', /^rediss?:\/\//, 'a redis:// or rediss:// URL');
 
   let secret = env.GATEHOUSE_SECRET?.trim();
   if (secret) {
@@ -300,6 +328,9 @@ export function loadConfig(env: Env = readEnv()): Config {
   }
 
   const cookieSecure = env.COOKIE_SECURE === undefined ? https : bool(env, 'COOKIE_SECURE', https);
+  if (production && !cookieSecure && env.COOKIE_SECURE !== undefined && env.COOKIE_SECURE.trim() !== '') {
+    throw new ConfigError('COOKIE_SECURE', 'false is refused in production: session cookies must be Secure; remove COOKIE_SECURE (it follows PUBLIC_URL) and serve Gatehouse over https');
+  }
   if (production && !cookieSecure) {
     throw new ConfigError('PUBLIC_URL', 'must be https in production so that cookies are Secure (or put Gatehouse behind TLS and set PUBLIC_URL to its https address)');
   }
@@ -314,8 +345,12 @@ export function loadConfig(env: Env = readEnv()): Config {
     if (parsed.origin !== origin) throw new ConfigError('CORS_ORIGINS', `"${origin}" is not an origin (scheme://host[:port], no path)`);
   }
 
-  const smtpUrl = env.SMTP_URL?.trim() || null;
-  if (smtpUrl && !/^smtps?:\/\/[^\s]+$/.test(smtpUrl)) throw new ConfigError('SMTP_URL', 'must be an smtp:// or smtps:// URL');
+  const smtpUrl = connectionUrl(env, 'SMTP_URL', /^smtps?:\/\/[^\s]+$/, 'an smtp:// or smtps:// URL');
+  const mailOutbox = bool(env, 'MAIL_OUTBOX', !production);
+  if (production && !smtpUrl && !mailOutbox) {
+    // Verification and reset mail written to a folder on the server reaches nobody: ask for that on purpose.
+    throw new ConfigError('SMTP_URL', 'is required in production (e.g. smtp://user:password@smtp.example.com:587), or set MAIL_OUTBOX=true to write mail to DATA_DIR/outbox instead');
+  }
   const brandName = env.BRAND_NAME?.trim() || 'Gatehouse';
   if (brandName.length > 60 || /[\r\n]/.test(brandName)) throw new ConfigError('BRAND_NAME', 'must be one line of at most 60 characters');
   const mailFrom = mailSender(env, brandName, publicUrl);
@@ -329,6 +364,20 @@ export function loadConfig(env: Env = readEnv()): Config {
   const passwordMinLength = integer(env, 'PASSWORD_MIN_LENGTH', 8, 8, 128);
   const passwordMaxLength = integer(env, 'PASSWORD_MAX_LENGTH', 128, passwordMinLength, 1024);
   const accessTokenTtlMs = duration(env, 'ACCESS_TOKEN_TTL', '15m', 10_000);
+  // A slow client (one byte a second) would otherwise hold its connection for as long as it likes.
+  const requestTimeoutMs = duration(env, 'REQUEST_TIMEOUT', '30s', 1000);
+  const headersTimeoutMs = duration(env, 'HEADERS_TIMEOUT', `${Math.min(10_000, requestTimeoutMs)}ms`, 1000);
+  if (headersTimeoutMs > requestTimeoutMs) throw new ConfigError('HEADERS_TIMEOUT', 'must not be longer than REQUEST_TIMEOUT');
+
+  const metricsToken = env.METRICS_TOKEN?.trim() || null;
+  const metricsSetting = env.METRICS?.trim().toLowerCase() || 'on';
+  if (!['on', 'off'].includes(metricsSetting)) throw new ConfigError('METRICS', `"${env.METRICS}" is not on or off`);
+  const metricsEnabled = metricsSetting === 'on';
+  // Metrics show traffic, failed logins and backends' health: in production they need a token or must be off.
+  if (production && metricsEnabled && !metricsToken) {
+    throw new ConfigError('METRICS_TOKEN', 'is required in production so that /metrics is not public: set it to a random string (Prometheus sends it as a Bearer token), or set METRICS=off');
+  }
+  if (metricsToken && metricsToken.length < 16 && production) throw new ConfigError('METRICS_TOKEN', 'is too short: use at least 16 random characters');
 
   const config: Config = {
     env: nodeEnv,
@@ -354,6 +403,7 @@ export function loadConfig(env: Env = readEnv()): Config {
     verifyTokenTtlMs: duration(env, 'VERIFY_TOKEN_TTL', '24h', 60_000),
     resetTokenTtlMs: duration(env, 'RESET_TOKEN_TTL', '1h', 60_000),
     smtpUrl,
+    mailOutbox,
     mailFrom,
     brandName,
     brandColor,
@@ -366,13 +416,20 @@ export function loadConfig(env: Env = readEnv()): Config {
     },
     trustProxy: trustProxy(env),
     corsOrigins,
+    requestTimeoutMs,
+    headersTimeoutMs,
+    // Longer than the 60 s idle timeout of common proxies and load balancers, so that they, not we, close an
+    // idle connection (else a request they send on it as we close it fails with a 502).
+    keepAliveTimeoutMs: duration(env, 'KEEP_ALIVE_TIMEOUT', '72s', 1000),
+    maxConnections: integer(env, 'MAX_CONNECTIONS', 10_000, 1, 1_000_000),
     logLevel: env.LOG_LEVEL?.trim() || (nodeEnv === 'test' ? 'silent' : 'info'),
     keyRingRefreshMs: duration(env, 'KEY_RING_REFRESH', '30s', 1000),
     keyActivationDelayMs: duration(env, 'KEY_ACTIVATION_DELAY', '3s'),
     hashConcurrency: integer(env, 'HASH_CONCURRENCY', availableParallelism(), 1, 256),
     hashQueueMax: env.HASH_QUEUE_MAX?.trim() ? integer(env, 'HASH_QUEUE_MAX', 0, 0, 100_000) : null,
     auditRetentionMs: duration(env, 'AUDIT_RETENTION', '90d', 86_400_000),
-    metricsToken: env.METRICS_TOKEN?.trim() || null,
+    metricsToken,
+    metricsEnabled,
     oauthProviders: oauthProviders(env),
     oauthRedirectAllowlist: oauthRedirectAllowlist(env, publicUrl.href.replace(/\/$/, '')),
   };

@@ -7,7 +7,7 @@ import type { KeyRing } from './crypto/keys.ts';
 import type { PasswordHasher } from './crypto/passwords.ts';
 import type { RevocationFeed } from './sessions/revocation-feed.ts';
 import type { Mailer } from './mail/transport.ts';
-import type { IdentityStore } from './oauth/store.ts';
+import type { IdentityStore } from './methods/social/store.ts';
 import type { Metrics } from './metrics.ts';
 import type { OneTimeTokenStore } from './recovery/store.ts';
 import type { AccessTokens } from './crypto/tokens.ts';
@@ -15,14 +15,25 @@ import type { SessionStore } from './sessions/store.ts';
 import type { SharedState } from './state/state.ts';
 import type { UserStore } from './users/store.ts';
 
-export interface Context {
-  config: Config;
+/** Every store, bound to one database connection or to one transaction. */
+export interface Stores {
   users: UserStore;
   sessions: SessionStore;
   oneTimeTokens: OneTimeTokenStore;
   identities: IdentityStore;
   apiKeys: ApiKeyStore;
   audit: AuditStore;
+}
+
+/**
+ * The unit of work: `work` gets every store bound to one transaction, which commits when it resolves and rolls
+ * back when it throws. A change and its audit event are written through the same `tx`.
+ */
+export type Transaction = <T>(work: (tx: Stores) => Promise<T>) => Promise<T>;
+
+export interface Context extends Stores {
+  config: Config;
+  transaction: Transaction;
   state: SharedState;
   /** Pushes revocations to verifying services (Redis pub/sub or PostgreSQL NOTIFY); null on SQLite alone. */
   revocationFeed: RevocationFeed | null;

@@ -138,6 +138,15 @@ migrations['0004_shared_state'] = {
   },
 };
 
+// Issue 13: how a session was signed in (RFC 8176 `amr`, `auth_time`); users.tokens_valid_after was never read.
+migrations['0005_sign_in_methods'] = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('sessions').addColumn('amr', 'text', (c) => c.notNull().defaultTo('')).execute();
+    await db.schema.alterTable('sessions').addColumn('auth_time', 'bigint').execute();
+    await db.schema.alterTable('users').dropColumn('tokens_valid_after').execute();
+  },
+};
+
 // Issue 13: outgoing mail waits here until the SMTP server takes it, so an outage delays mail instead of losing it.
 migrations['0006_mail_queue'] = {
   async up(db: Kysely<any>) {

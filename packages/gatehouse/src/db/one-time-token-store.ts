@@ -1,11 +1,12 @@
 import type { OneTimePurpose, OneTimeToken, OneTimeTokenStore } from '../recovery/store.ts';
 import type { Db } from './schema.ts';
+import { atomically } from './atomically.ts';
 
 export class SqlOneTimeTokenStore implements OneTimeTokenStore {
   constructor(private readonly db: Db) {}
 
   async replace(token: OneTimeToken): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+    await atomically(this.db, async (trx) => {
       await trx
         .updateTable('one_time_tokens')
         .set({ used_at: token.createdAt })

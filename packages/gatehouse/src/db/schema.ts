@@ -10,7 +10,6 @@ export interface UsersTable {
   password_hash: string | null;
   email_verified_at: number | null;
   disabled_at: number | null;
-  tokens_valid_after: number;
   created_at: number;
   updated_at: number;
   last_login_at: number | null;
@@ -29,6 +28,9 @@ export interface SessionsTable {
   revoke_reason: string | null;
   user_agent: string | null;
   ip: string | null;
+  /** RFC 8176 methods, space-separated. */
+  amr: string;
+  auth_time: number | null;
 }
 
 export interface RefreshTokensTable {

@@ -3,12 +3,12 @@ import type { LoginMode, RefreshToken, Session, SessionStore } from '../sessions
 import type { User } from '../users/store.ts';
 import { changedRows, rawQuery } from './raw-query.ts';
 import type { Database, RefreshTokensTable, SessionsTable, UsersTable } from './schema.ts';
-import { toUser } from './user-store.ts';
+import { atomically } from './atomically.ts';
+import { USER_COLUMNS, toUser } from './user-store.ts';
 
 // Joined reads name every column, prefixed by table, since the three tables share column names.
 const columns = (alias: string, prefix: string, names: readonly string[]) => names.map((n) => `${alias}.${n} as ${prefix}${n}`).join(', ');
-const SESSION_COLUMNS = ['id', 'user_id', 'mode', 'token_hash', 'created_at', 'last_used_at', 'expires_at', 'revoked_at', 'revoke_reason', 'user_agent', 'ip'] as const;
-const USER_COLUMNS = ['id', 'email', 'name', 'role', 'password_hash', 'email_verified_at', 'disabled_at', 'tokens_valid_after', 'created_at', 'updated_at', 'last_login_at'] as const;
+const SESSION_COLUMNS = ['id', 'user_id', 'mode', 'token_hash', 'created_at', 'last_used_at', 'expires_at', 'revoked_at', 'revoke_reason', 'user_agent', 'ip', 'amr', 'auth_time'] as const;
 const TOKEN_COLUMNS = ['hash', 'session_id', 'parent_hash', 'created_at', 'used_at', 'expires_at'] as const;
 const WITH_USER = `left join users u on u.id = s.user_id`;
 
@@ -54,6 +54,8 @@ function toSession(row: Selectable<SessionsTable>): Session {
     revokeReason: row.revoke_reason,
     userAgent: row.user_agent,
     ip: row.ip,
+    amr: row.amr ? row.amr.split(' ') : [],
+    authTime: row.auth_time ?? row.created_at,
   };
 }
 
@@ -69,13 +71,10 @@ function toRefreshToken(row: Selectable<RefreshTokensTable>): RefreshToken {
 }
 
 export class SqlSessionStore implements SessionStore {
-  constructor(
-    private readonly db: Kysely<Database>,
-    private readonly inTransaction = false,
-  ) {}
+  constructor(private readonly db: Kysely<Database>) {}
 
   async create(session: Session, secret: { tokenHash: string | null; refresh: RefreshToken | null }): Promise<void> {
-    const write = async (db: Kysely<Database>) => {
+    await atomically(this.db, async (db) => {
       await db
         .insertInto('sessions')
         .values({
@@ -90,12 +89,12 @@ export class SqlSessionStore implements SessionStore {
           revoke_reason: null,
           user_agent: session.userAgent,
           ip: session.ip,
+          amr: session.amr.join(' '),
+          auth_time: session.authTime,
         })
         .execute();
-      if (secret.refresh) await new SqlSessionStore(db, true).insertRefreshToken(secret.refresh);
-    };
-    if (this.inTransaction) await write(this.db);
-    else await this.db.transaction().execute(write);
+      if (secret.refresh) await new SqlSessionStore(db).insertRefreshToken(secret.refresh);
+    });
   }
 
   async find(id: string): Promise<Session | null> {
@@ -172,10 +171,5 @@ export class SqlSessionStore implements SessionStore {
 
   async insertRefreshToken(token: RefreshToken): Promise<void> {
     await rawQuery(this.db, SQL.insertRefreshToken, [token.hash, token.sessionId, token.parentHash, token.createdAt, token.usedAt, token.expiresAt]);
-  }
-
-  async transaction<T>(work: (store: SessionStore) => Promise<T>): Promise<T> {
-    if (this.inTransaction) return work(this);
-    return this.db.transaction().execute((trx) => work(new SqlSessionStore(trx, true)));
   }
 }

@@ -1,12 +1,11 @@
 import { sql, type Selectable, type Updateable } from 'kysely';
-import type { AuditEvent } from '../audit/store.ts';
-import type { RefreshToken, Session } from '../sessions/store.ts';
 import type { User, UserListQuery, UserPatch, UserStore } from '../users/store.ts';
-import { SqlAuditStore } from './audit-store.ts';
-import { SqlSessionStore } from './session-store.ts';
 import { isUniqueViolation } from './connect.ts';
 import { rawQuery } from './raw-query.ts';
 import type { Db, UsersTable } from './schema.ts';
+
+/** The columns of a user row, for joined reads that name every column. */
+export const USER_COLUMNS = ['id', 'email', 'name', 'role', 'password_hash', 'email_verified_at', 'disabled_at', 'created_at', 'updated_at', 'last_login_at'] as const;
 
 export function toUser(row: Selectable<UsersTable>): User {
   return {
@@ -28,9 +27,6 @@ function likePattern(q: string): string {
   return `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-/** Thrown inside the sign-up transaction to roll it back. */
-class EmailTaken extends Error {}
-
 export class SqlUserStore implements UserStore {
   constructor(private readonly db: Db) {}
 
@@ -46,7 +42,6 @@ export class SqlUserStore implements UserStore {
           password_hash: user.passwordHash,
           email_verified_at: user.emailVerifiedAt,
           disabled_at: user.disabledAt,
-          tokens_valid_after: 0,
           created_at: user.createdAt,
           updated_at: user.updatedAt,
           last_login_at: user.lastLoginAt,
@@ -55,20 +50,6 @@ export class SqlUserStore implements UserStore {
       return user;
     } catch (err) {
       if (isUniqueViolation(err)) return null;
-      throw err;
-    }
-  }
-
-  async createWithSession(user: User, session: Session, secret: { tokenHash: string | null; refresh: RefreshToken | null }, event: AuditEvent): Promise<User | null> {
-    try {
-      return await this.db.transaction().execute(async (trx) => {
-        if (!(await new SqlUserStore(trx).create(user))) throw new EmailTaken();
-        await new SqlSessionStore(trx, true).create(session, secret);
-        await new SqlAuditStore(trx).append(event);
-        return user;
-      });
-    } catch (err) {
-      if (err instanceof EmailTaken) return null;
       throw err;
     }
   }
@@ -93,6 +74,12 @@ export class SqlUserStore implements UserStore {
     if (patch.disabledAt !== undefined) values.disabled_at = patch.disabledAt;
     if (patch.lastLoginAt !== undefined) values.last_login_at = patch.lastLoginAt;
     const row = await this.db.updateTable('users').set(values).where('id', '=', id).returningAll().executeTakeFirst();
+    return row ? toUser(row) : null;
+  }
+
+  async lock(id: string): Promise<User | null> {
+    // A no-op write takes the row lock (PostgreSQL) until the transaction ends; SQLite has one writer anyway.
+    const row = await this.db.updateTable('users').set((eb) => ({ updated_at: eb.ref('updated_at') })).where('id', '=', id).returningAll().executeTakeFirst();
     return row ? toUser(row) : null;
   }
 

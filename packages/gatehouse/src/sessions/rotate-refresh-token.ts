@@ -3,6 +3,7 @@ import { recordEvent } from '../audit/service.ts';
 import type { ClientInfo, Context } from '../context.ts';
 import { deriveKey, hmac, sha256 } from '../crypto/random.ts';
 import { AppError } from '../errors.ts';
+import { mayAct } from '../sign-in/access-policy.ts';
 import type { User } from '../users/store.ts';
 import { markSessionsRevoked } from './revocation.ts';
 import { REFRESH_PREFIX } from './service.ts';
@@ -42,7 +43,7 @@ export async function rotateRefreshToken(ctx: Context, presented: string, client
   const hash = sha256(presented);
   const successor = successorOf(ctx, presented);
 
-  const outcome = await ctx.sessions.transaction<Outcome>(async (store) => {
+  const outcome = await ctx.transaction<Outcome>(async ({ sessions: store }) => {
     // One read for the token, its session and the user the new access token is for.
     const found = await store.findRefreshTokenWithSession(hash);
     if (!found) return { kind: 'invalid' };
@@ -78,7 +79,7 @@ export async function rotateRefreshToken(ctx: Context, presented: string, client
   if (outcome.kind === 'rotated') ctx.metrics.event('refresh_rotated');
 
   const { user } = outcome;
-  if (!user || user.disabledAt !== null) throw new AppError('invalid_refresh_token');
-  const access = await ctx.tokens.sign({ sub: user.id, sid: outcome.session.id, role: user.role }, now);
+  if (!mayAct(ctx.config, user)) throw new AppError('invalid_refresh_token');
+  const access = await ctx.tokens.sign({ sub: user.id, sid: outcome.session.id, role: user.role, amr: outcome.session.amr }, now);
   return { user, session: outcome.session, refreshToken: outcome.successor, accessToken: access.token, expiresIn: access.expiresIn };
 }

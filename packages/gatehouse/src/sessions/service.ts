@@ -31,8 +31,8 @@ export interface PreparedSession {
   issue(): Promise<IssuedSession>;
 }
 
-/** A new session and its secret, not yet stored: register stores them in one transaction with the user. */
-export function prepareSession(ctx: Context, user: User, mode: LoginMode, client: ClientInfo): PreparedSession {
+/** A new session and its secret, not yet stored: the sign-in pipeline stores them in its transaction. */
+export function prepareSession(ctx: Context, user: User, mode: LoginMode, client: ClientInfo, amr: string[]): PreparedSession {
   const now = ctx.now();
   const ttl = mode === 'session' ? ctx.config.sessionTtlMs : ctx.config.refreshTokenTtlMs;
   const session: Session = {
@@ -46,6 +46,8 @@ export function prepareSession(ctx: Context, user: User, mode: LoginMode, client
     revokeReason: null,
     userAgent: client.userAgent?.slice(0, 512) ?? null,
     ip: client.ip,
+    amr,
+    authTime: now,
   };
   if (mode === 'session') {
     const sessionToken = randomToken(SESSION_PREFIX);
@@ -56,16 +58,10 @@ export function prepareSession(ctx: Context, user: User, mode: LoginMode, client
     session,
     secret: { tokenHash: null, refresh: { hash: sha256(refreshToken), sessionId: session.id, parentHash: null, createdAt: now, usedAt: null, expiresAt: session.expiresAt } },
     async issue() {
-      const access = await ctx.tokens.sign({ sub: user.id, sid: session.id, role: user.role }, now);
+      const access = await ctx.tokens.sign({ sub: user.id, sid: session.id, role: user.role, amr }, now);
       return { session, accessToken: access.token, expiresIn: access.expiresIn, refreshToken };
     },
   };
-}
-
-export async function startSession(ctx: Context, user: User, mode: LoginMode, client: ClientInfo): Promise<IssuedSession> {
-  const prepared = prepareSession(ctx, user, mode, client);
-  await ctx.sessions.create(prepared.session, prepared.secret);
-  return prepared.issue();
 }
 
 /** Ends one session: its refresh tokens stop working and its access tokens are refused at once. */

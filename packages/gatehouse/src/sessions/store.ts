@@ -14,6 +14,10 @@ export interface Session {
   revokeReason: string | null;
   userAgent: string | null;
   ip: string | null;
+  /** How the user proved who they are, as RFC 8176 method names (`pwd`, `fed`, `otp`, `mfa`, …). */
+  amr: string[];
+  /** When the user last proved it (sign-in or re-authentication), epoch ms: what step-up checks. */
+  authTime: number;
 }
 
 export interface RefreshToken {
@@ -48,9 +52,6 @@ export interface SessionStore {
   claimRefreshToken(hash: string, now: number): Promise<boolean>;
   /** Idempotent: inserting the same successor twice keeps one row. */
   insertRefreshToken(token: RefreshToken): Promise<void>;
-
-  /** Runs `work` in one database transaction, with a store bound to it. */
-  transaction<T>(work: (store: SessionStore) => Promise<T>): Promise<T>;
 }
 
 export interface PublicSession {

@@ -3,9 +3,12 @@ import { auditEvent, recordEvent } from '../audit/service.ts';
 import type { ClientInfo, Context } from '../context.ts';
 import { uuidv7 } from '../crypto/random.ts';
 import { AppError, validationError, type FieldError } from '../errors.ts';
-import { endUserSessions, prepareSession, type IssuedSession } from '../sessions/service.ts';
+import { endUserSessions } from '../sessions/service.ts';
 import type { LoginMode } from '../sessions/store.ts';
 import { checkLoginAllowed, consumeSignupAttempt, recordLoginFailure } from '../sessions/throttle.ts';
+import { signInRefusal } from '../sign-in/access-policy.ts';
+import { AMR } from '../sign-in/amr.ts';
+import { writeSignIn, type SignInResult, type WrittenSignIn } from '../sign-in/complete-sign-in.ts';
 import { sendVerificationEmail } from '../recovery/service.ts';
 import { passwordChangedMail } from '../recovery/templates.ts';
 import { checkEmail, checkName, checkPassword, normalizeEmail, normalizeName } from './policy.ts';
@@ -38,15 +41,28 @@ export interface NewAccount {
   emailVerified?: boolean;
 }
 
-/** Creates a user; the e-mail's local part is the name when none is given. */
-export async function createUser(ctx: Context, input: NewAccount): Promise<User> {
-  const created = await ctx.users.create(await newUser(ctx, input));
-  if (!created) throw new AppError('email_taken');
-  return created;
+/**
+ * Creates a user (the CLI's `user create`); the e-mail's local part is the name when none is given. The user
+ * and its audit event are written together.
+ */
+export async function createUser(ctx: Context, input: NewAccount, detail: Record<string, string> = {}): Promise<User> {
+  const user = await newUser(ctx, checkedAccount(ctx, input));
+  await ctx.transaction(async (tx) => {
+    if (!(await tx.users.create(user))) throw new AppError('email_taken');
+    await tx.audit.append(auditEvent(ctx, 'register', { userId: user.id, detail: { role: user.role, ...detail } }));
+  });
+  ctx.metrics.event('register');
+  return user;
 }
 
-/** Checks a new account and hashes its password: the user row, not yet stored. */
-async function newUser(ctx: Context, input: NewAccount, lastLoginAt: number | null = null): Promise<User> {
+interface CheckedAccount extends NewAccount {
+  email: string;
+  name: string;
+  role: string;
+}
+
+/** Checks every field of a new account before anything is counted, hashed or written. */
+function checkedAccount(ctx: Context, input: NewAccount): CheckedAccount {
   const email = normalizeEmail(input.email);
   const name = normalizeName(input.name ?? email.split('@')[0]!.slice(0, 100));
   if (input.password !== null) checkNewAccount(ctx, email, input.password, name);
@@ -56,6 +72,12 @@ async function newUser(ctx: Context, input: NewAccount, lastLoginAt: number | nu
   }
   const role = input.role ?? 'user';
   if (!ctx.config.roles.includes(role)) throw validationError([{ field: 'role', message: `Unknown role: ${role}` }]);
+  return { ...input, email, name, role };
+}
+
+/** Hashes the password of a checked account: the user row, not yet stored. */
+async function newUser(ctx: Context, input: CheckedAccount): Promise<User> {
+  const { email, name, role } = input;
   if (await ctx.users.findByEmail(email)) throw new AppError('email_taken');
   const now = ctx.now();
   return {
@@ -68,22 +90,32 @@ async function newUser(ctx: Context, input: NewAccount, lastLoginAt: number | nu
     disabledAt: null,
     createdAt: now,
     updatedAt: now,
-    lastLoginAt,
+    lastLoginAt: null,
   };
 }
 
-export async function register(ctx: Context, input: RegisterInput, client: ClientInfo): Promise<IssuedSession & { user: User }> {
+/** A new account: signed in at once, or (under REQUIRE_EMAIL_VERIFICATION) only created, with no session. */
+export type Registration = SignInResult | { kind: 'created'; user: User };
+
+export async function register(ctx: Context, input: RegisterInput, client: ClientInfo): Promise<Registration> {
+  // Only a well-formed attempt counts toward the sign-up limit: typos must not lock an address out.
+  const checked = checkedAccount(ctx, { email: input.email, password: input.password, name: input.name });
   await consumeSignupAttempt(ctx, client.ip);
-  const user = await newUser(ctx, { email: input.email, password: input.password, name: input.name }, ctx.now());
+  const user = await newUser(ctx, checked);
   // The user, its first session and the audit event are written together: a crash or an outage half-way
   // must not leave an account that was never acknowledged, or one without the session it was created with.
-  const first = prepareSession(ctx, user, input.mode, client);
-  const event = auditEvent(ctx, 'register', { userId: user.id, sessionId: first.session.id, client, detail: { mode: input.mode } });
-  if (!(await ctx.users.createWithSession(user, first.session, first.secret, event))) throw new AppError('email_taken');
-  ctx.metrics?.event('register');
-  const issued = await first.issue();
+  const written = await ctx.transaction(async (tx): Promise<WrittenSignIn | null> => {
+    if (!(await tx.users.create(user))) throw new AppError('email_taken');
+    if (signInRefusal(ctx.config, user) !== null) {
+      await tx.audit.append(auditEvent(ctx, 'register', { userId: user.id, client, detail: { mode: input.mode, signedIn: false } }));
+      return null;
+    }
+    return writeSignIn(ctx, { user, amr: [AMR.password], mode: input.mode, client, auditType: 'register' }, tx);
+  });
   sendVerificationEmail(ctx, user);
-  return { ...issued, user };
+  if (written) return written.finish();
+  ctx.metrics.event('register');
+  return { kind: 'created', user };
 }
 
 export async function getUser(ctx: Context, userId: string): Promise<User> {
@@ -130,5 +162,5 @@ export async function changePassword(
   await ctx.users.update(userId, { passwordHash: await ctx.passwords.hash(input.newPassword) }, now);
   const ended = await endUserSessions(ctx, userId, 'password_changed', currentSessionId);
   await recordEvent(ctx, 'password_changed', { userId, sessionId: currentSessionId, client, detail: { sessionsEnded: ended } });
-  ctx.background.run('password changed notice', () => ctx.mailer.send(passwordChangedMail(user.email, ctx.config.brandName, new Date(now))));
+  ctx.background.run('password changed notice', () => ctx.mailer.send(passwordChangedMail(user.email, ctx.config.brandName, new Date(now), 'changed')));
 }

@@ -1,5 +1,3 @@
-import type { AuditEvent } from '../audit/store.ts';
-import type { RefreshToken, Session } from '../sessions/store.ts';
 
 export interface User {
   id: string;
@@ -34,11 +32,8 @@ export interface UserListQuery {
 export interface UserStore {
   /** `null` when the e-mail is taken. */
   create(user: User): Promise<User | null>;
-  /**
-   * Sign-up: the user, its first session (with its refresh token or cookie hash) and the audit event, in one
-   * transaction: all of them or none, even if the process dies half-way. `null` when the e-mail is taken.
-   */
-  createWithSession(user: User, session: Session, secret: { tokenHash: string | null; refresh: RefreshToken | null }, event: AuditEvent): Promise<User | null>;
+  /** Reads the user and, inside a transaction, holds its row until the end: rules over all of a user's ways in. */
+  lock(id: string): Promise<User | null>;
   findById(id: string): Promise<User | null>;
   findByEmail(email: string): Promise<User | null>;
   update(id: string, patch: UserPatch, now: number): Promise<User | null>;

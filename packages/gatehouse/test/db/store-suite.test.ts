@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { openDatabase, type DbHandle } from '../../src/db/connect.ts';
 import { migrateToLatest } from '../../src/db/migrations.ts';
 import { SqlSessionStore } from '../../src/db/session-store.ts';
+import { sqlTransaction } from '../../src/db/stores.ts';
 import { SqlUserStore } from '../../src/db/user-store.ts';
 import { sha256, uuidv7 } from '../../src/crypto/random.ts';
 import type { Session } from '../../src/sessions/store.ts';
@@ -17,7 +18,7 @@ function user(email: string, extra: Partial<User> = {}): User {
 }
 
 function session(userId: string, extra: Partial<Session> = {}): Session {
-  return { id: uuidv7(), userId, mode: 'token', createdAt: T0, lastUsedAt: T0, expiresAt: T0 + 86_400_000, revokedAt: null, revokeReason: null, userAgent: 'ua', ip: '127.0.0.1', ...extra };
+  return { id: uuidv7(), userId, mode: 'token', createdAt: T0, lastUsedAt: T0, expiresAt: T0 + 86_400_000, revokedAt: null, revokeReason: null, userAgent: 'ua', ip: '127.0.0.1', amr: ['pwd'], authTime: T0, ...extra };
 }
 
 function suite(name: string, skip: () => Promise<false | string>, open: () => Promise<{ handle: DbHandle; cleanup(): Promise<void> }>) {
@@ -119,7 +120,7 @@ function suite(name: string, skip: () => Promise<false | string>, open: () => Pr
       const u = (await users.create(user('race@example.com')))!;
       const s = session(u.id);
       await sessions.create(s, { tokenHash: null, refresh: { hash: 'h-race', sessionId: s.id, parentHash: null, createdAt: T0, usedAt: null, expiresAt: T0 + 1000 } });
-      const wins = await Promise.all(Array.from({ length: 20 }, () => sessions.transaction((tx) => tx.claimRefreshToken('h-race', T0 + 1))));
+      const wins = await Promise.all(Array.from({ length: 20 }, () => sqlTransaction(handle.db)((tx) => tx.sessions.claimRefreshToken('h-race', T0 + 1))));
       assert.equal(wins.filter(Boolean).length, 1);
       const successor = { hash: 'h-next', sessionId: s.id, parentHash: 'h-race', createdAt: T0, usedAt: null, expiresAt: T0 + 1000 };
       await Promise.all(Array.from({ length: 5 }, () => sessions.insertRefreshToken(successor)));
@@ -132,9 +133,9 @@ function suite(name: string, skip: () => Promise<false | string>, open: () => Pr
       const s = session(u.id);
       await sessions.create(s, { tokenHash: null, refresh: { hash: 'h-rb', sessionId: s.id, parentHash: null, createdAt: T0, usedAt: null, expiresAt: T0 + 1000 } });
       await assert.rejects(
-        sessions.transaction(async (tx) => {
-          await tx.claimRefreshToken('h-rb', T0 + 1);
-          await tx.insertRefreshToken({ hash: 'h-rb-next', sessionId: s.id, parentHash: 'h-rb', createdAt: T0, usedAt: null, expiresAt: T0 + 1000 });
+        sqlTransaction(handle.db)(async (tx) => {
+          await tx.sessions.claimRefreshToken('h-rb', T0 + 1);
+          await tx.sessions.insertRefreshToken({ hash: 'h-rb-next', sessionId: s.id, parentHash: 'h-rb', createdAt: T0, usedAt: null, expiresAt: T0 + 1000 });
           throw new Error('boom');
         }),
       );

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { startSession } from '../../src/sessions/service.ts';
+import { completeSignIn } from '../../src/sign-in/complete-sign-in.ts';
 import { createUser } from '../../src/users/service.ts';
 import { PASSWORD, call, login, uniqueEmail } from '../helpers/http.ts';
 import { forbidDialogs, launchBrowser, mailedLink, newContext, screenshot, startPageServer, type PageServer } from '../helpers/browser.ts';
@@ -151,7 +151,7 @@ describe('pages: account', () => {
     // An account made by a provider has no password: its only identity stays, and the page says why.
     const social = await createUser(server.runtime.ctx, { email: uniqueEmail('social'), password: null, emailVerified: true });
     await server.runtime.ctx.identities.link({ provider: 'acme', subject: 'acme-2', userId: social.id, email: social.email, emailVerified: true, createdAt: now });
-    const issued = await startSession(server.runtime.ctx, social, 'session', { ip: '127.0.0.1', userAgent: 'test' });
+    const { issued } = await completeSignIn(server.runtime.ctx, { user: social, amr: ['fed'], mode: 'session', client: { ip: '127.0.0.1', userAgent: 'test' } });
     const socialContext = await newContext(browser);
     await socialContext.addCookies([{ name: 'gh_session', value: issued.sessionToken!, url: server.origin }]);
     const socialPage = await socialContext.newPage();

@@ -4,7 +4,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../../context.ts';
 import { randomToken, safeEqual, sha256 } from '../../crypto/random.ts';
 import { AppError } from '../../errors.ts';
-import { resolveSessionCookie } from '../../sessions/service.ts';
+import { resolveSessionCookieWithUser } from '../../sessions/service.ts';
+import { mayAct } from '../../sign-in/access-policy.ts';
 import type { Session } from '../../sessions/store.ts';
 import type { User } from '../../users/store.ts';
 import { SESSION_COOKIE, setCsrfCookie } from '../cookies.ts';
@@ -43,15 +44,13 @@ export class PageRequests {
   async viewer(request: FastifyRequest): Promise<SignedIn | null> {
     const cookie = request.cookies[SESSION_COOKIE];
     if (!cookie) return null;
-    let session: Session;
     try {
-      session = await resolveSessionCookie(this.ctx, cookie);
+      const { session, user } = await resolveSessionCookieWithUser(this.ctx, cookie);
+      return mayAct(this.ctx.config, user) ? { user, session } : null;
     } catch (err) {
       if (err instanceof AppError && err.status === 401) return null;
       throw err;
     }
-    const user = await this.ctx.users.findById(session.userId);
-    return user && user.disabledAt === null ? { user, session } : null;
   }
 
   /** The token for this browser's forms; sets the nonce cookie it is bound to when there is none yet. */

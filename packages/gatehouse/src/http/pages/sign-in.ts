@@ -2,11 +2,12 @@
 // functions as the JSON API (throttles, policy, audit), in session mode.
 import { AppError } from '../../errors.ts';
 import { escapeHtml } from '../../html.ts';
-import { exchangeCode } from '../../oauth/service.ts';
-import { login } from '../../sessions/login.ts';
+import { exchangeCode } from '../../methods/social/service.ts';
+import { login } from '../../methods/password/login.ts';
 import { logout } from '../../sessions/service.ts';
 import { register } from '../../users/service.ts';
-import { clearAuthCookies, setSessionCookie } from '../cookies.ts';
+import { clearAuthCookies } from '../cookies.ts';
+import { answerSignIn } from '../sign-in-answer.ts';
 import { clientInfo, type App } from '../types.ts';
 import type { PageKit } from './kit.ts';
 import { csrfInput, errorsByField, field, formError, hidden } from './layout.ts';
@@ -58,8 +59,7 @@ ${field({ name: 'password', label: 'Password', type: 'password', error: v.errors
       return kit.show(request, reply, null, { title: 'Sign in', status: 400, body: (csrf) => loginForm(csrf, { email, redirectTo, errors }) });
     }
     try {
-      const result = await login(ctx, { email, password, mode: 'session' }, clientInfo(request));
-      setSessionCookie(reply, ctx.config, result.sessionToken!);
+      answerSignIn(ctx, reply, await login(ctx, { email, password, mode: 'session' }, clientInfo(request)), 'session');
       return pages.redirect(reply, redirectTo);
     } catch (err) {
       const shown = refusal(err, reply);
@@ -95,7 +95,10 @@ ${field({ name: 'password', label: 'Password', type: 'password', error: v.errors
     const password = formField(request.body, 'password');
     try {
       const result = await register(ctx, { email, password, name: name.trim() ? name : undefined, mode: 'session' }, clientInfo(request));
-      setSessionCookie(reply, ctx.config, result.sessionToken!);
+      answerSignIn(ctx, reply, result, 'session');
+      if (result.kind === 'created') {
+        return pages.redirect(reply, '/login', { kind: 'ok', text: `Welcome! We sent a link to ${result.user.email}: confirm the address, then sign in.` });
+      }
       return pages.redirect(reply, '/account', { kind: 'ok', text: `Welcome! We sent a link to ${result.user.email} to confirm the address.` });
     } catch (err) {
       const shown = refusal(err, reply);
@@ -135,8 +138,7 @@ ${field({ name: 'password', label: 'Password', type: 'password', error: v.errors
   app.post('/login/oauth', async (request, reply) => {
     pages.checkCsrf(request);
     try {
-      const result = await exchangeCode(ctx, formField(request.body, 'code', 200), 'session', clientInfo(request));
-      setSessionCookie(reply, ctx.config, result.sessionToken!);
+      answerSignIn(ctx, reply, await exchangeCode(ctx, formField(request.body, 'code', 200), 'session', clientInfo(request)), 'session');
       return pages.redirect(reply, '/account');
     } catch (err) {
       const shown = refusal(err, reply);

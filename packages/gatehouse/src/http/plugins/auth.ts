@@ -5,6 +5,7 @@ import { looksLikeApiKey, resolveApiKey } from '../../api-keys/service.ts';
 import { AppError } from '../../errors.ts';
 import { isSessionRevoked } from '../../sessions/revocation.ts';
 import { resolveSessionCookieWithUser } from '../../sessions/service.ts';
+import { mayAct } from '../../sign-in/access-policy.ts';
 import { SESSION_COOKIE } from '../cookies.ts';
 import type { Auth } from '../types.ts';
 import { SAFE_METHODS, type Csrf } from './csrf.ts';
@@ -34,7 +35,7 @@ export function createGuards(ctx: Context, csrf: Csrf) {
       const { session, user } = await resolveSessionCookieWithUser(ctx, cookie);
       // A cookie rides along with cross-site requests; a Bearer header cannot, so only cookies need CSRF.
       if (!SAFE_METHODS.has(request.method)) csrf.verify(request);
-      if (!user || user.disabledAt !== null) throw new AppError('token_revoked', { message: 'The session has ended' });
+      if (!mayAct(ctx.config, user)) throw new AppError('token_revoked', { message: 'The session has ended' });
       return { userId: user.id, sessionId: session.id, role: user.role, via: 'session', apiKey: null };
     }
     throw new AppError('authentication_required');

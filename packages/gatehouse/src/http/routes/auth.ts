@@ -1,34 +1,18 @@
 // Sign-up, login, refresh, logout: the token lifecycle.
-import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { Context } from '../../context.ts';
 import { AppError } from '../../errors.ts';
-import { login } from '../../sessions/login.ts';
+import { login } from '../../methods/password/login.ts';
 import { rotateRefreshToken } from '../../sessions/rotate-refresh-token.ts';
-import { logout, logoutEverywhere, type IssuedSession } from '../../sessions/service.ts';
-import type { LoginMode } from '../../sessions/store.ts';
+import { logout, logoutEverywhere } from '../../sessions/service.ts';
 import { register } from '../../users/service.ts';
-import { toPublicUser, type User } from '../../users/store.ts';
-import { REFRESH_COOKIE, clearAuthCookies, setCsrfCookie, setRefreshCookie, setSessionCookie } from '../cookies.ts';
+import { toPublicUser } from '../../users/store.ts';
+import { REFRESH_COOKIE, clearAuthCookies, setCsrfCookie, setRefreshCookie } from '../cookies.ts';
+import { answerSignIn } from '../sign-in-answer.ts';
 import type { Guards } from '../plugins/auth.ts';
 import type { Csrf } from '../plugins/csrf.ts';
 import { EmailField, LoginResponseSchema, ModeSchema, NameField, PasswordField } from '../schemas.ts';
 import { clientInfo, sessionOf, type App } from '../types.ts';
-
-/** Shapes a login for its mode: tokens in the body, the refresh token in a cookie, or only a session cookie. */
-export function loginBody(ctx: Context, reply: FastifyReply, user: User, issued: IssuedSession, mode: LoginMode) {
-  const publicUser = toPublicUser(user);
-  if (mode === 'session') {
-    setSessionCookie(reply, ctx.config, issued.sessionToken!);
-    return { user: publicUser };
-  }
-  const tokens = { accessToken: issued.accessToken!, tokenType: 'Bearer' as const, expiresIn: issued.expiresIn! };
-  if (mode === 'cookie') {
-    setRefreshCookie(reply, ctx.config, issued.refreshToken!);
-    return { user: publicUser, ...tokens };
-  }
-  return { user: publicUser, ...tokens, refreshToken: issued.refreshToken! };
-}
 
 export function authRoutes(app: App, ctx: Context, guards: Guards, csrf: Csrf): void {
   app.post(
@@ -43,7 +27,7 @@ export function authRoutes(app: App, ctx: Context, guards: Guards, csrf: Csrf): 
       const mode = request.body.mode ?? 'token';
       const result = await register(ctx, { ...request.body, mode }, clientInfo(request));
       reply.status(201);
-      return loginBody(ctx, reply, result.user, result, mode);
+      return answerSignIn(ctx, reply, result, mode);
     },
   );
 
@@ -58,7 +42,7 @@ export function authRoutes(app: App, ctx: Context, guards: Guards, csrf: Csrf): 
     async (request, reply) => {
       const mode = request.body.mode ?? 'token';
       const result = await login(ctx, { email: request.body.email, password: request.body.password, mode }, clientInfo(request));
-      return loginBody(ctx, reply, result.user, result, mode);
+      return answerSignIn(ctx, reply, result, mode);
     },
   );
 

@@ -1,13 +1,13 @@
-// Password login: throttle, verify (the same work for unknown e-mails), then start a session.
-import { recordEvent } from '../audit/service.ts';
-import type { ClientInfo, Context } from '../context.ts';
-import { sha256 } from '../crypto/random.ts';
-import { AppError } from '../errors.ts';
-import { normalizeEmail } from '../users/policy.ts';
-import type { User } from '../users/store.ts';
-import { startSession, type IssuedSession } from './service.ts';
-import type { LoginMode } from './store.ts';
-import { checkLoginAllowed, recordLoginFailure, recordLoginSuccess } from './throttle.ts';
+// Password login: throttle, verify (the same work for unknown e-mails), then the sign-in pipeline.
+import { recordEvent } from '../../audit/service.ts';
+import type { ClientInfo, Context } from '../../context.ts';
+import { sha256 } from '../../crypto/random.ts';
+import { AppError } from '../../errors.ts';
+import { AMR } from '../../sign-in/amr.ts';
+import { completeSignIn, enforceSignInPolicy, type SignInResult } from '../../sign-in/complete-sign-in.ts';
+import type { LoginMode } from '../../sessions/store.ts';
+import { checkLoginAllowed, recordLoginFailure, recordLoginSuccess } from '../../sessions/throttle.ts';
+import { normalizeEmail } from '../../users/policy.ts';
 
 export interface LoginInput {
   email: string;
@@ -15,7 +15,7 @@ export interface LoginInput {
   mode: LoginMode;
 }
 
-export async function login(ctx: Context, input: LoginInput, client: ClientInfo): Promise<IssuedSession & { user: User }> {
+export async function login(ctx: Context, input: LoginInput, client: ClientInfo): Promise<SignInResult> {
   const email = normalizeEmail(input.email);
   try {
     await checkLoginAllowed(ctx, email, client.ip);
@@ -40,21 +40,9 @@ export async function login(ctx: Context, input: LoginInput, client: ClientInfo)
     throw new AppError('invalid_credentials');
   }
   // Only someone who knows the password learns that the account is disabled or unverified.
-  if (user.disabledAt !== null) {
-    await recordEvent(ctx, 'login_failed', { userId: user.id, client, detail: { reason: 'account_disabled' } });
-    throw new AppError('account_disabled');
-  }
-  if (ctx.config.requireEmailVerification && user.emailVerifiedAt === null) {
-    await recordEvent(ctx, 'login_failed', { userId: user.id, client, detail: { reason: 'email_not_verified' } });
-    throw new AppError('email_not_verified');
-  }
-
+  await enforceSignInPolicy(ctx, user, client);
   await recordLoginSuccess(ctx, email);
-  const now = ctx.now();
   // Upgrading an old hash is a nicety: when the hash queue is full, it waits for the next login.
   const passwordHash = check.needsRehash ? await ctx.passwords.hash(input.password).catch(() => undefined) : undefined;
-  const updated = (await ctx.users.update(user.id, { lastLoginAt: now, ...(passwordHash ? { passwordHash } : {}) }, now)) ?? user;
-  const issued = await startSession(ctx, updated, input.mode, client);
-  await recordEvent(ctx, 'login_ok', { userId: user.id, sessionId: issued.session.id, client, detail: { mode: input.mode } });
-  return { ...issued, user: updated };
+  return completeSignIn(ctx, { user, amr: [AMR.password], mode: input.mode, client, userPatch: passwordHash ? { passwordHash } : undefined });
 }

@@ -2,16 +2,19 @@
 // bound to the browser, PKCE S256, a nonce and issuer checks for OpenID Connect, exact redirect matching,
 // and a one-time code (not tokens) in the final redirect. Then the account rules: find by (provider,
 // subject); link by e-mail only when both sides have verified it; otherwise a new account, never a merge.
-import { recordEvent } from '../audit/service.ts';
+import { auditEvent, recordEvent } from '../../audit/service.ts';
 import * as client from 'openid-client';
-import type { ClientInfo, Context } from '../context.ts';
-import { randomToken, safeEqual, sha256, uuidv7 } from '../crypto/random.ts';
-import { AppError, validationError } from '../errors.ts';
-import { sendVerificationEmail } from '../recovery/service.ts';
-import { startSession, type IssuedSession } from '../sessions/service.ts';
-import type { LoginMode } from '../sessions/store.ts';
-import { checkEmail, checkName, normalizeEmail, normalizeName } from '../users/policy.ts';
-import type { User } from '../users/store.ts';
+import type { ClientInfo, Context, Stores } from '../../context.ts';
+import { randomToken, safeEqual, sha256, uuidv7 } from '../../crypto/random.ts';
+import { AppError, validationError } from '../../errors.ts';
+import { sendVerificationEmail } from '../../recovery/service.ts';
+import type { LoginMode } from '../../sessions/store.ts';
+import { signInRefusal } from '../../sign-in/access-policy.ts';
+import { AMR } from '../../sign-in/amr.ts';
+import { completeSignIn, type SignInResult } from '../../sign-in/complete-sign-in.ts';
+import { removeWayIn } from '../../sign-in/ways-in.ts';
+import { checkEmail, checkName, normalizeEmail, normalizeName } from '../../users/policy.ts';
+import type { User } from '../../users/store.ts';
 import { ProviderClients, ProviderUnavailableError, type OAuthProviderConfig } from './providers.ts';
 import type { Identity } from './store.ts';
 
@@ -209,7 +212,9 @@ export async function finishSignIn(ctx: Context, providerName: string, search: U
   const resolved = await resolveAccount(ctx, provider, profile);
   if ('error' in resolved) return { ok: false, redirectTo, error: resolved.error };
   const user = resolved.user;
-  if (user.disabledAt !== null) return { ok: false, redirectTo, error: new AppError('account_disabled') };
+  // Refused here already, so the application shows why instead of receiving a code that cannot be used.
+  const refusal = signInRefusal(ctx.config, user);
+  if (refusal !== null) return { ok: false, redirectTo, error: new AppError(refusal) };
 
   const code = randomToken(EXCHANGE_CODE_PREFIX);
   const grant: ExchangeGrant = { userId: user.id, provider: provider.name };
@@ -272,20 +277,45 @@ async function githubProfile(config: client.Configuration, provider: OAuthProvid
 
 type Resolution = { user: User } | { error: AppError };
 
-async function resolveAccount(ctx: Context, provider: OAuthProviderConfig, profile: ProviderProfile, attempt = 0): Promise<Resolution> {
+/** A write lost a race with a concurrent sign-in: the transaction is rolled back and the decision made again. */
+class LostRace extends Error {}
+
+/**
+ * Finds or makes the local account, in one transaction. Two first sign-ins of one provider account at once
+ * both see no identity; the one that commits second hits a unique key, rolls back and, deciding again, finds
+ * the identity the first made: one user, and no error for either.
+ */
+async function resolveAccount(ctx: Context, provider: OAuthProviderConfig, profile: ProviderProfile): Promise<Resolution> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const outcome = await ctx.transaction((tx) => decideAccount(ctx, tx, provider, profile));
+      if ('user' in outcome && outcome.created) sendVerificationEmail(ctx, outcome.user);
+      return outcome;
+    } catch (err) {
+      if (!(err instanceof LostRace) || attempt >= 2) throw err instanceof LostRace ? new AppError('conflict') : err;
+    }
+  }
+}
+
+async function decideAccount(
+  ctx: Context,
+  tx: Stores,
+  provider: OAuthProviderConfig,
+  profile: ProviderProfile,
+): Promise<{ user: User; created?: boolean } | { error: AppError }> {
   const now = ctx.now();
   const email = profile.email === null ? null : normalizeEmail(profile.email);
 
-  const known = await ctx.identities.find(provider.name, profile.subject);
+  const known = await tx.identities.find(provider.name, profile.subject);
   if (known) {
-    const user = await ctx.users.findById(known.userId);
+    const user = await tx.users.findById(known.userId);
     if (!user) return { error: new AppError('oauth_failed', { message: 'The linked account no longer exists' }) };
     if (known.email !== email || known.emailVerified !== profile.emailVerified) {
-      await ctx.identities.updateProfile(provider.name, profile.subject, email, profile.emailVerified);
+      await tx.identities.updateProfile(provider.name, profile.subject, email, profile.emailVerified);
     }
     // The provider now vouches for the address this account was made with: it counts as verified.
     if (user.emailVerifiedAt === null && profile.emailVerified && email === user.email) {
-      return { user: (await ctx.users.update(user.id, { emailVerifiedAt: now }, now)) ?? user };
+      return { user: (await tx.users.update(user.id, { emailVerifiedAt: now }, now)) ?? user };
     }
     return { user };
   }
@@ -295,7 +325,7 @@ async function resolveAccount(ctx: Context, provider: OAuthProviderConfig, profi
   }
   const identity: Identity = { provider: provider.name, subject: profile.subject, userId: '', email, emailVerified: profile.emailVerified, createdAt: now };
 
-  const local = await ctx.users.findByEmail(email);
+  const local = await tx.users.findByEmail(email);
   if (local) {
     // Linking needs both sides to vouch for the address: the provider, and this server (the account's own
     // verification). Anything less would let whoever controls one side take over the other.
@@ -306,30 +336,27 @@ async function resolveAccount(ctx: Context, provider: OAuthProviderConfig, profi
       ctx.log.info({ provider: provider.name, userId: local.id, providerVerified: profile.emailVerified }, 'oauth link refused');
       return { error: new AppError('email_taken', { message }) };
     }
-    const linked = await ctx.identities.listByUser(local.id);
+    const linked = await tx.identities.listByUser(local.id);
+    // This very provider account, linked by a concurrent first sign-in since the lookup above.
+    if (linked.some((i) => i.provider === provider.name && i.subject === profile.subject)) return { user: local };
     if (linked.some((i) => i.provider === provider.name)) {
       return { error: new AppError('conflict', { message: `This account is already linked to another ${provider.label} account` }) };
     }
-    if (!(await ctx.identities.link({ ...identity, userId: local.id }))) {
-      // The same provider account was linked a moment ago by a concurrent callback: look again.
-      return attempt === 0 ? resolveAccount(ctx, provider, profile, 1) : { error: new AppError('conflict') };
-    }
+    // A concurrent callback for the same provider account linked it a moment ago: decide again.
+    if (!(await tx.identities.link({ ...identity, userId: local.id }))) throw new LostRace();
     ctx.log.info({ provider: provider.name, userId: local.id }, 'oauth identity linked by verified e-mail');
-    await recordEvent(ctx, 'oauth_linked', { userId: local.id, detail: { provider: provider.name, by: 'verified_email' } });
+    await tx.audit.append(auditEvent(ctx, 'oauth_linked', { userId: local.id, detail: { provider: provider.name, by: 'verified_email' } }));
     return { user: local };
   }
 
   const user = newUser(email, profile, now);
-  const created = await ctx.identities.createUserWithIdentity(user, { ...identity, userId: user.id });
-  if (created !== 'created') {
-    // Lost a race with a concurrent sign-in or sign-up for the same person: decide again with what is there now.
-    return attempt === 0 ? resolveAccount(ctx, provider, profile, 1) : { error: new AppError('email_taken') };
-  }
+  // Lost a race with a concurrent sign-in or sign-up for the same person: decide again with what is there now.
+  if (!(await tx.users.create(user))) throw new LostRace();
+  if (!(await tx.identities.link({ ...identity, userId: user.id }))) throw new LostRace();
   ctx.log.info({ provider: provider.name, userId: user.id }, 'oauth account created');
-  await recordEvent(ctx, 'register', { userId: user.id, detail: { provider: provider.name } });
-  await recordEvent(ctx, 'oauth_linked', { userId: user.id, detail: { provider: provider.name, by: 'new_account' } });
-  sendVerificationEmail(ctx, user);
-  return { user };
+  await tx.audit.append(auditEvent(ctx, 'register', { userId: user.id, detail: { provider: provider.name } }));
+  await tx.audit.append(auditEvent(ctx, 'oauth_linked', { userId: user.id, detail: { provider: provider.name, by: 'new_account' } }));
+  return { user, created: true };
 }
 
 function newUser(email: string, profile: ProviderProfile, now: number): User {
@@ -353,20 +380,15 @@ function newUser(email: string, profile: ProviderProfile, now: number): User {
 // ---------------------------------------------------------------------------------------------------------
 // 4. The one-time code becomes a login
 
-export async function exchangeCode(ctx: Context, code: string, mode: LoginMode, clientInfo: ClientInfo): Promise<IssuedSession & { user: User }> {
+export async function exchangeCode(ctx: Context, code: string, mode: LoginMode, clientInfo: ClientInfo): Promise<SignInResult> {
   const raw = code.startsWith(EXCHANGE_CODE_PREFIX) && code.length <= 100 ? await ctx.state.take(CODE_KEY + sha256(code)) : null;
   if (!raw) throw new AppError('invalid_or_expired_token', { message: 'The sign-in code is invalid, used or expired' });
   const grant = JSON.parse(raw) as ExchangeGrant;
   const user = await ctx.users.findById(grant.userId);
   if (!user) throw new AppError('invalid_or_expired_token', { message: 'The sign-in code is invalid, used or expired' });
-  if (user.disabledAt !== null) throw new AppError('account_disabled');
-  if (ctx.config.requireEmailVerification && user.emailVerifiedAt === null) throw new AppError('email_not_verified');
-  const now = ctx.now();
-  const updated = (await ctx.users.update(user.id, { lastLoginAt: now }, now)) ?? user;
-  const issued = await startSession(ctx, updated, mode, clientInfo);
-  ctx.log.info({ provider: grant.provider, userId: user.id, sessionId: issued.session.id, mode }, 'oauth code exchanged');
-  await recordEvent(ctx, 'login_ok', { userId: user.id, sessionId: issued.session.id, client: clientInfo, detail: { mode, provider: grant.provider } });
-  return { ...issued, user: updated };
+  const result = await completeSignIn(ctx, { user, amr: [AMR.federated], mode, client: clientInfo, detail: { provider: grant.provider } });
+  ctx.log.info({ provider: grant.provider, userId: user.id, sessionId: result.issued.session.id, mode }, 'oauth code exchanged');
+  return result;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -384,13 +406,9 @@ export async function listIdentities(ctx: Context, userId: string): Promise<Iden
 }
 
 export async function unlinkIdentity(ctx: Context, userId: string, provider: string): Promise<void> {
-  const result = await ctx.identities.unlink(userId, provider);
-  if (result === 'not_found') throw new AppError('not_found', { message: 'No linked identity at that provider' });
-  if (result === 'last_method') {
-    throw new AppError('conflict', {
-      message: 'This is the only way to sign in to this account: set a password (forgot-password sends a link) or link another provider first',
-    });
-  }
+  await removeWayIn(ctx, userId, async (tx) => {
+    if ((await tx.identities.deleteByProvider(userId, provider)) === 0) throw new AppError('not_found', { message: 'No linked identity at that provider' });
+  });
   ctx.log.info({ provider, userId }, 'oauth identity unlinked');
   await recordEvent(ctx, 'oauth_unlinked', { userId, detail: { provider } });
 }

@@ -2,11 +2,11 @@
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { Context } from '../../context.ts';
-import { STATE_TTL_MS, exchangeCode, finishSignIn, listIdentities, startSignIn, unlinkIdentity } from '../../oauth/service.ts';
+import { STATE_TTL_MS, exchangeCode, finishSignIn, listIdentities, startSignIn, unlinkIdentity } from '../../methods/social/service.ts';
 import type { Guards } from '../plugins/auth.ts';
 import { LoginResponseSchema, ModeSchema } from '../schemas.ts';
 import { authOf, clientInfo, type App } from '../types.ts';
-import { loginBody } from './auth.ts';
+import { answerSignIn } from '../sign-in-answer.ts';
 
 /** Ties a sign-in's `state` to the browser that started it (RFC 9700 §4.7.1): a callback link sent by an attacker fails. */
 export const OAUTH_BINDING_COOKIE = 'gh_oauth';
@@ -27,7 +27,7 @@ function redirect(reply: FastifyReply, target: string, params: Record<string, st
   return reply.redirect(url.href, 302);
 }
 
-export function oauthRoutes(app: App, ctx: Context, guards: Guards): void {
+export function socialRoutes(app: App, ctx: Context, guards: Guards): void {
   app.get(
     '/auth/oauth/:provider',
     { schema: { params: ProviderParam, querystring: Type.Object({ redirect_to: Type.Optional(Type.String({ maxLength: 2048 })) }) } },
@@ -80,7 +80,7 @@ export function oauthRoutes(app: App, ctx: Context, guards: Guards): void {
       const mode = request.body.mode ?? 'token';
       const result = await exchangeCode(ctx, request.body.code, mode, clientInfo(request));
       reply.header('cache-control', 'no-store');
-      return loginBody(ctx, reply, result.user, result, mode);
+      return answerSignIn(ctx, reply, result, mode);
     },
   );
 

@@ -1,0 +1,25 @@
+// Every SQL store bound to one Kysely handle (the pool, or one transaction), and the unit of work over them.
+import type { Stores, Transaction } from '../context.ts';
+import { SqlApiKeyStore } from './api-key-store.ts';
+import { SqlAuditStore } from './audit-store.ts';
+import { SqlIdentityStore } from './identity-store.ts';
+import { SqlOneTimeTokenStore } from './one-time-token-store.ts';
+import type { Db } from './schema.ts';
+import { SqlSessionStore } from './session-store.ts';
+import { SqlUserStore } from './user-store.ts';
+
+export function sqlStores(db: Db): Stores {
+  return {
+    users: new SqlUserStore(db),
+    sessions: new SqlSessionStore(db),
+    oneTimeTokens: new SqlOneTimeTokenStore(db),
+    identities: new SqlIdentityStore(db),
+    apiKeys: new SqlApiKeyStore(db),
+    audit: new SqlAuditStore(db),
+  };
+}
+
+/** One database transaction over every store. Not re-entrant: a `tx` is passed down, never opened twice. */
+export function sqlTransaction(db: Db): Transaction {
+  return (work) => db.transaction().execute((trx) => work(sqlStores(trx)));
+}

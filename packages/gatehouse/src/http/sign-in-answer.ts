@@ -1,0 +1,34 @@
+// The answer to a sign-in, written in one place for the API and the pages: tokens in the body, the refresh
+// token in a cookie, or only a session cookie, by mode; nothing at all when no session was started.
+import type { FastifyReply } from 'fastify';
+import type { Context } from '../context.ts';
+import type { LoginMode } from '../sessions/store.ts';
+import type { SignInResult } from '../sign-in/complete-sign-in.ts';
+import type { Registration } from '../users/service.ts';
+import { toPublicUser, type PublicUser } from '../users/store.ts';
+import { setRefreshCookie, setSessionCookie } from './cookies.ts';
+
+export interface SignInBody {
+  user: PublicUser;
+  accessToken?: string;
+  refreshToken?: string;
+  tokenType?: 'Bearer';
+  expiresIn?: number;
+}
+
+/** Sets the mode's cookies on `reply` and returns the body; a registration without a session gets `{ user }`. */
+export function answerSignIn(ctx: Context, reply: FastifyReply, result: SignInResult | Registration, mode: LoginMode): SignInBody {
+  const user = toPublicUser(result.user);
+  if (result.kind === 'created') return { user };
+  const { issued } = result;
+  if (mode === 'session') {
+    setSessionCookie(reply, ctx.config, issued.sessionToken!);
+    return { user };
+  }
+  const tokens = { accessToken: issued.accessToken!, tokenType: 'Bearer' as const, expiresIn: issued.expiresIn! };
+  if (mode === 'cookie') {
+    setRefreshCookie(reply, ctx.config, issued.refreshToken!);
+    return { user, ...tokens };
+  }
+  return { user, ...tokens, refreshToken: issued.refreshToken! };
+}

@@ -1,0 +1,77 @@
+// The one sign-in pipeline. Every way in (password, social sign-in, and the methods to come) proves who the
+// user is, then ends here: the access policy, the session with how it was signed in, the audit event, the
+// tokens. A new way in adds its `amr` and calls this; it never writes a session of its own.
+import { auditEvent, recordEvent } from '../audit/service.ts';
+import type { AuditEvent, AuditType } from '../audit/store.ts';
+import type { ClientInfo, Context, Stores } from '../context.ts';
+import { AppError } from '../errors.ts';
+import { prepareSession, type IssuedSession } from '../sessions/service.ts';
+import type { LoginMode } from '../sessions/store.ts';
+import type { User, UserPatch } from '../users/store.ts';
+import { signInRefusal } from './access-policy.ts';
+
+export interface SignInRequest {
+  user: User;
+  /** RFC 8176 methods the user completed for this sign-in. */
+  amr: string[];
+  mode: LoginMode;
+  client: ClientInfo;
+  /** Written into the audit event (never a secret): the provider, say. */
+  detail?: AuditEvent['detail'];
+  /** Also written to the user row in the same transaction (an upgraded password hash, say). */
+  userPatch?: UserPatch;
+  /** `register` when the session is the account's first; `login_ok` otherwise. */
+  auditType?: Extract<AuditType, 'login_ok' | 'register'>;
+}
+
+export interface SignedIn {
+  kind: 'signed_in';
+  user: User;
+  issued: IssuedSession;
+}
+
+export type SignInResult = SignedIn;
+
+/** Throws the policy's refusal (after auditing it) when the user may not sign in. */
+export async function enforceSignInPolicy(ctx: Context, user: User, client: ClientInfo): Promise<void> {
+  const refusal = signInRefusal(ctx.config, user);
+  if (refusal === null) return;
+  await recordEvent(ctx, 'login_failed', { userId: user.id, client, detail: { reason: refusal } });
+  throw new AppError(refusal);
+}
+
+/** A sign-in written in a caller's transaction; `finish()` signs its tokens once that transaction has committed. */
+export interface WrittenSignIn {
+  user: User;
+  finish(): Promise<SignedIn>;
+}
+
+/**
+ * Writes the sign-in in the caller's transaction (sign-up writes the user in the same one): the user row, the
+ * session, its first refresh token and the audit event commit together or not at all. Nothing here waits on
+ * anything outside `tx` (on SQLite that would wait on the very connection the transaction holds).
+ */
+export async function writeSignIn(ctx: Context, request: SignInRequest, tx: Stores): Promise<WrittenSignIn> {
+  const { user, mode, client } = request;
+  await enforceSignInPolicy(ctx, user, client);
+  const now = ctx.now();
+  const prepared = prepareSession(ctx, user, mode, client, request.amr);
+  const type = request.auditType ?? 'login_ok';
+  const event = auditEvent(ctx, type, { userId: user.id, sessionId: prepared.session.id, client, detail: { mode, amr: request.amr.join(' '), ...request.detail } });
+  const updated = (await tx.users.update(user.id, { ...request.userPatch, lastLoginAt: now }, now)) ?? user;
+  await tx.sessions.create(prepared.session, prepared.secret);
+  await tx.audit.append(event);
+  return {
+    user: updated,
+    async finish() {
+      ctx.metrics.event(type);
+      return { kind: 'signed_in', user: updated, issued: await prepared.issue() };
+    },
+  };
+}
+
+/** Signs the user in, in a transaction of its own. */
+export async function completeSignIn(ctx: Context, request: SignInRequest): Promise<SignInResult> {
+  const written = await ctx.transaction((tx) => writeSignIn(ctx, request, tx));
+  return written.finish();
+}
