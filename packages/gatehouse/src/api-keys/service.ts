@@ -4,6 +4,7 @@ import { recordEvent } from '../audit/service.ts';
 import type { ClientInfo, Context } from '../context.ts';
 import { UUID_PATTERN, safeEqual, sha256, uuidv7 } from '../crypto/random.ts';
 import { AppError, validationError } from '../errors.ts';
+import { mayAct } from '../sign-in/access-policy.ts';
 import type { User } from '../users/store.ts';
 import type { ApiKey } from './store.ts';
 
@@ -17,13 +18,30 @@ export function looksLikeApiKey(value: string): boolean {
   return value.startsWith('gh_') && !value.startsWith('ghr_') && !value.startsWith('ghs_');
 }
 
+/** The scope that lets a key read anybody's token through /auth/introspect: only an admin may grant it. */
+export const INTROSPECT_SCOPE = 'introspect';
+
+/**
+ * Who may introspect: an admin, by session, token or API key (a key with scope introspect can only be an
+ * admin's). The owner's role is read at each request, so a key stops introspecting when its owner stops
+ * being an admin.
+ */
+export function mayIntrospect(caller: { role: string }): boolean {
+  return caller.role === 'admin';
+}
+
+export async function listApiKeys(ctx: Context, userId: string): Promise<ApiKey[]> {
+  return ctx.apiKeys.listLive(userId, ctx.now());
+}
+
 export interface NewApiKey {
   name: string;
   scopes?: string[];
   expiresAt?: string;
 }
 
-export async function createApiKey(ctx: Context, userId: string, input: NewApiKey, client: ClientInfo): Promise<{ key: ApiKey; secret: string }> {
+export async function createApiKey(ctx: Context, owner: { userId: string; role: string }, input: NewApiKey, client: ClientInfo): Promise<{ key: ApiKey; secret: string }> {
+  const { userId } = owner;
   const now = ctx.now();
   const name = input.name.trim();
   const problems = [];
@@ -36,6 +54,9 @@ export async function createApiKey(ctx: Context, userId: string, input: NewApiKe
     if (Number.isNaN(expiresAt) || expiresAt <= now) problems.push({ field: 'expiresAt', message: 'expiresAt must be a date-time in the future' });
   }
   if (problems.length) throw validationError(problems);
+  if (scopes.includes(INTROSPECT_SCOPE) && owner.role !== 'admin') {
+    throw new AppError('forbidden', { message: 'Only an admin may create a key with scope introspect' });
+  }
   if ((await ctx.apiKeys.countLive(userId, now)) >= MAX_KEYS_PER_USER) {
     throw new AppError('conflict', { message: `At most ${MAX_KEYS_PER_USER} live API keys per user; revoke one first` });
   }
@@ -61,7 +82,7 @@ export async function resolveApiKey(ctx: Context, presented: string): Promise<{ 
   if (!key || !safeEqual(key.hash, sha256(presented))) return null;
   if (key.revokedAt !== null || (key.expiresAt !== null && key.expiresAt <= now)) return null;
   const user = await ctx.users.findById(key.userId);
-  if (!user || user.disabledAt !== null) return null;
+  if (!mayAct(ctx.config, user)) return null;
   if (key.lastUsedAt === null || now - key.lastUsedAt >= TOUCH_INTERVAL_MS) await ctx.apiKeys.touch(key.id, now);
   return { key, user };
 }

@@ -7,7 +7,7 @@ import { startTestServer, type TestServer } from '../helpers/app.ts';
 import { PASSWORD, call, expectError, login, registerUser, uniqueEmail } from '../helpers/http.ts';
 
 let server: TestServer;
-let admin: { token: string; id: string };
+let admin: { token: string; id: string; session: string };
 const start = Date.UTC(2026, 0, 1);
 
 before(async () => {
@@ -17,7 +17,7 @@ before(async () => {
   const { body } = await login(server.app, email);
   // The fake clock runs far past an access token's life in these tests; an admin's API key does not expire.
   const key = await call(server.app, 'POST', '/auth/api-keys', { token: body.accessToken, body: { name: 'admin tests' } });
-  admin = { token: key.json().key, id: body.user.id };
+  admin = { token: key.json().key, id: body.user.id, session: body.accessToken };
 });
 after(() => server.close());
 
@@ -107,7 +107,7 @@ describe('API keys', () => {
 describe('introspection', () => {
   it('reports live tokens and keys as active, and everything else as inactive, indistinguishably', async () => {
     const { email, body } = await registerUser(server.app);
-    const introspector = await createKey(body.accessToken, { name: 'gateway', scopes: ['introspect'] });
+    const introspector = await createKey(admin.session, { name: 'gateway', scopes: ['introspect'] });
     const ask = (token: string, as = introspector.key) => call(server.app, 'POST', '/auth/introspect', { token: as, body: { token } });
 
     const live = (await ask(body.accessToken)).json();
@@ -136,13 +136,26 @@ describe('introspection', () => {
     assert.equal((await ask(body.accessToken)).body, '{"active":false}', 'expired');
   });
 
-  it('is for admins and keys with scope introspect only', async () => {
+  it('is for admins only: a user can neither introspect nor grant a key the introspect scope', async () => {
     const { body } = await registerUser(server.app);
     const plainKey = await createKey(body.accessToken);
+    expectError(await call(server.app, 'POST', '/auth/api-keys', { token: body.accessToken, body: { name: 'spy', scopes: ['introspect'] } }), 403, 'forbidden');
+    const keys = (await call(server.app, 'GET', '/auth/api-keys', { token: body.accessToken })).json().apiKeys;
+    assert.deepEqual(keys.map((k: { name: string }) => k.name), ['ci deploy'], 'the refused key was not made');
     expectError(await call(server.app, 'POST', '/auth/introspect', { token: body.accessToken, body: { token: body.accessToken } }), 403, 'forbidden');
     expectError(await call(server.app, 'POST', '/auth/introspect', { token: plainKey.key, body: { token: body.accessToken } }), 403, 'forbidden');
     expectError(await call(server.app, 'POST', '/auth/introspect', { body: { token: body.accessToken } }), 401, 'authentication_required');
     assert.equal((await call(server.app, 'POST', '/auth/introspect', { token: admin.token, body: { token: body.accessToken } })).json().active, true);
+  });
+
+  it("stops with the owner's admin role", async () => {
+    const email = uniqueEmail('ex-admin');
+    const exAdmin = await createUser(server.runtime.ctx, { email, password: PASSWORD, role: 'admin', emailVerified: true });
+    const key = await createKey((await login(server.app, email)).body.accessToken, { name: 'gateway', scopes: ['introspect'] });
+    const { body } = await registerUser(server.app);
+    assert.equal((await call(server.app, 'POST', '/auth/introspect', { token: key.key, body: { token: body.accessToken } })).json().active, true);
+    await call(server.app, 'PATCH', `/admin/users/${exAdmin.id}`, { token: admin.token, body: { role: 'user' } });
+    expectError(await call(server.app, 'POST', '/auth/introspect', { token: key.key, body: { token: body.accessToken } }), 403, 'forbidden');
   });
 });
 

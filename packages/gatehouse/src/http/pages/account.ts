@@ -1,9 +1,9 @@
 // /account: profile, password, sessions, linked identities and API keys, each a plain form.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { createApiKey, revokeApiKey } from '../../api-keys/service.ts';
+import { createApiKey, listApiKeys, revokeApiKey } from '../../api-keys/service.ts';
 import { AppError } from '../../errors.ts';
 import { escapeHtml } from '../../html.ts';
-import { listIdentities, unlinkIdentity } from '../../oauth/service.ts';
+import { listIdentities, unlinkIdentity } from '../../methods/social/service.ts';
 import { resendVerification } from '../../recovery/service.ts';
 import { endOwnSession, listSessions, logoutEverywhere } from '../../sessions/service.ts';
 import { changePassword, updateProfile } from '../../users/service.ts';
@@ -40,7 +40,7 @@ export function accountPages(app: App, kit: PageKit): void {
     const [sessions, identities, keys] = await Promise.all([
       listSessions(ctx, user.id),
       listIdentities(ctx, user.id),
-      ctx.apiKeys.listLive(user.id, ctx.now()),
+      listApiKeys(ctx, user.id),
     ]);
     const at = (s: Section) => (problem?.section === s ? problem : undefined);
     const errors = (s: Section) => at(s)?.errors ?? {};
@@ -174,7 +174,7 @@ ${field({ name: 'scopes', idPrefix: 'key-', label: 'Scopes', value: values('keys
     'keys',
     async (request, reply, viewer) => {
       const scopes = formField(request.body, 'scopes', 1000).split(/[\s,]+/).filter(Boolean);
-      const { key, secret } = await createApiKey(ctx, viewer.user.id, { name: formField(request.body, 'name', 1000), scopes }, clientInfo(request));
+      const { key, secret } = await createApiKey(ctx, { userId: viewer.user.id, role: viewer.user.role }, { name: formField(request.body, 'name', 1000), scopes }, clientInfo(request));
       return pages.redirect(reply, '/account#api-keys', { kind: 'ok', text: `The key "${key.name}" is ready.`, secret });
     },
     ['name', 'scopes'],

@@ -1,7 +1,7 @@
 // API keys (for the signed-in person, never for a key) and token introspection.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { createApiKey, revokeApiKey } from '../../api-keys/service.ts';
+import { createApiKey, listApiKeys, mayIntrospect, revokeApiKey } from '../../api-keys/service.ts';
 import { toPublicApiKey } from '../../api-keys/store.ts';
 import type { Context } from '../../context.ts';
 import { AppError } from '../../errors.ts';
@@ -24,7 +24,7 @@ export function apiKeyRoutes(app: App, ctx: Context, guards: Guards): void {
 
   app.get('/auth/api-keys', { ...signedIn, schema: { response: { 200: Type.Object({ apiKeys: Type.Array(ApiKeySchema) }) } } }, async (request, reply) => {
     reply.header('cache-control', 'no-store');
-    return { apiKeys: (await ctx.apiKeys.listLive(sessionOf(request).userId, ctx.now())).map(toPublicApiKey) };
+    return { apiKeys: (await listApiKeys(ctx, sessionOf(request).userId)).map(toPublicApiKey) };
   });
 
   app.post(
@@ -41,7 +41,7 @@ export function apiKeyRoutes(app: App, ctx: Context, guards: Guards): void {
       },
     },
     async (request, reply) => {
-      const { key, secret } = await createApiKey(ctx, sessionOf(request).userId, request.body, clientInfo(request));
+      const { key, secret } = await createApiKey(ctx, sessionOf(request), request.body, clientInfo(request));
       reply.status(201).header('cache-control', 'no-store');
       // The only time the key is ever shown.
       return { ...toPublicApiKey(key), key: secret };
@@ -66,8 +66,8 @@ export function apiKeyRoutes(app: App, ctx: Context, guards: Guards): void {
       },
       async (request, reply) => {
         const auth = authOf(request);
-        if (auth.role !== 'admin' && !auth.apiKey?.scopes.includes('introspect')) {
-          throw new AppError('forbidden', { message: 'Introspection needs an admin or an API key with scope introspect' });
+        if (!mayIntrospect(auth)) {
+          throw new AppError('forbidden', { message: "Introspection needs an admin, or an admin's API key with scope introspect" });
         }
         reply.header('cache-control', 'no-store');
         return introspect(ctx, request.body.token);
