@@ -5,6 +5,7 @@ import { randomToken, sha256 } from '../crypto/random.ts';
 import { AppError, validationError } from '../errors.ts';
 import { endUserSessions } from '../sessions/service.ts';
 import { allowMailTo, consumeSignupAttempt, recordLoginSuccess } from '../sessions/throttle.ts';
+import { mayRecover } from '../sign-in/access-policy.ts';
 import { checkPassword, normalizeEmail } from '../users/policy.ts';
 import type { User } from '../users/store.ts';
 import type { OneTimePurpose } from './store.ts';
@@ -70,6 +71,20 @@ export async function resendVerification(ctx: Context, userId: string, client: C
 }
 
 /**
+ * The same for someone who cannot sign in yet (under REQUIRE_EMAIL_VERIFICATION an unverified account has no
+ * session to ask from): by address, answered at once and alike for every address, like forgot-password.
+ */
+export async function resendVerificationTo(ctx: Context, email: string, client: ClientInfo): Promise<void> {
+  await consumeSignupAttempt(ctx, client.ip);
+  const address = normalizeEmail(email);
+  ctx.background.run('verification e-mail', async () => {
+    const user = await ctx.users.findByEmail(address);
+    if (!mayRecover(user) || user.emailVerifiedAt !== null) return;
+    if ((await allowMailTo(ctx, user.email)).allowed) await deliverVerification(ctx, user);
+  });
+}
+
+/**
  * Answers at once, whatever the address: the lookup and the e-mail happen after the response, so neither
  * the body nor the time tells whether an account exists.
  */
@@ -78,7 +93,7 @@ export async function forgotPassword(ctx: Context, email: string, client: Client
   const address = normalizeEmail(email);
   ctx.background.run('reset e-mail', async () => {
     const user = await ctx.users.findByEmail(address);
-    if (!user || user.disabledAt !== null) return;
+    if (!mayRecover(user)) return;
     // Past the per-address limit the answer is the same 202, and no e-mail goes out.
     if (!(await allowMailTo(ctx, user.email)).allowed) {
       ctx.log.info({ userId: user.id }, 'reset e-mail not sent: per-address limit reached');
@@ -96,7 +111,7 @@ export async function resetPassword(ctx: Context, token: string, password: strin
   const hash = sha256(token);
   const found = isToken(token, 'reset_password') ? await ctx.oneTimeTokens.findUsable(hash, 'reset_password', now) : null;
   const user = found ? await ctx.users.findById(found.userId) : null;
-  if (!found || !user || user.disabledAt !== null) throw new AppError('invalid_or_expired_token');
+  if (!found || !mayRecover(user)) throw new AppError('invalid_or_expired_token');
   // The whole input is checked before the token is used up: a weak password leaves the link working.
   const problem = checkPassword(password, user.email, { minLength: ctx.config.passwordMinLength, maxLength: ctx.config.passwordMaxLength });
   if (problem) throw validationError([problem]);
@@ -107,6 +122,6 @@ export async function resetPassword(ctx: Context, token: string, password: strin
   const ended = await endUserSessions(ctx, user.id, 'password_reset');
   await recordEvent(ctx, 'password_reset', { userId: user.id, client, detail: { sessionsEnded: ended } });
   await recordLoginSuccess(ctx, user.email);
-  ctx.background.run('password changed notice', () => ctx.mailer.send(passwordChangedMail(user.email, ctx.config.brandName, new Date(now))));
+  ctx.background.run('password changed notice', () => ctx.mailer.send(passwordChangedMail(user.email, ctx.config.brandName, new Date(now), 'reset')));
   return updated;
 }

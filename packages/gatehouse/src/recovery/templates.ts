@@ -40,9 +40,14 @@ export function resetMail(to: string, brand: string, link: string, ttlMs: number
   };
 }
 
-export function passwordChangedMail(to: string, brand: string, when: Date): MailMessage {
+/**
+ * After a change (signed in, knowing the old password) the session that changed it stays signed in; after a
+ * reset by e-mail every session ends. The notice says which.
+ */
+export function passwordChangedMail(to: string, brand: string, when: Date, how: 'changed' | 'reset'): MailMessage {
+  const ended = how === 'reset' ? 'every session was signed out' : 'every other session was signed out; the one that changed it stays signed in';
   const lines = [
-    `The password of your ${brand} account was changed on ${when.toUTCString()}, and every session was signed out.`,
+    `The password of your ${brand} account was ${how} on ${when.toUTCString()}, and ${ended}.`,
     'If this was not you, reset your password at once and contact your administrator.',
   ];
   return { to, subject: `Your ${brand} password was changed`, text: `${lines.join('\n\n')}\n`, html: html(brand, lines) };

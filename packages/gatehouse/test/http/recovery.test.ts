@@ -49,6 +49,28 @@ async function resetLink(email: string): Promise<URL> {
 }
 
 describe('e-mail verification', () => {
+  it('under REQUIRE_EMAIL_VERIFICATION, sign-up in every mode answers 201 { user } and starts no session', async () => {
+    for (const mode of ['token', 'cookie', 'session']) {
+      const { res, body } = await registerUser(server.app, { mode });
+      assert.deepEqual(Object.keys(body), ['user'], `mode ${mode}: no token in the body`);
+      assert.equal(res.headers['set-cookie'], undefined, `mode ${mode}: no cookie`);
+      const sessions = await server.runtime.database.db.selectFrom('sessions').select('id').where('user_id', '=', body.user.id).execute();
+      assert.equal(sessions.length, 0, `mode ${mode}: no session row`);
+    }
+  });
+
+  it('an account that stops being verified loses its refresh tokens, sessions and API keys at once', async () => {
+    const { email } = await registerUser(server.app);
+    await call(server.app, 'POST', '/auth/verify-email', { body: { token: (await verificationLink(email)).searchParams.get('token') } });
+    const token = await login(server.app, email);
+    const cookie = await login(server.app, email, PASSWORD, 'session');
+    const key = (await call(server.app, 'POST', '/auth/api-keys', { token: token.body.accessToken, body: { name: 'k' } })).json().key;
+    await server.runtime.ctx.users.update(token.body.user.id, { emailVerifiedAt: null }, server.clock!.now);
+    expectError(await call(server.app, 'POST', '/auth/refresh', { body: { refreshToken: token.body.refreshToken } }), 401, 'invalid_refresh_token');
+    expectError(await call(server.app, 'GET', '/auth/me', { cookies: { gh_session: cookie.cookies.gh_session!.value } }), 401, 'token_revoked');
+    expectError(await call(server.app, 'GET', '/auth/me', { token: key }), 401, 'invalid_token');
+  });
+
   it('sends a text+HTML e-mail on sign-up whose link verifies the address once', async () => {
     const { email, body } = await registerUser(server.app);
     const link = await verificationLink(email);
@@ -92,8 +114,12 @@ describe('e-mail verification', () => {
     expectError(await call(server.app, 'POST', '/auth/verify-email', { body: { token: '' } }), 400, 'invalid_or_expired_token');
     expectError(await call(server.app, 'POST', '/auth/verify-email', { body: {} }), 400, 'validation_failed');
 
-    const resend = await call(server.app, 'POST', '/auth/verify-email/resend', { token: body.accessToken });
+    // Unverified, the owner cannot sign in: the resend is asked by address, answered alike for any address.
+    expectError(await call(server.app, 'POST', '/auth/verify-email/resend', {}), 401, 'authentication_required');
+    const resend = await call(server.app, 'POST', '/auth/verify-email/resend', { body: { email } });
     assert.equal(resend.statusCode, 202);
+    const ghost = await call(server.app, 'POST', '/auth/verify-email/resend', { body: { email: uniqueEmail('ghost') } });
+    assert.equal(ghost.body, resend.body);
     const second = (await verificationLink(email)).searchParams.get('token')!;
     assert.notEqual(second, first);
     expectError(await call(server.app, 'POST', '/auth/verify-email', { body: { token: first } }), 400, 'invalid_or_expired_token');
@@ -126,8 +152,9 @@ describe('password recovery', () => {
   });
 
   it('resets the password once, ends every session and sends a notice', async () => {
-    const { email, body } = await registerUser(server.app);
+    const { email } = await registerUser(server.app);
     await call(server.app, 'POST', '/auth/verify-email', { body: { token: (await verificationLink(email)).searchParams.get('token') } });
+    const { body } = await login(server.app, email);
     const session = await login(server.app, email, PASSWORD, 'session');
     await call(server.app, 'POST', '/auth/forgot-password', { body: { email } });
     const token = (await resetLink(email)).searchParams.get('token')!;
@@ -199,6 +226,7 @@ describe('password recovery', () => {
     const limited = await startTestServer({ env: { SMTP_URL: sink.url, RATE_LIMIT_MAIL_ACCOUNT: '2/15m' } });
     try {
       const { email, body } = await registerUser(limited.app);
+      assert.ok(body.accessToken, 'without REQUIRE_EMAIL_VERIFICATION sign-up signs in');
       await limited.runtime.ctx.background.drain();
       // Sign-up sent one verification e-mail; a resend is the second and the last one allowed.
       assert.equal((await call(limited.app, 'POST', '/auth/verify-email/resend', { token: body.accessToken })).statusCode, 202);

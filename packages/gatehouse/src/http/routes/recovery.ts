@@ -1,7 +1,7 @@
 // E-mail verification and password recovery, as JSON.
 import { Type } from 'typebox';
 import type { Context } from '../../context.ts';
-import { forgotPassword, resendVerification, resetPassword, verifyEmail } from '../../recovery/service.ts';
+import { forgotPassword, resendVerification, resendVerificationTo, resetPassword, verifyEmail } from '../../recovery/service.ts';
 import { toPublicUser } from '../../users/store.ts';
 import type { Guards } from '../plugins/auth.ts';
 import { EmailField, PasswordField, UserResponseSchema } from '../schemas.ts';
@@ -17,8 +17,14 @@ export function recoveryRoutes(app: App, ctx: Context, guards: Guards): void {
     user: toPublicUser(await verifyEmail(ctx, request.body.token, clientInfo(request))),
   }));
 
-  app.post('/auth/verify-email/resend', { preHandler: guards.authenticate, schema: { response: { 202: Accepted } } }, async (request, reply) => {
-    await resendVerification(ctx, authOf(request).userId, clientInfo(request));
+  // Signed in: for the caller's own address. Signed out (an unverified account cannot sign in under
+  // REQUIRE_EMAIL_VERIFICATION): `{ email }`, answered alike for every address.
+  app.post('/auth/verify-email/resend', { schema: { body: Type.Object({ email: Type.Optional(EmailField) }), response: { 202: Accepted } } }, async (request, reply) => {
+    if (request.body.email !== undefined) await resendVerificationTo(ctx, request.body.email, clientInfo(request));
+    else {
+      await guards.authenticate(request);
+      await resendVerification(ctx, authOf(request).userId, clientInfo(request));
+    }
     reply.status(202);
     return { message: 'If the address is not verified yet, a new link is on its way.' };
   });
