@@ -26,7 +26,8 @@ export interface SmtpSink {
   close(): Promise<void>;
 }
 
-export async function startSmtpSink(): Promise<SmtpSink> {
+/** `port`: listen on a given port (a test that starts with SMTP down brings it up there later); any free one by default. */
+export async function startSmtpSink(port = 0): Promise<SmtpSink> {
   const messages: ReceivedMail[] = [];
   const server = new SMTPServer({
     authOptional: true,
@@ -46,10 +47,10 @@ export async function startSmtpSink(): Promise<SmtpSink> {
       });
     },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const bound = (server.server.address() as { port: number }).port;
   return {
-    url: `smtp://tester:secret@127.0.0.1:${port}`,
+    url: `smtp://tester:secret@127.0.0.1:${bound}`,
     messages,
     to: (address) => messages.filter((m) => m.to === address),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
@@ -66,4 +67,14 @@ export function linkIn(mail: ReceivedMail, pathname: string): URL {
   const match = mail.text.match(new RegExp(`https?://\\S+${pathname}\\?token=\\S+`));
   if (!match) throw new Error(`no ${pathname} link in: ${mail.text}`);
   return new URL(match[0]);
+}
+
+/** A port nothing listens on (yet): an SMTP server that is down. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
