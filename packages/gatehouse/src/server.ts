@@ -1,8 +1,9 @@
 // Starts the HTTP server and shuts it down gracefully on SIGTERM/SIGINT.
 import { buildApp } from './app.ts';
-import { pruneEvents } from './audit/service.ts';
-import { openRuntime } from './bootstrap.ts';
-import type { Config } from './config.ts';
+import { openRuntime, type Runtime } from './bootstrap.ts';
+import { ConfigError, type Config } from './config.ts';
+import { describeUrl, explainListenFailure } from './startup.ts';
+import { scheduleMaintenance } from './maintenance.ts';
 
 // In-flight requests get this long to finish before the process exits anyway.
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -10,9 +11,36 @@ const SHUTDOWN_GRACE_MS = 10_000;
 // stops listening: requests already sent, but not yet read off a busy event loop, are answered rather than
 // reset, and a load balancer has time to notice.
 const DRAIN_MS = 1000;
+const REDIS_CHECK_MS = 3000;
+
+export function sharedStateKind(config: Config, runtime: Runtime): 'redis' | 'postgres' | 'memory' {
+  if (config.redisUrl) return 'redis';
+  return runtime.database.dialect === 'postgres' ? 'postgres' : 'memory';
+}
+
+/**
+ * A server whose Redis does not answer would start and then refuse every Bearer request with a 503; refusing
+ * to start says what is wrong while someone is watching.
+ */
+async function checkRedis(config: Config, runtime: Runtime): Promise<void> {
+  if (!config.redisUrl) return;
+  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${REDIS_CHECK_MS / 1000} s`)), REDIS_CHECK_MS).unref());
+  try {
+    await Promise.race([runtime.ctx.state.ping(), timeout]);
+  } catch (err) {
+    const reason = (err as { code?: string }).code ?? (err as Error).message;
+    throw new ConfigError('REDIS_URL', `Redis at ${describeUrl(config.redisUrl).where} does not answer (${reason}): start Redis, correct REDIS_URL, or unset it to keep the shared state in ${runtime.database.dialect === 'postgres' ? 'PostgreSQL' : 'memory'}`);
+  }
+}
 
 export async function serve(config: Config): Promise<void> {
   const runtime = await openRuntime(config);
+  try {
+    await checkRedis(config, runtime);
+  } catch (err) {
+    await runtime.close().catch(() => {});
+    throw err;
+  }
   const app = await buildApp(runtime.ctx, runtime.database.db, runtime.log);
   let stopping = false;
   app.addHook('onRequest', async (request, reply) => {
@@ -20,6 +48,7 @@ export async function serve(config: Config): Promise<void> {
     reply.header('connection', 'close');
     if (request.url === '/ready') reply.status(503).send({ error: { code: 'service_unavailable', message: 'Shutting down' } });
   });
+  const maintenance = scheduleMaintenance(runtime);
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -32,6 +61,7 @@ export async function serve(config: Config): Promise<void> {
     try {
       await new Promise((resolve) => setTimeout(resolve, DRAIN_MS));
       await app.close();
+      await maintenance.stop();
       await runtime.close();
       process.exit(0);
     } catch (err) {
@@ -42,19 +72,22 @@ export async function serve(config: Config): Promise<void> {
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
 
-  // Audit events older than AUDIT_RETENTION are deleted at start and then every six hours.
-  const prune = () => pruneEvents(runtime.ctx).then((n) => n && app.log.info({ deleted: n }, 'pruned old audit events'), (err) => app.log.error({ err }, 'audit pruning failed'));
-  void prune();
-  setInterval(prune, 6 * 3_600_000).unref();
-
-  await app.listen({ port: config.port, host: config.host });
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    await maintenance.stop();
+    await app.close().catch(() => {});
+    await runtime.close().catch(() => {});
+    throw explainListenFailure(err, config);
+  }
   app.log.info(
     {
       publicUrl: config.publicUrl,
       storage: runtime.database.dialect,
-      sharedState: config.redisUrl ? 'redis' : 'memory',
+      sharedState: sharedStateKind(config, runtime),
       alg: config.jwtAlg,
       mail: runtime.ctx.mailer.destination,
+      metrics: !config.metricsEnabled ? 'off' : config.metricsToken ? '/metrics with METRICS_TOKEN' : '/metrics, open to anyone who can reach it',
     },
     'gatehouse ready',
   );
