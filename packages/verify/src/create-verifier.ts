@@ -1,5 +1,6 @@
 // createVerifier: validates the options once, then verifies tokens with a key set, a verified-token cache
 // and an optional revocation check.
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { DEFAULT_ALGORITHMS, KNOWN_ALGORITHMS, isAsymmetric, type Algorithm } from './algorithms.ts';
 import { bearerToken } from './bearer.ts';
 import { VerifyError } from './errors.ts';
@@ -35,7 +36,7 @@ export interface VerifierOptions {
     | { introspect: IntrospectRevocationOptions }
     | { postgres: PostgresRevocationOptions }
     | { check: RevocationCheck };
-  /** An unknown `kid` refetches the JWKS at most once per this interval. Default 30 000 ms. */
+  /** An unknown `kid` refetches the JWKS at most once per this interval. Default 1000 ms. */
   cooldownMs?: number;
   /** The JWKS is refetched in the background once older than this. Default 600 000 ms (10 min). */
   jwksMaxAgeMs?: number;
@@ -79,30 +80,30 @@ export function createVerifier(options: VerifierOptions): Verifier {
     fetch: fetchImpl,
     now,
   });
+  const secret = settings.secret ? createSecretKey(settings.secret) : null;
   const rules: TokenRules = {
     issuer: settings.issuer,
     audiences: settings.audiences,
     algorithms: new Set(settings.algorithms),
     clockToleranceSec: settings.clockToleranceSec,
-    secret: settings.secret,
-    keys,
+    keyFor: (alg, kid) => (alg === 'HS256' ? secret : findPublicKey(keys, alg, kid)),
   };
   const verified = new LruCache<AccessTokenClaims>(settings.cacheSize);
   const revocation = revocationCheck(options.revocation, fetchImpl, now);
 
   async function verifyAccessToken(token: string): Promise<AccessTokenClaims> {
-    if (typeof token !== 'string') throw new VerifyError('invalid_token');
+    if (typeof token !== 'string') throw new VerifyError('invalid_token', { check: 'format' });
     const at = now();
     let claims = verified.get(token);
     if (claims && isExpired(claims, at, rules.clockToleranceSec)) {
       verified.delete(token);
-      throw new VerifyError('token_expired');
+      throw new VerifyError('token_expired', { check: 'exp' });
     }
     if (!claims) {
       claims = await verifySignedToken(token, rules, at);
       verified.set(token, claims);
     }
-    if (revocation && (await isRevoked(revocation, claims, token))) throw new VerifyError('token_revoked');
+    if (revocation && (await isRevoked(revocation, claims, token))) throw new VerifyError('token_revoked', { check: 'revoked' });
     return claims;
   }
 
@@ -121,13 +122,20 @@ export function createVerifier(options: VerifierOptions): Verifier {
   };
 }
 
+// The issuer's keys by kid; a token for a public-key algorithm must name its key.
+function findPublicKey(keys: KeySet, alg: Algorithm, kid: string | undefined): Promise<KeyObject | null> | null {
+  if (!isAsymmetric(alg)) return null;
+  if (kid === undefined) throw new VerifyError('invalid_token', { check: 'kid', message: 'The token names no usable key (kid)' });
+  return keys.find(kid, alg);
+}
+
 /** Fails closed: a check that cannot answer refuses the request (503) rather than letting it through. */
 async function isRevoked(check: RevocationCheck, claims: AccessTokenClaims, token: string): Promise<boolean> {
   try {
     return await check.isRevoked(claims, token);
   } catch (err) {
     if (err instanceof VerifyError) throw err;
-    throw new VerifyError('service_unavailable', { message: 'The revocation list could not be checked', cause: err });
+    throw new VerifyError('service_unavailable', { check: 'revoked', message: 'The revocation list could not be checked', cause: err });
   }
 }
 

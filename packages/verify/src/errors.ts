@@ -1,34 +1,70 @@
-// The error codes a verifier can answer with, their statuses and default messages: the same codes, statuses
-// and wording as the Gatehouse server's contract, defined once. Do not rename a code: clients switch on them.
-export const VERIFY_ERRORS = {
-  authentication_required: [401, 'Authentication is required'],
-  invalid_token: [401, 'The access token is invalid'],
-  token_expired: [401, 'The access token has expired'],
-  token_revoked: [401, 'The access token has been revoked'],
-  forbidden: [403, 'You are not allowed to do this'],
-  service_unavailable: [503, 'The service is temporarily unavailable'],
-} as const satisfies Record<string, readonly [number, string]>;
+// The errors a verifier answers with: a subset of the contract's codes (./error-codes.ts), with the same
+// statuses and wording as the Gatehouse server, and which check refused the token.
+import { ERROR_CODES, type ErrorStatus } from './error-codes.ts';
 
-export type VerifyErrorCode = keyof typeof VERIFY_ERRORS;
+const VERIFY_CODES = ['authentication_required', 'invalid_token', 'token_expired', 'token_revoked', 'forbidden', 'mfa_required', 'service_unavailable'] as const;
+
+export type VerifyErrorCode = (typeof VERIFY_CODES)[number];
+
+/** The codes a verifier can answer with, their statuses and default messages (taken from ERROR_CODES). */
+export const VERIFY_ERRORS = Object.freeze(Object.fromEntries(VERIFY_CODES.map((code) => [code, ERROR_CODES[code]]))) as {
+  readonly [C in VerifyErrorCode]: (typeof ERROR_CODES)[C];
+};
+
+/**
+ * Which check refused the request. Token checks: `format` (length, compact shape, canonical base64url, JSON),
+ * `alg`, `typ`, `crit`, `kid` (missing, malformed or unknown key), `signature`, `iss`, `aud`, `claims` (a
+ * required claim missing or malformed), `nbf`, `iat` (issued in the future), `exp`; then `revoked` (the
+ * revocation check said so, or could not answer), `keys` (the JWKS could not be fetched), `authorization`
+ * (no usable Authorization header), and the guards' `role`, `mfa`.
+ */
+export type VerifyCheck =
+  | 'format'
+  | 'alg'
+  | 'typ'
+  | 'crit'
+  | 'kid'
+  | 'signature'
+  | 'iss'
+  | 'aud'
+  | 'claims'
+  | 'nbf'
+  | 'iat'
+  | 'exp'
+  | 'revoked'
+  | 'keys'
+  | 'authorization'
+  | 'role'
+  | 'mfa';
 
 /** The contract's error body: `{ error: { code, message } }`. */
 export interface ErrorBody {
   error: { code: VerifyErrorCode; message: string };
 }
 
+export interface VerifyErrorOptions {
+  /** Which check failed; logged by the service, never sent to the client. */
+  check?: VerifyCheck;
+  message?: string;
+  cause?: unknown;
+}
+
 export class VerifyError extends Error {
   readonly code: VerifyErrorCode;
   /** The HTTP status the contract gives this code: 401, 403 or 503. */
-  readonly status: 401 | 403 | 503;
+  readonly status: ErrorStatus<VerifyErrorCode>;
+  /** Which check failed, or null when no single check did. The message names it too, and holds no secret. */
+  readonly check: VerifyCheck | null;
 
-  constructor(code: VerifyErrorCode, options: { message?: string; cause?: unknown } = {}) {
-    super(options.message ?? VERIFY_ERRORS[code][1], options.cause === undefined ? undefined : { cause: options.cause });
+  constructor(code: VerifyErrorCode, options: VerifyErrorOptions = {}) {
+    super(options.message ?? ERROR_CODES[code][1], options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'VerifyError';
     this.code = code;
-    this.status = VERIFY_ERRORS[code][0];
+    this.status = ERROR_CODES[code][0];
+    this.check = options.check ?? null;
   }
 
-  /** The body to send: code and message only, never the cause. */
+  /** The body to send: code and message only, never the check or the cause. */
   toBody(): ErrorBody {
     return { error: { code: this.code, message: this.message } };
   }
@@ -36,7 +72,8 @@ export class VerifyError extends Error {
 
 /**
  * The `WWW-Authenticate` value for a 401 or 403 (RFC 6750 §3): `Bearer` alone when no token was sent,
- * `error="invalid_token"` for a bad one, `error="insufficient_scope"` for a wrong role. Null for a 503.
+ * `error="invalid_token"` for a bad one, `error="insufficient_scope"` for a wrong role or a missing second
+ * factor. Null for a 503.
  */
 export function wwwAuthenticate(err: VerifyError): string | null {
   switch (err.status) {

@@ -23,8 +23,8 @@ interface CachedKey {
   key: KeyObject;
 }
 
-// After a failed fetch, try again sooner than the cooldown: an issuer that was down for a second should not
-// make a cold verifier refuse everything for 30 s.
+// After a failed fetch, try again after at most a second even when the cooldown is set longer: an issuer that
+// was down for a moment should not make a cold verifier refuse everything for the whole cooldown.
 const RETRY_AFTER_FAILURE_MS = 1000;
 const MAX_JWKS_BYTES = 256 * 1024;
 const MAX_KEYS = 100;
@@ -66,7 +66,7 @@ export class KeySet {
       else if (now >= this.nextFetchAt) await this.refetch(now);
       else throw new Error('the JWKS could not be fetched a moment ago');
     } catch (err) {
-      throw new VerifyError('service_unavailable', { message: 'The signing keys could not be fetched', cause: err });
+      throw new VerifyError('service_unavailable', { check: 'keys', message: 'The signing keys could not be fetched', cause: err });
     }
   }
 

@@ -45,7 +45,7 @@ interface IoRedisClient extends RedisLike {
   disconnect(): void;
 }
 
-const unavailable = (cause: unknown) => new VerifyError('service_unavailable', { message: 'The revocation list could not be checked', cause });
+const unavailable = (cause: unknown) => new VerifyError('service_unavailable', { check: 'revoked', message: 'The revocation list could not be checked', cause });
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
