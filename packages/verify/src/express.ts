@@ -1,16 +1,17 @@
 // Express guards: the seeds' authenticate/authorize, done right. 401 for a missing, invalid, expired or
-// revoked token, 403 for a wrong role, 503 when the revocation backend cannot answer; always the contract's
-// error body; `req.auth` holds the verified claims.
+// revoked token, 403 for a wrong role or a missing second factor, 503 when the revocation backend cannot
+// answer; always the contract's error body; `req.auth` holds the verified claims.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { VerifyError, wwwAuthenticate } from './errors.ts';
 import type { Verifier } from './create-verifier.ts';
+import { mfaRule, roleRule, type ClaimsRule } from './guard-rules.ts';
 import type { AccessTokenClaims } from './verify-signed-token.ts';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
     interface Request {
-      /** The verified access-token claims; set by requireAuth and requireRole. */
+      /** The verified access-token claims; set by requireAuth, requireRole and requireMfa. */
       auth?: AccessTokenClaims;
     }
   }
@@ -23,16 +24,26 @@ export function requireAuth(verifier: Verifier): RequestHandler {
 
 /** Lets the request through when the token's role is one of `roles`. Works with or without requireAuth before it. */
 export function requireRole(verifier: Verifier, ...roles: string[]): RequestHandler {
-  if (roles.length === 0) throw new TypeError('requireRole needs at least one role');
-  return guard(verifier, new Set(roles));
+  return guard(verifier, roleRule(roles));
 }
 
-/** Both guards bound to one verifier: `const { requireAuth, requireRole } = expressAuth(verifier)`. */
-export function expressAuth(verifier: Verifier): { requireAuth: RequestHandler; requireRole: (...roles: string[]) => RequestHandler } {
-  return { requireAuth: requireAuth(verifier), requireRole: (...roles) => requireRole(verifier, ...roles) };
+/** Lets the request through when the session passed a second factor (`amr` has "mfa"); else 403 mfa_required. */
+export function requireMfa(verifier: Verifier): RequestHandler {
+  return guard(verifier, mfaRule);
 }
 
-function guard(verifier: Verifier, roles: ReadonlySet<string> | null): RequestHandler {
+export interface ExpressGuards {
+  requireAuth: RequestHandler;
+  requireRole: (...roles: string[]) => RequestHandler;
+  requireMfa: () => RequestHandler;
+}
+
+/** The guards bound to one verifier: `const { requireAuth, requireRole, requireMfa } = expressAuth(verifier)`. */
+export function expressAuth(verifier: Verifier): ExpressGuards {
+  return { requireAuth: requireAuth(verifier), requireRole: (...roles) => requireRole(verifier, ...roles), requireMfa: () => requireMfa(verifier) };
+}
+
+function guard(verifier: Verifier, rule: ClaimsRule | null): RequestHandler {
   // Written without async so it works the same on Express 4, which ignores returned promises.
   return (req: Request, res: Response, next: NextFunction) => {
     const known = req.auth;
@@ -40,7 +51,8 @@ function guard(verifier: Verifier, roles: ReadonlySet<string> | null): RequestHa
     claims.then(
       (auth) => {
         req.auth = auth;
-        if (roles && !roles.has(auth.role)) return sendError(res, new VerifyError('forbidden'));
+        const refusal = rule?.(auth);
+        if (refusal) return sendError(res, refusal);
         next();
       },
       (err: unknown) => (err instanceof VerifyError ? sendError(res, err) : next(err)),

@@ -1,14 +1,16 @@
-// A Fastify plugin with the same two guards as preHandlers: `app.requireAuth` and `app.requireRole(...)`.
-// Errors are sent here, in the contract's body, so the app's own error handler cannot reshape them.
+// A Fastify plugin with the same guards as preHandlers: `app.requireAuth`, `app.requireRole(...)` and
+// `app.requireMfa()`. Errors are sent here, in the contract's body, so the app's own error handler cannot
+// reshape them.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Verifier } from './create-verifier.ts';
 import { VerifyError, wwwAuthenticate } from './errors.ts';
+import { mfaRule, roleRule, type ClaimsRule } from './guard-rules.ts';
 import type { AccessTokenClaims } from './verify-signed-token.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The verified access-token claims behind requireAuth or requireRole; null elsewhere. */
+    /** The verified access-token claims behind requireAuth, requireRole or requireMfa; null elsewhere. */
     auth: AccessTokenClaims | null;
   }
   interface FastifyInstance {
@@ -16,6 +18,8 @@ declare module 'fastify' {
     requireAuth: preHandlerAsyncHookHandler;
     /** preHandler: a valid token whose role is one of `roles`. */
     requireRole(...roles: string[]): preHandlerAsyncHookHandler;
+    /** preHandler: a valid token whose session passed a second factor (`amr` has "mfa"); else 403 mfa_required. */
+    requireMfa(): preHandlerAsyncHookHandler;
   }
 }
 
@@ -23,9 +27,15 @@ export interface GatehouseFastifyOptions {
   verifier: Verifier;
 }
 
+export interface FastifyGuards {
+  requireAuth: preHandlerAsyncHookHandler;
+  requireRole(...roles: string[]): preHandlerAsyncHookHandler;
+  requireMfa(): preHandlerAsyncHookHandler;
+}
+
 /** The guards without the plugin, for apps that prefer to wire preHandlers themselves. */
-export function fastifyGuards(verifier: Verifier): { requireAuth: preHandlerAsyncHookHandler; requireRole(...roles: string[]): preHandlerAsyncHookHandler } {
-  const guard = (roles: ReadonlySet<string> | null): preHandlerAsyncHookHandler =>
+export function fastifyGuards(verifier: Verifier): FastifyGuards {
+  const guard = (rule: ClaimsRule | null): preHandlerAsyncHookHandler =>
     async function gatehouseGuard(request: FastifyRequest, reply: FastifyReply) {
       let auth = request.auth;
       if (!auth) {
@@ -37,14 +47,14 @@ export function fastifyGuards(verifier: Verifier): { requireAuth: preHandlerAsyn
         }
         request.auth = auth;
       }
-      if (roles && !roles.has(auth.role)) return sendError(reply, new VerifyError('forbidden'));
+      const refusal = rule?.(auth);
+      if (refusal) return sendError(reply, refusal);
     };
+  const requireMfa = guard(mfaRule);
   return {
     requireAuth: guard(null),
-    requireRole: (...roles) => {
-      if (roles.length === 0) throw new TypeError('requireRole needs at least one role');
-      return guard(new Set(roles));
-    },
+    requireRole: (...roles) => guard(roleRule(roles)),
+    requireMfa: () => requireMfa,
   };
 }
 
@@ -54,6 +64,7 @@ const plugin: FastifyPluginAsync<GatehouseFastifyOptions> = async (app, options)
   app.decorateRequest('auth', null);
   app.decorate('requireAuth', guards.requireAuth);
   app.decorate('requireRole', guards.requireRole);
+  app.decorate('requireMfa', guards.requireMfa);
 };
 
 /** `app.register(gatehouseAuth, { verifier })`, then `{ preHandler: app.requireAuth }` on a route. */
