@@ -7,12 +7,13 @@ import { openDatabase } from './db/connect.ts';
 import { migrateToLatest } from './db/migrations.ts';
 import { AppError } from './errors.ts';
 import { serve } from './server.ts';
+import { explainStartupFailure } from './startup.ts';
 import { createUser } from './users/service.ts';
 
 const USAGE = `Usage: gatehouse <command>
 
 Commands:
-  serve                         start the server (the default)
+  serve                         start the server
   migrate                       apply database migrations and exit
   user create --email E [--name N] [--admin] [--role R] [--password-stdin]
                                 create a user; without --password-stdin a random password is printed once
@@ -27,10 +28,19 @@ async function readStdin(): Promise<string> {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [command = 'serve', sub, ...rest] = argv;
+  const [command, sub, ...rest] = argv;
   if (command === '--help' || command === 'help' || command === '-h') {
     console.log(USAGE);
     return 0;
+  }
+  // No default command: `gatehouse` alone, or a typo, must not start a server on port 3000.
+  if (!command) {
+    console.error(USAGE);
+    return 2;
+  }
+  if (!KNOWN_COMMANDS.has(command)) {
+    console.error(`Unknown command: ${command}\n\n${USAGE}`);
+    return 2;
   }
   const config = loadConfig();
 
@@ -39,9 +49,14 @@ async function main(argv: string[]): Promise<number> {
     return -1;
   }
   if (command === 'migrate') {
-    const database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    let database: ReturnType<typeof openDatabase>;
     try {
-      const result = await migrateToLatest(database.db);
+      database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    } catch (err) {
+      throw explainStartupFailure(err, config);
+    }
+    try {
+      const result = await migrateToLatest(database.db).catch((err: unknown) => Promise.reject(explainStartupFailure(err, config)));
       const applied = result.results?.filter((r) => r.status === 'Success').map((r) => r.migrationName) ?? [];
       console.log(applied.length ? `Applied: ${applied.join(', ')}` : 'Database is up to date');
     } finally {
@@ -89,9 +104,11 @@ async function main(argv: string[]): Promise<number> {
     }
     return 0;
   }
-  console.error(USAGE);
+  console.error(`Unknown command: ${[command, sub].filter(Boolean).join(' ')}\n\n${USAGE}`);
   return 2;
 }
+
+const KNOWN_COMMANDS = new Set(['serve', 'migrate', 'user', 'keys']);
 
 main(process.argv.slice(2)).then(
   (code) => {
