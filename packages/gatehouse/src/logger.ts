@@ -18,8 +18,18 @@ export const REDACT_PATHS = [
   '*.sessionToken',
   '*.csrfToken',
   '*.key',
-  '*.code',
   '*.secret',
+  // `code` is a secret only where a client sends one: an OAuth authorization code or one-time exchange code in
+  // a body or query. Elsewhere it is an error code (`err.code`: ECONNREFUSED, service_unavailable) that an
+  // operator needs, so no `*.code` wildcard.
+  'body.code',
+  'query.code',
+  'req.body.code',
+  'req.query.code',
+  'request.body.code',
+  'request.query.code',
+  '*.oneTimeCode',
+  '*.authorizationCode',
 ];
 
 export function loggerOptions(level: string): LoggerOptions {
