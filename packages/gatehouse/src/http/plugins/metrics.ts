@@ -1,4 +1,7 @@
 // GET /metrics in Prometheus text, behind METRICS_TOKEN when it is set; request counts and latency by route.
+// In production config.ts refuses to start without METRICS_TOKEN unless METRICS=off, which leaves the route out:
+// we chose a token on the one listener over a second, localhost-only listener, since Prometheus usually scrapes
+// from another host and a token works through any proxy.
 import type { Context } from '../../context.ts';
 import { ping } from '../../db/migrations.ts';
 import type { Db } from '../../db/schema.ts';
@@ -9,7 +12,7 @@ import type { App } from '../types.ts';
 
 export function registerMetrics(app: App, ctx: Context, db: Db): void {
   const metrics = ctx.metrics;
-  if (!(metrics instanceof PrometheusMetrics)) return;
+  if (!(metrics instanceof PrometheusMetrics) || !ctx.config.metricsEnabled) return;
   metrics.addHealthCheck('gatehouse_database_up', 'Whether the database answers (1) or not (0)', () => ping(db));
   if (ctx.config.redisUrl) metrics.addHealthCheck('gatehouse_redis_up', 'Whether Redis answers (1) or not (0)', () => ctx.state.ping());
 
