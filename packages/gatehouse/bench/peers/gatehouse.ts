@@ -32,6 +32,9 @@ const config = loadConfig({
   ...(jwtAlg === 'HS256' ? { JWT_SECRET: 'bench-jwt-c2VjcmV0Rm9yVGhlSFMyNTZCZW5jaFJ1bg-0a1b2c3d4e' } : {}),
   ...(process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL } : {}),
   ...(process.env.BENCH_REDIS_URL ? { REDIS_URL: process.env.BENCH_REDIS_URL } : {}),
+  // Production refuses to start without these: mail to the outbox on purpose, metrics behind a token.
+  MAIL_OUTBOX: 'true',
+  METRICS_TOKEN: 'bench-metrics-token-0123456789',
   RATE_LIMIT_IP: '100000000/1m',
   RATE_LIMIT_SIGNUP_IP: '100000/1h',
 });
