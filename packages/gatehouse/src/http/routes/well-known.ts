@@ -14,19 +14,16 @@ export function wellKnownRoutes(app: App, ctx: Context): void {
   app.get('/.well-known/openid-configuration', async (_request, reply) => {
     const base = ctx.config.publicUrl;
     reply.header('cache-control', 'public, max-age=3600');
+    // Only what exists and works as advertised (RFC 8414 §2): the issuer, its keys and RFC 7662 introspection.
+    // /auth/refresh and /auth/logout are not OAuth's token and revocation endpoints (JSON, no grant types,
+    // no client authentication), and there are no ID tokens until the OpenID provider is on.
     return {
       issuer: base,
       jwks_uri: `${base}/.well-known/jwks.json`,
       introspection_endpoint: `${base}/auth/introspect`,
-      revocation_endpoint: `${base}/auth/logout`,
-      token_endpoint: `${base}/auth/refresh`,
-      grant_types_supported: ['password', 'refresh_token'],
-      response_types_supported: [],
-      subject_types_supported: ['public'],
-      token_endpoint_auth_methods_supported: ['none'],
-      id_token_signing_alg_values_supported: [ctx.config.jwtAlg],
+      introspection_endpoint_auth_methods_supported: ['bearer'],
       access_token_signing_alg_values_supported: ctx.keyRing.algorithms(),
-      claims_supported: ['iss', 'aud', 'sub', 'sid', 'jti', 'role', 'iat', 'exp'],
+      claims_supported: ['iss', 'aud', 'sub', 'sid', 'jti', 'role', 'amr', 'iat', 'exp'],
     };
   });
 }
