@@ -78,12 +78,14 @@ export async function patchUser(ctx: Context, id: string, input: AdminPatch, act
 
   const roleChanged = patch.role !== undefined && patch.role !== user.role;
   const disabling = input.disabled === true && user.disabledAt === null;
+  // Under REQUIRE_EMAIL_VERIFICATION an unverified account holds no live credential (see sign-in/access-policy.ts).
+  const unverifying = input.emailVerified === false && user.emailVerifiedAt !== null && ctx.config.requireEmailVerification;
   await keepOneAdmin(ctx, user, (roleChanged && patch.role !== 'admin') || disabling);
 
   const updated = await ctx.users.update(id, patch, now);
   if (!updated) throw new AppError('not_found', { message: 'User not found' });
   // Access tokens carry the role: after a change, or when disabled, none of the old ones may be honoured.
-  if (roleChanged || disabling) await endUserSessions(ctx, id, disabling ? 'user_disabled' : 'role_changed');
+  if (roleChanged || disabling || unverifying) await endUserSessions(ctx, id, disabling ? 'user_disabled' : roleChanged ? 'role_changed' : 'email_unverified');
   const by = { userId: id, client: actor.client };
   if (roleChanged) await recordEvent(ctx, 'role_changed', { ...by, detail: { from: user.role, to: updated.role, by: actor.userId } });
   if (disabling) await recordEvent(ctx, 'user_disabled', { ...by, detail: { by: actor.userId } });

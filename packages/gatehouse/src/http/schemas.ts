@@ -23,6 +23,9 @@ export const LoginResponseSchema = Type.Object({
 
 export const UserResponseSchema = Type.Object({ user: UserSchema });
 
+export const AdminUserSchema = Type.Intersect([UserSchema, Type.Object({ disabled: Type.Boolean(), disabledAt: Type.Union([Type.String(), Type.Null()]) })]);
+export const AdminUserResponseSchema = Type.Object({ user: AdminUserSchema });
+
 // Bounds well above the policy's, so that the policy (not the schema) explains what is wrong.
 export const EmailField = Type.String({ maxLength: 320 });
 export const PasswordField = Type.String({ maxLength: 4096 });

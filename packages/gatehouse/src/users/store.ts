@@ -53,6 +53,16 @@ export interface PublicUser {
   lastLoginAt: string | null;
 }
 
+/** What an admin sees of a user: the public shape, and whether (and since when) the account is disabled. */
+export interface AdminUser extends PublicUser {
+  disabled: boolean;
+  disabledAt: string | null;
+}
+
+export function toAdminUser(user: User): AdminUser {
+  return { ...toPublicUser(user), disabled: user.disabledAt !== null, disabledAt: user.disabledAt === null ? null : new Date(user.disabledAt).toISOString() };
+}
+
 export function toPublicUser(user: User): PublicUser {
   return {
     id: user.id,

@@ -77,11 +77,18 @@ describe('admin users API', () => {
     for (const target of [body.user.id, session.body.user.id]) {
       const res = await call(server.app, 'PATCH', `/admin/users/${target}`, { token: admin.token, body: { disabled: true } });
       assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.json().user.disabled, true, 'the answer shows the account disabled');
+      assert.ok(Date.parse(res.json().user.disabledAt) > 0);
     }
+    const shown = (await call(server.app, 'GET', `/admin/users/${body.user.id}`, { token: admin.token })).json().user;
+    assert.equal(shown.disabled, true);
+    const listed = (await call(server.app, 'GET', `/admin/users?q=${encodeURIComponent(body.user.email)}`, { token: admin.token })).json().users;
+    assert.deepEqual(listed.map((u: { disabled: boolean }) => u.disabled), [true], 'the list shows it too');
     expectError(await call(server.app, 'GET', '/auth/me', { token: body.accessToken }), 401, 'token_revoked');
     expectError(await call(server.app, 'GET', '/auth/me', { cookies: { gh_session: session.cookies.gh_session!.value } }), 401, 'token_revoked');
     expectError(await call(server.app, 'POST', '/auth/login', { body: { email: body.user.email, password: PASSWORD } }), 403, 'account_disabled');
-    await call(server.app, 'PATCH', `/admin/users/${body.user.id}`, { token: admin.token, body: { disabled: false } });
+    const enabled = (await call(server.app, 'PATCH', `/admin/users/${body.user.id}`, { token: admin.token, body: { disabled: false } })).json().user;
+    assert.deepEqual([enabled.disabled, enabled.disabledAt], [false, null]);
     await login(server.app, body.user.email);
   });
 

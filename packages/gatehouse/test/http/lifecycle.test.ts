@@ -315,6 +315,18 @@ describe('errors', () => {
   });
 });
 
+describe('the root address', () => {
+  it('sends a browser to /login when signed out and to /account when signed in', async () => {
+    const out = await call(server.app, 'GET', '/');
+    assert.equal(out.statusCode, 303);
+    assert.equal(out.headers.location, '/login');
+    const { cookies } = await registerUser(server.app, { mode: 'session' });
+    const signedIn = await call(server.app, 'GET', '/', { cookies: { gh_session: cookies.gh_session!.value } });
+    assert.equal(signedIn.statusCode, 303);
+    assert.equal(signedIn.headers.location, '/account');
+  });
+});
+
 describe('well-known and health', () => {
   it('publishes JWKS, discovery, health and readiness', async () => {
     const jwks = (await call(server.app, 'GET', '/.well-known/jwks.json')).json();
@@ -324,6 +336,12 @@ describe('well-known and health', () => {
     const discovery = (await call(server.app, 'GET', '/.well-known/openid-configuration')).json();
     assert.equal(discovery.issuer, 'http://127.0.0.1:3000');
     assert.equal(discovery.jwks_uri, 'http://127.0.0.1:3000/.well-known/jwks.json');
+    // Only what exists: no token endpoint (/auth/refresh is no OAuth token endpoint), no password grant, no ID tokens.
+    for (const absent of ['token_endpoint', 'grant_types_supported', 'id_token_signing_alg_values_supported', 'revocation_endpoint', 'authorization_endpoint']) {
+      assert.equal(discovery[absent], undefined, absent);
+    }
+    const introspected = await call(server.app, 'POST', new URL(discovery.introspection_endpoint).pathname, { body: { token: 'x' } });
+    assert.equal(introspected.statusCode, 401, 'the advertised introspection endpoint exists and wants a bearer');
     assert.deepEqual((await call(server.app, 'GET', '/health')).json(), { status: 'ok' });
     assert.equal((await call(server.app, 'GET', '/ready')).statusCode, 200);
   });

@@ -2,9 +2,9 @@
 import { Type } from 'typebox';
 import { deleteUser, getUserById, listUsers, patchUser } from '../../admin/service.ts';
 import type { Context } from '../../context.ts';
-import { toPublicUser } from '../../users/store.ts';
+import { toAdminUser } from '../../users/store.ts';
 import type { Guards } from '../plugins/auth.ts';
-import { NameField, UserResponseSchema, UserSchema } from '../schemas.ts';
+import { AdminUserResponseSchema, AdminUserSchema, NameField } from '../schemas.ts';
 import { authOf, clientInfo, type App } from '../types.ts';
 import type { FastifyRequest } from 'fastify';
 
@@ -25,17 +25,17 @@ export function adminRoutes(app: App, ctx: Context, guards: Guards): void {
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
           cursor: Type.Optional(Type.String({ maxLength: 200 })),
         }),
-        response: { 200: Type.Object({ users: Type.Array(UserSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }) },
+        response: { 200: Type.Object({ users: Type.Array(AdminUserSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }) },
       },
     },
     async (request) => {
       const page = await listUsers(ctx, request.query);
-      return { users: page.users.map(toPublicUser), nextCursor: page.nextCursor };
+      return { users: page.users.map(toAdminUser), nextCursor: page.nextCursor };
     },
   );
 
-  app.get('/admin/users/:id', { ...adminOnly, schema: { params: IdParams, response: { 200: UserResponseSchema } } }, async (request) => ({
-    user: toPublicUser(await getUserById(ctx, request.params.id)),
+  app.get('/admin/users/:id', { ...adminOnly, schema: { params: IdParams, response: { 200: AdminUserResponseSchema } } }, async (request) => ({
+    user: toAdminUser(await getUserById(ctx, request.params.id)),
   }));
 
   app.patch(
@@ -53,10 +53,10 @@ export function adminRoutes(app: App, ctx: Context, guards: Guards): void {
           },
           { additionalProperties: false },
         ),
-        response: { 200: UserResponseSchema },
+        response: { 200: AdminUserResponseSchema },
       },
     },
-    async (request) => ({ user: toPublicUser(await patchUser(ctx, request.params.id, request.body, actorOf(request))) }),
+    async (request) => ({ user: toAdminUser(await patchUser(ctx, request.params.id, request.body, actorOf(request))) }),
   );
 
   app.delete('/admin/users/:id', { ...adminOnly, schema: { params: IdParams } }, async (request, reply) => {
