@@ -46,6 +46,12 @@ export function pageRoutes(app: App, ctx: Context, csrf: Csrf): void {
       });
     });
 
+    // A browser that opens the server's address lands where it can act: its account, or the sign-in page.
+    scope.get('/', async (request, reply) => {
+      const viewer = await pages.viewer(request);
+      return reply.header('cache-control', 'no-store').redirect(viewer ? '/account' : '/login', 303);
+    });
+
     signInPages(scope, kit);
     recoveryPages(scope, kit);
     accountPages(scope, kit);
