@@ -1,12 +1,18 @@
 // What a refused request must not change: a digest of every database table and of the shared state's
-// values (revocations, OAuth state, one-time codes). Left out, on purpose: audit events (a refusal is
+// values (revocations, OAuth state, one-time codes) on every backend. Left out, on purpose: audit events (a refusal is
 // recorded; that is the point of an audit log) and rate-limit counters (a refusal counts; that is the point
 // of a limit). Both are checked separately where it matters.
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
+import type { Redis } from 'ioredis';
+import { LocalCounterFallback } from '../../src/state/fallback.ts';
+import { MemoryState } from '../../src/state/memory.ts';
+import { PostgresState } from '../../src/state/postgres.ts';
+import { RedisState } from '../../src/state/redis.ts';
 import type { TestServer } from '../helpers/app.ts';
 
-const SKIPPED_TABLES = new Set(['audit_events']);
+// shared_state is PostgreSQL's shared state: its values are read with the other backends' below.
+const SKIPPED_TABLES = new Set(['audit_events', 'shared_state']);
 // An API key that authenticates is marked used (to the minute) even when the route then refuses it (403 for
 // what only a signed-in person may do): bookkeeping of a credential that did prove itself, not a change the
 // request asked for.
@@ -22,14 +28,42 @@ async function tables(server: TestServer): Promise<string[]> {
   return tableNames;
 }
 
-/** The values the shared state holds (not its counters), when it is the in-process store. */
-function stateValues(server: TestServer): string[] {
+// Rate-limit counters (every `hit` key in src/): a refusal counts, so they are left out of the digest.
+const COUNTER_PREFIXES = ['ip:', 'login:acct:', 'login:ip:', 'signup:ip:', 'mail:acct:'];
+const isCounter = (key: string) => COUNTER_PREFIXES.some((p) => key.startsWith(p));
+
+/**
+ * The values the shared state holds (not its counters), on each backend: the in-process store, PostgreSQL's
+ * shared_state table, or Redis under this server's key prefix. Unwraps the local-counter fallback.
+ */
+async function stateValues(server: TestServer): Promise<string[]> {
   let state: any = server.runtime.ctx.state;
-  for (let depth = 0; depth < 4 && state && !(state.entries instanceof Map); depth++) state = state.inner ?? state.primary ?? state.state;
-  if (!state || !(state.entries instanceof Map)) return ['(not the in-process store)'];
+  if (state instanceof LocalCounterFallback) state = (state as any).shared;
+  const now = server.runtime.ctx.now();
   const out: string[] = [];
-  for (const [key, entry] of state.entries as Map<string, { value: string; expiresAt: number }>) {
-    if (entry.value !== '' && entry.expiresAt > server.runtime.ctx.now()) out.push(`${key}=${entry.value}`);
+  if (state instanceof MemoryState) {
+    for (const [key, entry] of (state as any).entries as Map<string, { value: string; expiresAt: number }>) {
+      if (entry.value !== '' && !isCounter(key) && entry.expiresAt > now) out.push(`${key}=${entry.value}`);
+    }
+  } else if (state instanceof PostgresState) {
+    const rows = await sql<{ key: string; value: string }>`select key, value from shared_state where value <> '' and expires_at > ${now}`.execute(server.runtime.database.db);
+    for (const row of rows.rows) if (!isCounter(row.key)) out.push(`${row.key}=${row.value}`);
+  } else if (state instanceof RedisState) {
+    const redis = (state as any).redis as Redis;
+    const prefix = (state as any).prefix as string;
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      cursor = next;
+      for (const full of keys) {
+        const key = full.slice(prefix.length);
+        if (isCounter(key)) continue;
+        const value = await redis.get(full).catch(() => null);
+        if (value !== null) out.push(`${key}=${value}`);
+      }
+    } while (cursor !== '0');
+  } else {
+    throw new Error(`snapshot: unknown shared state ${state?.constructor?.name}`);
   }
   return out.sort();
 }
@@ -60,7 +94,7 @@ export async function snapshot(server: TestServer): Promise<Snapshot> {
     rows[name] = createHash('sha256').update(lines.join('\n')).digest('hex');
     hash.update(`${name}\n${lines.join('\n')}\n`);
   }
-  const state = stateValues(server);
+  const state = await stateValues(server);
   rows['(shared state)'] = createHash('sha256').update(state.join('\n')).digest('hex');
   counts['(shared state)'] = state.length;
   hash.update(state.join('\n'));
