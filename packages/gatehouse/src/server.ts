@@ -28,7 +28,9 @@ async function checkRedis(config: Config, runtime: Runtime): Promise<void> {
   try {
     await Promise.race([runtime.ctx.state.ping(), timeout]);
   } catch (err) {
-    const reason = (err as { code?: string }).code ?? (err as Error).message;
+    // The state wraps the client's error (STATE_UNAVAILABLE); its cause says ECONNREFUSED, ENOTFOUND, NOAUTH…
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    const reason = cause?.code ?? cause?.message ?? (err as { code?: string }).code ?? (err as Error).message;
     throw new ConfigError('REDIS_URL', `Redis at ${describeUrl(config.redisUrl).where} does not answer (${reason}): start Redis, correct REDIS_URL, or unset it to keep the shared state in ${runtime.database.dialect === 'postgres' ? 'PostgreSQL' : 'memory'}`);
   }
 }

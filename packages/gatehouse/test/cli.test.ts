@@ -90,6 +90,23 @@ describe('gatehouse CLI', () => {
     assert.ok(!out.includes('an admin passphrase 42'));
   });
 
+  it('prints the usage and exits 2 with no command, and says so for an unknown one, without starting a server', async () => {
+    const none = await run([]);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /Usage: gatehouse <command>/);
+    assert.doesNotMatch(none.stdout, /gatehouse ready/);
+    const unknown = await run(['serv']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /^Unknown command: serv\n/);
+    assert.match(unknown.stderr, /Usage: gatehouse <command>/);
+    const unknownSub = await run(['keys', 'rotat']);
+    assert.equal(unknownSub.code, 2);
+    assert.match(unknownSub.stderr, /Unknown command: keys rotat/);
+    const help = await run(['--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /Usage: gatehouse <command>/);
+  });
+
   it('names the variable when a setting is wrong', async () => {
     const saved = env;
     env = { ...env, NODE_ENV: 'production', PUBLIC_URL: 'https://auth.example.com' };

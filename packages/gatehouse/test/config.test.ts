@@ -63,13 +63,14 @@ describe('config', () => {
   });
 
   it('refuses to start in production with a missing or weak secret, insecure cookies or wildcard CORS', () => {
-    const prod = { NODE_ENV: 'production', PUBLIC_URL: 'https://auth.example.com', GATEHOUSE_SECRET: STRONG };
+    const prod = { NODE_ENV: 'production', PUBLIC_URL: 'https://auth.example.com', GATEHOUSE_SECRET: STRONG, SMTP_URL: 'smtp://mail.example.com:587', METRICS_TOKEN: 'metrics-0123456789abcdef' };
     assert.equal(loadConfig(prod).env, 'production');
     expectRefusal({ ...prod, GATEHOUSE_SECRET: '' }, 'GATEHOUSE_SECRET');
     expectRefusal({ ...prod, GATEHOUSE_SECRET: 'changeme' }, 'GATEHOUSE_SECRET');
     expectRefusal({ ...prod, GATEHOUSE_SECRET: 'a'.repeat(40) }, 'GATEHOUSE_SECRET');
     expectRefusal({ ...prod, PUBLIC_URL: 'http://auth.example.com' }, 'PUBLIC_URL');
-    expectRefusal({ ...prod, COOKIE_SECURE: 'false' }, 'PUBLIC_URL');
+    // The setting that is wrong is named, not PUBLIC_URL.
+    expectRefusal({ ...prod, COOKIE_SECURE: 'false' }, 'COOKIE_SECURE');
     expectRefusal({ ...prod, CORS_ORIGINS: 'https://app.example.com,*' }, 'CORS_ORIGINS');
     // Trusting every hop would let a client pick its own rate-limit bucket through X-Forwarded-For.
     expectRefusal({ ...prod, TRUST_PROXY: 'true' }, 'TRUST_PROXY');
@@ -93,6 +94,36 @@ describe('config', () => {
     assert.equal(loadConfig({ GATEHOUSE_SECRET: STRONG, BRAND_COLOR: ' #12AbEf ' }).brandColor, '#12abef');
     for (const bad of ['red', '#12345', '#ggg', '12abef', '#fff;}body{display:none', 'url(x)']) {
       expectRefusal({ GATEHOUSE_SECRET: STRONG, BRAND_COLOR: bad }, 'BRAND_COLOR');
+    }
+  });
+
+  it('in production needs SMTP_URL unless MAIL_OUTBOX=true, and METRICS_TOKEN unless METRICS=off', () => {
+    const prod = { NODE_ENV: 'production', PUBLIC_URL: 'https://auth.example.com', GATEHOUSE_SECRET: STRONG, METRICS_TOKEN: 'metrics-0123456789abcdef' };
+    expectRefusal(prod, 'SMTP_URL');
+    assert.equal(loadConfig({ ...prod, MAIL_OUTBOX: 'true' }).mailOutbox, true);
+    assert.equal(loadConfig({ ...prod, SMTP_URL: 'smtp://mail.example.com:587' }).smtpUrl, 'smtp://mail.example.com:587');
+    const mail = { ...prod, MAIL_OUTBOX: 'true' };
+    expectRefusal({ ...mail, METRICS_TOKEN: '' }, 'METRICS_TOKEN');
+    expectRefusal({ ...mail, METRICS_TOKEN: 'short' }, 'METRICS_TOKEN');
+    expectRefusal({ ...mail, METRICS: 'maybe' }, 'METRICS');
+    const off = loadConfig({ ...mail, METRICS_TOKEN: '', METRICS: 'off' });
+    assert.equal(off.metricsEnabled, false);
+    // Development keeps working with nothing set: the outbox and open metrics.
+    const dev = loadConfig({ GATEHOUSE_SECRET: STRONG });
+    assert.equal(dev.mailOutbox, true);
+    assert.equal(dev.metricsEnabled, true);
+  });
+
+  it('names DATABASE_URL, REDIS_URL or SMTP_URL when it is not a URL, without printing it', () => {
+    for (const [variable, value] of [
+      ['DATABASE_URL', 'postgres://u:p@ss:w0rd@host:x/db'],
+      ['REDIS_URL', 'redis://:pw@host:99999999'],
+      ['SMTP_URL', 'smtp://u:pw@host:port'],
+    ] as const) {
+      assert.throws(
+        () => loadConfig({ GATEHOUSE_SECRET: STRONG, [variable]: value }),
+        (err: unknown) => err instanceof ConfigError && err.variable === variable && /not a valid URL/.test(err.message) && !err.message.includes(value),
+      );
     }
   });
 });
