@@ -3,7 +3,11 @@
 import type { FastifyRequest } from 'fastify';
 import type { LoggerOptions } from 'pino';
 
+// pino's `*.x` matches one level down only: each secret field is listed at the top level too.
+const SECRET_FIELDS = ['password', 'currentPassword', 'newPassword', 'token', 'accessToken', 'refreshToken', 'sessionToken', 'csrfToken', 'key', 'secret'];
+
 export const REDACT_PATHS = [
+  ...SECRET_FIELDS,
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["x-csrf-token"]',

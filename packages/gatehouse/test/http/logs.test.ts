@@ -35,3 +35,23 @@ it('redacts every secret from the JSON logs', async () => {
   for (const secret of secrets) assert.ok(!text.includes(secret), `a secret reached the logs: ${secret.slice(0, 8)}…`);
   assert.ok(!text.includes('/auth/me?token='), 'query strings are dropped from logged URLs');
 });
+
+it('shows error codes but redacts a code a client sent (OAuth or one-time exchange code)', async () => {
+  const { Writable } = await import('node:stream');
+  const { pino } = await import('pino');
+  const { loggerOptions } = await import('../../src/logger.ts');
+  const lines: string[] = [];
+  const log = pino(loggerOptions('info'), new Writable({ write: (chunk, _e, done) => (lines.push(chunk.toString()), done()) }));
+  const err = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' });
+  log.error({ err, res: { statusCode: 503 }, error: { code: 'service_unavailable' } }, 'request errored');
+  log.info({ body: { code: 'one-time-code-SECRET-1' }, query: { code: 'oauth-code-SECRET-2' }, request: { body: { code: 'oauth-code-SECRET-3' } } }, 'exchange');
+  log.info({ err: { code: 'EAUTH' }, password: 'pw-SECRET-4', refreshToken: 'ghr_SECRET-5', detail: { key: 'key-SECRET-6' } }, 'mixed');
+  const [errored, exchange, mixed] = lines.map((l) => JSON.parse(l));
+  assert.equal(errored.err.code, 'ECONNREFUSED');
+  assert.equal(errored.error.code, 'service_unavailable');
+  assert.equal(exchange.body.code, '[redacted]');
+  assert.equal(exchange.query.code, '[redacted]');
+  assert.equal(exchange.request.body.code, '[redacted]');
+  assert.equal(mixed.err.code, 'EAUTH');
+  assert.ok(!lines.join('').includes('SECRET'), lines.join(''));
+});
