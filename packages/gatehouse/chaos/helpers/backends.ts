@@ -60,10 +60,15 @@ function postgresBin(): string | null {
 }
 
 /** Why the chaos suite cannot run here, or null when it can. */
+/** Why the suite cannot run here, or null. With CI=true a missing tool throws: CI must not pass by skipping. */
 export function missingTools(): string | null {
-  if (!postgresBin()) return 'PostgreSQL server binaries (initdb, pg_ctl) not found; set PG_BIN';
-  if (spawnSync('redis-server', ['--version']).status !== 0) return 'redis-server is not installed';
-  return null;
+  const missing = !postgresBin()
+    ? 'PostgreSQL server binaries (initdb, pg_ctl) not found; set PG_BIN'
+    : spawnSync('redis-server', ['--version']).status !== 0
+      ? 'redis-server is not installed'
+      : null;
+  if (missing && (process.env.CI === 'true' || process.env.CI === '1')) throw new Error(`chaos suite: ${missing} (required with CI=true)`);
+  return missing;
 }
 
 const asRoot = process.getuid?.() === 0;
