@@ -18,11 +18,13 @@ export const ERRORS = {
   account_disabled: [403, 'This account has been disabled'],
   not_found: [404, 'Not found'],
   method_not_allowed: [405, 'Method not allowed'],
+  request_timeout: [408, 'The request took too long to arrive'],
   email_taken: [409, 'An account with this email already exists'],
   conflict: [409, 'The request conflicts with the current state'],
   payload_too_large: [413, 'The request body is too large'],
   unsupported_media_type: [415, 'Unsupported content type; send application/json'],
   rate_limited: [429, 'Too many requests; try again later'],
+  headers_too_large: [431, 'The request headers are too large'],
   internal: [500, 'Internal server error'],
   service_unavailable: [503, 'The service is temporarily unavailable'],
 } as const satisfies Record<string, readonly [number, string]>;

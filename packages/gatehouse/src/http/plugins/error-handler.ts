@@ -1,5 +1,6 @@
 // The one error handler: every failure leaves as the contract's body, and nothing internal leaks.
 import type { FastifyError } from 'fastify';
+import { createRequire } from 'node:module';
 import { AppError, errorBody, validationError, type ErrorCode, type FieldError } from '../../errors.ts';
 import type { App } from '../types.ts';
 
@@ -92,7 +93,39 @@ export function registerErrorHandler(app: App): void {
     if (appError.retryAfter !== undefined) reply.header('retry-after', String(appError.retryAfter));
     reply.status(appError.status).send(errorBody(appError));
   });
+  const allowedMethods = routeMethods(app);
   app.setNotFoundHandler((request, reply) => {
-    reply.status(404).send(errorBody(new AppError('not_found', { message: `No route ${request.method} ${request.url.split('?')[0]}` })));
+    const path = request.url.split('?')[0]!;
+    // A path that exists under other methods is 405 with Allow (RFC 9110 §15.5.6), not 404.
+    const allowed = allowedMethods(path);
+    if (allowed.length && !allowed.includes(request.method)) {
+      reply.header('allow', allowed.join(', '));
+      return reply.status(405).send(errorBody(new AppError('method_not_allowed', { message: `${request.method} is not allowed on ${path}; use ${allowed.join(', ')}` })));
+    }
+    return reply.status(404).send(errorBody(new AppError('not_found', { message: `No route ${request.method} ${path}` })));
   });
+}
+
+type Router = { on(method: string, path: string, handler: () => void): void; find(method: string, path: string): unknown };
+// Fastify's own router (find-my-way), resolved from Fastify's dependencies, so a path matches here exactly as
+// it does when routing.
+const FindMyWay = createRequire(createRequire(import.meta.url).resolve('fastify'))('find-my-way') as (options?: object) => Router;
+
+/** Records every route as it is added; answers which methods a concrete path has routes for. */
+function routeMethods(app: App): (path: string) => string[] {
+  const router = FindMyWay();
+  const methods = new Set<string>();
+  app.addHook('onRoute', (route) => {
+    // A catch-all (CORS preflight's `OPTIONS *`) would make every path known.
+    if (route.url === '*' || route.url === '/*') return;
+    for (const method of [route.method].flat()) {
+      methods.add(method);
+      try {
+        router.on(method, route.url, () => {});
+      } catch {
+        // Registered twice (an explicit HEAD beside the exposed one): already known.
+      }
+    }
+  });
+  return (path) => [...methods].filter((method) => router.find(method, path) !== null).sort();
 }
