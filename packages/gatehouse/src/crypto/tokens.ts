@@ -1,5 +1,7 @@
-// Access tokens (RFC 9068 shape): signed here, verified here and by @gatehouse/verify.
-import { errors, jwtVerify, type CryptoKey, type JWTHeaderParameters } from 'jose';
+// Access tokens (RFC 9068 shape): signed here, verified here with @gatehouse/verify's own checks (the same
+// code, limits and canonical-encoding rule as every other service), against this server's key ring.
+import { MAX_KID_LENGTH, MAX_TOKEN_LENGTH, VerifyError, verifySignedToken, type Algorithm, type TokenRules } from '@gatehouse/verify/jws';
+import type { CryptoKey } from 'jose';
 import { KeyObject, createHmac, createSecretKey, sign as signWithKey } from 'node:crypto';
 import { AppError } from '../errors.ts';
 import type { KeyRing } from './keys.ts';
@@ -9,6 +11,8 @@ export interface AccessClaims {
   sub: string;
   sid: string;
   role: string;
+  /** How the session was signed in (RFC 8176 values); [] for a token that carries none. */
+  amr: string[];
   jti: string;
   iat: number;
   exp: number;
@@ -22,14 +26,14 @@ export interface TokenOptions {
   keyRingRefreshMs: number;
 }
 
-// A real access token is well under 1 KiB; refuse huge input before parsing it.
-const MAX_TOKEN_LENGTH = 4096;
 // An unknown kid triggers at most one ring reload per this interval: shorter than KEY_ACTIVATION_DELAY, so an
 // instance that reloaded just before another made a key still learns it before tokens signed by it arrive.
 const UNKNOWN_KID_RELOAD_MS = 1000;
 // Tokens whose signature and claims were already checked, until their exp: a client calling many routes
 // with one token pays for the signature once. Revocation is still checked on every request by the guard.
 const VERIFIED_CACHE_SIZE = 10_000;
+// This server signs its own tokens and shares its clock source with the other instances: exp is exact.
+const CLOCK_TOLERANCE_SEC = 0;
 
 // Signing goes through node:crypto rather than jose's WebCrypto path: the same JWS (RFC 7515 compact form),
 // but the key object is made once per key, the signature runs on libuv's thread pool, and the main thread
@@ -61,23 +65,35 @@ const base64url = (value: object) => Buffer.from(JSON.stringify(value)).toString
 export class AccessTokens {
   private lastUnknownKidReload = 0;
   private readonly verified = new Map<string, AccessClaims>();
+  private readonly rules: TokenRules;
 
   constructor(
     private readonly ring: KeyRing,
     private readonly options: TokenOptions,
-  ) {}
+  ) {
+    this.rules = {
+      issuer: options.issuer,
+      audiences: [options.audience],
+      clockToleranceSec: CLOCK_TOLERANCE_SEC,
+      algorithms: { has: (alg) => this.ring.algorithms().includes(alg) },
+      keyFor: (alg, kid) => this.keyFor(alg, kid),
+    };
+  }
 
-  async sign(subject: { sub: string; sid: string; role: string }, now: number): Promise<{ token: string; expiresIn: number }> {
+  async sign(subject: { sub: string; sid: string; role: string; amr?: string[] }, now: number): Promise<{ token: string; expiresIn: number }> {
     await this.ring.refreshIfOlderThan(this.options.keyRingRefreshMs);
     const { kid, alg, key } = this.ring.signingKey();
     const iat = Math.floor(now / 1000);
     const expiresIn = Math.floor(this.options.ttlMs / 1000);
     const signer = SIGNERS[alg];
     if (!signer) throw new TypeError(`no signer for ${alg}`);
-    // The claims in the order jose's SignJWT wrote them, so tokens look as they always did.
+    const amr = subject.amr ?? [];
+    // The claims in the order jose's SignJWT wrote them, so tokens look as they always did; amr (RFC 8176)
+    // only when the sign-in recorded how it happened.
     const payload = {
       sid: subject.sid,
       role: subject.role,
+      ...(amr.length > 0 ? { amr } : {}),
       iss: this.options.issuer,
       aud: this.options.audience,
       sub: subject.sub,
@@ -90,9 +106,9 @@ export class AccessTokens {
     return { token: `${input}.${signature.toString('base64url')}`, expiresIn };
   }
 
-  /** Verifies signature, `typ`, `iss`, `aud`, `exp` and `nbf`; throws token_expired or invalid_token. */
+  /** Verifies format, alg, typ, kid, signature, `iss`, `aud`, `exp` and `nbf`; throws token_expired or invalid_token. */
   async verify(token: string, now: number): Promise<AccessClaims> {
-    if (token.length > MAX_TOKEN_LENGTH) throw new AppError('invalid_token');
+    if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) throw new AppError('invalid_token');
     const cached = this.verified.get(token);
     if (cached) {
       if (cached.exp * 1000 > now) return cached;
@@ -107,38 +123,25 @@ export class AccessTokens {
 
   private async verifySignedToken(token: string, now: number): Promise<AccessClaims> {
     try {
-      const { payload } = await jwtVerify(token, (header) => this.keyFor(header), {
-        issuer: this.options.issuer,
-        audience: this.options.audience,
-        algorithms: this.ring.algorithms(),
-        typ: 'at+jwt',
-        currentDate: new Date(now),
-        requiredClaims: ['sub', 'jti', 'iat', 'exp'],
-      });
-      const { sub, sid, role, jti, iat, exp } = payload;
-      if (typeof sub !== 'string' || typeof sid !== 'string' || typeof role !== 'string' || typeof jti !== 'string' || typeof iat !== 'number' || typeof exp !== 'number') {
-        throw new AppError('invalid_token');
-      }
-      return { sub, sid, role, jti, iat, exp };
+      const { sub, sid, role, amr, jti, iat, exp } = await verifySignedToken(token, this.rules, now);
+      return { sub, sid, role, amr: [...amr], jti, iat, exp };
     } catch (err) {
-      if (err instanceof AppError) throw err;
-      if (err instanceof errors.JWTExpired) throw new AppError('token_expired');
-      throw new AppError('invalid_token');
+      // The failed check travels as the cause, for the log; the answer is only the contract's code.
+      if (err instanceof VerifyError) throw new AppError(err.code === 'token_expired' ? 'token_expired' : 'invalid_token', { cause: err });
+      throw err;
     }
   }
 
   // Keys come only from our own ring: `jku`, `x5u` and embedded `jwk` headers are never looked at.
-  private async keyFor(header: JWTHeaderParameters) {
-    const kid = header.kid;
-    if (typeof kid !== 'string' || kid.length > 128) throw new AppError('invalid_token');
-    let key = this.ring.verificationKey(kid, header.alg);
+  private async keyFor(alg: Algorithm, kid: string | undefined): Promise<KeyObject | null> {
+    if (kid === undefined || kid.length > MAX_KID_LENGTH) return null;
+    let key = this.ring.verificationKey(kid, alg);
     const now = Date.now();
     if (!key && now - this.lastUnknownKidReload >= UNKNOWN_KID_RELOAD_MS) {
       this.lastUnknownKidReload = now;
       await this.ring.reload();
-      key = this.ring.verificationKey(kid, header.alg);
+      key = this.ring.verificationKey(kid, alg);
     }
-    if (!key) throw new AppError('invalid_token');
-    return key;
+    return key ? keyObjectOf(key) : null;
   }
 }

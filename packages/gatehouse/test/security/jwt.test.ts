@@ -16,6 +16,12 @@ const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : 
 const parts = (token: string) => token.split('.');
 const headerOf = (token: string) => JSON.parse(Buffer.from(parts(token)[0]!, 'base64url').toString());
 const payloadOf = (token: string) => JSON.parse(Buffer.from(parts(token)[1]!, 'base64url').toString());
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+/** The same bytes, spelled with the lowest unused bit of the last character set (RFC 4648 §3.5 says zero). */
+const strayBit = (segment: string) => {
+  assert.notEqual(segment.length % 4, 0, 'a segment of 4n characters has no unused bits');
+  return segment.slice(0, -1) + ALPHABET[ALPHABET.indexOf(segment.at(-1)!) | 1];
+};
 
 let server: TestServer;
 let user: { token: string; refreshToken: string; id: string };
@@ -24,6 +30,8 @@ let realKid: string;
 let realJwk: Record<string, unknown>;
 let realPem: string;
 let signReal: (header: Record<string, unknown>, payload: Record<string, unknown>) => string;
+/** Signs the text `h.p` as it stands with the server's own key: only its spelling can be at fault. */
+let signRealText: (h: string, p: string) => string;
 
 // The attacker's own key, and a JWKS server for it on loopback that counts every request it gets.
 const attacker = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -65,10 +73,8 @@ before(async () => {
   const signing = server.runtime.ctx.keyRing.signingKey();
   assert.equal(signing.alg, 'RS256');
   const privateKey = KeyObject.from(signing.key as never);
-  signReal = (header, payload) => {
-    const input = `${b64(header)}.${b64(payload)}`;
-    return `${input}.${sign('sha256', Buffer.from(input), privateKey).toString('base64url')}`;
-  };
+  signRealText = (h, p) => `${h}.${p}.${sign('sha256', Buffer.from(`${h}.${p}`), privateKey).toString('base64url')}`;
+  signReal = (header, payload) => signRealText(b64(header), b64(payload));
 });
 
 after(async () => {
@@ -80,6 +86,16 @@ after(async () => {
 /** A genuine header and claims for the user, to start every forgery from. */
 function genuine() {
   return { header: headerOf(user.token) as Record<string, unknown>, payload: payloadOf(user.token) as Record<string, unknown> };
+}
+
+/** The genuine header and claims as segments of 4n + 2 characters (an extra member pads them), so each ends with unused bits. */
+function unalignedSegments(): { h: string; p: string } {
+  const { header, payload } = genuine();
+  let h = b64(header);
+  for (let pad = ''; h.length % 4 !== 2; pad += 'x') h = b64({ ...header, x: pad });
+  let p = b64(payload);
+  for (let pad = ''; p.length % 4 !== 2; pad += 'x') p = b64({ ...payload, x: pad });
+  return { h, p };
 }
 
 /** Every forged or misused token, with the code the contract gives it. */
@@ -160,6 +176,13 @@ function attacks(): Array<[string, string, 'invalid_token' | 'token_expired']> {
     ['payload not JSON', `${h}.${b64('{"sub":')}.${s}`, 'invalid_token'],
     ['one segment', 'eyJhbGciOiJSUzI1NiJ9', 'invalid_token'],
     ['dots only', '..', 'invalid_token'],
+    // The genuine token re-spelled: the same bytes, another string (RFC 7515 §2: unpadded base64url only)
+    ['signature padded with =', `${h}.${p}.${s}=`, 'invalid_token'],
+    ['signature padded with ==', `${h}.${p}.${s}==`, 'invalid_token'],
+    ['signature with a stray low bit', `${h}.${p}.${strayBit(s)}`, 'invalid_token'],
+    ['header padded, that text signed', signRealText(`${unalignedSegments().h}==`, unalignedSegments().p), 'invalid_token'],
+    ['header with a stray low bit, that text signed', signRealText(strayBit(unalignedSegments().h), unalignedSegments().p), 'invalid_token'],
+    ['payload with a stray low bit, that text signed', signRealText(unalignedSegments().h, strayBit(unalignedSegments().p)), 'invalid_token'],
     // A token of another kind
     ['a refresh token as an access token', user.refreshToken, 'invalid_token'],
     ['a session-cookie value as an access token', 'ghs_' + 'A'.repeat(43), 'invalid_token'],
@@ -229,6 +252,15 @@ describe('forged and misused access tokens', () => {
         assert.deepEqual(res.json(), { active: false }, what);
       }
     }
+  });
+
+  it('the re-spelled forgeries are the genuine token in another spelling: spelled canonically, each is accepted', async () => {
+    const [h, p, s] = parts(user.token) as [string, string, string];
+    assert.deepEqual(Buffer.from(strayBit(s), 'base64url'), Buffer.from(s, 'base64url'), 'the same signature bytes');
+    const { h: uh, p: up } = unalignedSegments();
+    assert.deepEqual(Buffer.from(strayBit(up), 'base64url'), Buffer.from(up, 'base64url'), 'the same claims bytes');
+    assert.equal((await call(server.app, 'GET', '/auth/me', { token: `${h}.${p}.${s}` })).statusCode, 200);
+    assert.equal((await call(server.app, 'GET', '/auth/me', { token: signRealText(uh, up) })).statusCode, 200);
   });
 
   it('never fetches a key from a jku, x5u or embedded jwk, however often it is asked', async () => {
