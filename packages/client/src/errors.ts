@@ -1,5 +1,15 @@
 // A Gatehouse error answer, as thrown by register, login and refresh: the contract's `{ error: { code,
 // message, details? } }` with its HTTP status. `code` is stable; switch on it, not on the message.
+// The codes come from the one table in @gatehouse/verify, as a type only: nothing of it runs here, and the
+// build copies its declaration into dist/, so the published package needs no other package.
+import type { ErrorCode } from '@gatehouse/verify/error-codes';
+
+/**
+ * A code of the contract (`invalid_credentials`, `mfa_required`...), or one a newer Gatehouse added, or
+ * `http_<status>` when the answer was not the contract's shape (a proxy's error page).
+ */
+export type GatehouseErrorCode = ErrorCode | (string & {});
+
 export interface FieldError {
   field: string;
   message: string;
@@ -7,10 +17,10 @@ export interface FieldError {
 
 export class GatehouseError extends Error {
   readonly status: number;
-  readonly code: string;
+  readonly code: GatehouseErrorCode;
   readonly details?: FieldError[];
 
-  constructor(status: number, code: string, message: string, details?: FieldError[]) {
+  constructor(status: number, code: GatehouseErrorCode, message: string, details?: FieldError[]) {
     super(message);
     this.name = 'GatehouseError';
     this.status = status;
@@ -20,7 +30,7 @@ export class GatehouseError extends Error {
 }
 
 /** The error code of a response body, or null when it is not the contract's error shape. */
-export async function errorCodeOf(res: Response): Promise<string | null> {
+export async function errorCodeOf(res: Response): Promise<GatehouseErrorCode | null> {
   if (!(res.headers.get('content-type') ?? '').includes('json')) return null;
   try {
     const body = (await res.clone().json()) as { error?: { code?: unknown } } | null;
