@@ -12,6 +12,8 @@ export interface Auth {
   /** How the request proved itself: a Bearer access token, the session cookie or an API key. */
   via: 'bearer' | 'session' | 'api_key';
   apiKey: { id: string; scopes: string[] } | null;
+  /** How the session was signed in (RFC 8176); empty for API keys. */
+  amr: string[];
 }
 
 export type SessionAuth = Auth & { sessionId: string };

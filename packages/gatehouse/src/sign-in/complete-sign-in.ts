@@ -53,7 +53,9 @@ export interface WrittenSignIn {
  */
 export async function writeSignIn(ctx: Context, request: SignInRequest, tx: Stores): Promise<WrittenSignIn> {
   const { user, mode, client } = request;
-  await enforceSignInPolicy(ctx, user, client);
+  // Checked (and the refusal audited) by the caller before its transaction; here only as a guard.
+  const refusal = signInRefusal(ctx.config, user);
+  if (refusal !== null) throw new AppError(refusal);
   const now = ctx.now();
   const prepared = prepareSession(ctx, user, mode, client, request.amr);
   const type = request.auditType ?? 'login_ok';
@@ -72,6 +74,7 @@ export async function writeSignIn(ctx: Context, request: SignInRequest, tx: Stor
 
 /** Signs the user in, in a transaction of its own. */
 export async function completeSignIn(ctx: Context, request: SignInRequest): Promise<SignInResult> {
+  await enforceSignInPolicy(ctx, request.user, request.client);
   const written = await ctx.transaction((tx) => writeSignIn(ctx, request, tx));
   return written.finish();
 }

@@ -735,8 +735,12 @@ describe('on PostgreSQL and Redis', { skip: skipShared }, () => {
   });
 
   it('with REQUIRE_EMAIL_VERIFICATION, an account the provider did not verify cannot sign in yet', async () => {
-    const code = await signInCode('acme', account(alpha, { email: uniqueEmail('pg-unverified'), email_verified: false }));
-    expectError(await exchange(code), 403, 'email_not_verified');
+    const started = await begin('acme', APP);
+    const back = await atProvider(started.authorizationUrl, { login: account(alpha, { email: uniqueEmail('pg-unverified'), email_verified: false }) });
+    // Refused at the callback already: the application is told why, and no code that could be exchanged exists.
+    const url = target(await land(back, started.binding));
+    assert.equal(url.searchParams.get('error'), 'email_not_verified');
+    assert.equal(url.searchParams.get('code'), null);
   });
 
   it('two first sign-ins at once make one account; two unlinks at once leave one way in', async () => {

@@ -6,13 +6,15 @@ import { AppError } from '../../errors.ts';
 import { isSessionRevoked } from '../../sessions/revocation.ts';
 import { resolveSessionCookieWithUser } from '../../sessions/service.ts';
 import { mayAct } from '../../sign-in/access-policy.ts';
-import { SESSION_COOKIE } from '../cookies.ts';
+import { sessionCookieName } from '../cookies.ts';
 import type { Auth } from '../types.ts';
 import { SAFE_METHODS, type Csrf } from './csrf.ts';
 
 const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
 
 export function createGuards(ctx: Context, csrf: Csrf) {
+  const sessionCookie = sessionCookieName(ctx.config);
+
   async function authenticate(request: FastifyRequest): Promise<void> {
     request.auth = await identify(request);
   }
@@ -25,18 +27,18 @@ export function createGuards(ctx: Context, csrf: Csrf) {
       if (looksLikeApiKey(match[1])) return identifyApiKey(match[1]);
       const claims = await ctx.tokens.verify(match[1], ctx.now());
       if (await isSessionRevoked(ctx, claims.sid)) throw new AppError('token_revoked');
-      return { userId: claims.sub, sessionId: claims.sid, role: claims.role, via: 'bearer', apiKey: null };
+      return { userId: claims.sub, sessionId: claims.sid, role: claims.role, via: 'bearer', apiKey: null, amr: claims.amr };
     }
     const apiKeyHeader = request.headers['x-api-key'];
     if (typeof apiKeyHeader === 'string') return identifyApiKey(apiKeyHeader);
-    const cookie = request.cookies[SESSION_COOKIE];
+    const cookie = request.cookies[sessionCookie];
     if (cookie) {
       // The session and its user in one read.
       const { session, user } = await resolveSessionCookieWithUser(ctx, cookie);
       // A cookie rides along with cross-site requests; a Bearer header cannot, so only cookies need CSRF.
       if (!SAFE_METHODS.has(request.method)) csrf.verify(request);
       if (!mayAct(ctx.config, user)) throw new AppError('token_revoked', { message: 'The session has ended' });
-      return { userId: user.id, sessionId: session.id, role: user.role, via: 'session', apiKey: null };
+      return { userId: user.id, sessionId: session.id, role: user.role, via: 'session', apiKey: null, amr: session.amr };
     }
     throw new AppError('authentication_required');
   }
@@ -45,7 +47,7 @@ export function createGuards(ctx: Context, csrf: Csrf) {
     const resolved = await resolveApiKey(ctx, presented);
     // Unknown, revoked, expired and disabled-owner keys get the same answer.
     if (!resolved) throw new AppError('invalid_token', { message: 'The API key is invalid' });
-    return { userId: resolved.user.id, sessionId: null, role: resolved.user.role, via: 'api_key', apiKey: { id: resolved.key.id, scopes: resolved.key.scopes } };
+    return { userId: resolved.user.id, sessionId: null, role: resolved.user.role, via: 'api_key', apiKey: { id: resolved.key.id, scopes: resolved.key.scopes }, amr: [] };
   }
 
   /** For what only a signed-in person may do (sessions, passwords, API keys): an API key is refused. */
