@@ -1,6 +1,7 @@
 import type { CookieSerializeOptions } from '@fastify/cookie';
 import type { FastifyReply } from 'fastify';
 import type { Config } from '../config.ts';
+import { randomToken } from '../crypto/random.ts';
 
 export const REFRESH_COOKIE = 'gh_refresh';
 export const SESSION_COOKIE = 'gh_session';
@@ -15,18 +16,46 @@ export function csrfCookieName(config: Config): string {
   return config.secureCookies ? `__Host-${CSRF_COOKIE}` : CSRF_COOKIE;
 }
 
+/**
+ * The session cookie gets the same prefix over https, for the same reason: a sibling subdomain must not be
+ * able to plant a session of its own (signing the victim into the attacker's account) or shadow ours.
+ */
+export function sessionCookieName(config: Config): string {
+  return config.secureCookies ? `__Host-${SESSION_COOKIE}` : SESSION_COOKIE;
+}
+
 function base(config: Config): CookieSerializeOptions {
   return { httpOnly: true, secure: config.secureCookies };
 }
 
 // The refresh cookie only travels to /auth (where refresh and logout live) and never cross-site.
-export function setRefreshCookie(reply: FastifyReply, config: Config, token: string): void {
+function writeRefreshCookie(reply: FastifyReply, config: Config, token: string): void {
   reply.setCookie(REFRESH_COOKIE, token, { ...base(config), sameSite: 'strict', path: '/auth', maxAge: Math.floor(config.refreshTokenTtlMs / 1000) });
 }
 
-// Lax, so that following a link to the account pages keeps the user signed in.
+/**
+ * At sign-in the browser also gets a new CSRF nonce, so a token obtained before (by whoever planted or read the
+ * old nonce) does not carry over into the signed-in session; the client fetches a fresh one (GET /auth/csrf).
+ */
+function rotateCsrfNonce(reply: FastifyReply, config: Config): void {
+  setCsrfCookie(reply, config, randomToken());
+}
+
+/** A sign-in in cookie mode: the refresh cookie and a new CSRF nonce. */
+export function setRefreshCookie(reply: FastifyReply, config: Config, token: string): void {
+  writeRefreshCookie(reply, config, token);
+  rotateCsrfNonce(reply, config);
+}
+
+/** A refresh: the rotated refresh token replaces the old one; the person is the same, so the CSRF nonce stays. */
+export function renewRefreshCookie(reply: FastifyReply, config: Config, token: string): void {
+  writeRefreshCookie(reply, config, token);
+}
+
+// Lax, so that following a link to the account pages keeps the user signed in. Set only at sign-in.
 export function setSessionCookie(reply: FastifyReply, config: Config, token: string): void {
-  reply.setCookie(SESSION_COOKIE, token, { ...base(config), sameSite: 'lax', path: '/', maxAge: Math.floor(config.sessionTtlMs / 1000) });
+  reply.setCookie(sessionCookieName(config), token, { ...base(config), sameSite: 'lax', path: '/', maxAge: Math.floor(config.sessionTtlMs / 1000) });
+  rotateCsrfNonce(reply, config);
 }
 
 export function setCsrfCookie(reply: FastifyReply, config: Config, nonce: string): void {
@@ -35,5 +64,5 @@ export function setCsrfCookie(reply: FastifyReply, config: Config, nonce: string
 
 export function clearAuthCookies(reply: FastifyReply, config: Config): void {
   reply.clearCookie(REFRESH_COOKIE, { ...base(config), sameSite: 'strict', path: '/auth' });
-  reply.clearCookie(SESSION_COOKIE, { ...base(config), sameSite: 'lax', path: '/' });
+  reply.clearCookie(sessionCookieName(config), { ...base(config), sameSite: 'lax', path: '/' });
 }

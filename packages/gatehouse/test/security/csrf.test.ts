@@ -299,7 +299,8 @@ describe('cookie tossing over https', () => {
 
   it('uses a __Host- nonce cookie, and a nonce planted under the plain name is refused with its token', async () => {
     const { email } = await registerUser(secure.app);
-    const session = (await login(secure.app, email, PASSWORD, 'session')).cookies.gh_session!.value;
+    // Over https the session cookie carries the prefix too (test/security/cookies.test.ts).
+    const session = (await login(secure.app, email, PASSWORD, 'session')).cookies['__Host-gh_session']!.value;
     const issued = await call(secure.app, 'GET', '/auth/csrf');
     const setCookie = String(issued.headers['set-cookie']);
     assert.match(setCookie, /^__Host-gh_csrf=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
@@ -311,7 +312,7 @@ describe('cookie tossing over https', () => {
     const attackerNonce = cookiesOf(attacker)['__Host-gh_csrf']!.value;
     const before = await snapshot(secure);
     const tossed = await call(secure.app, 'PATCH', '/auth/me', {
-      cookies: { gh_session: session, gh_csrf: attackerNonce },
+      cookies: { '__Host-gh_session': session, gh_csrf: attackerNonce },
       headers: { 'x-csrf-token': attacker.json().csrfToken },
       body: { name: 'Tossed' },
     });
@@ -319,7 +320,7 @@ describe('cookie tossing over https', () => {
     assert.deepEqual(changedTables(before, await snapshot(secure)), []);
 
     const own = await call(secure.app, 'PATCH', '/auth/me', {
-      cookies: { gh_session: session, '__Host-gh_csrf': victimNonce },
+      cookies: { '__Host-gh_session': session, '__Host-gh_csrf': victimNonce },
       headers: { 'x-csrf-token': victimToken },
       body: { name: 'Mine' },
     });

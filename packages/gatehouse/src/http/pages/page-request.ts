@@ -8,7 +8,7 @@ import { resolveSessionCookieWithUser } from '../../sessions/service.ts';
 import { mayAct } from '../../sign-in/access-policy.ts';
 import type { Session } from '../../sessions/store.ts';
 import type { User } from '../../users/store.ts';
-import { SESSION_COOKIE, setCsrfCookie } from '../cookies.ts';
+import { sessionCookieName, setCsrfCookie } from '../cookies.ts';
 import type { Csrf } from '../plugins/csrf.ts';
 import { CSRF_FIELD, type Flash } from './layout.ts';
 
@@ -42,7 +42,7 @@ export class PageRequests {
 
   /** The signed-in person behind the session cookie, or null for anyone else (no cookie, ended, disabled). */
   async viewer(request: FastifyRequest): Promise<SignedIn | null> {
-    const cookie = request.cookies[SESSION_COOKIE];
+    const cookie = request.cookies[sessionCookieName(this.ctx.config)];
     if (!cookie) return null;
     try {
       const { session, user } = await resolveSessionCookieWithUser(this.ctx, cookie);

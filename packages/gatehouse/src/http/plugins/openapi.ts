@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Type } from 'typebox';
 import type { Context } from '../../context.ts';
+import { sessionCookieName } from '../cookies.ts';
 import type { App } from '../types.ts';
 
 export const ErrorSchema = Type.Object(
@@ -42,7 +43,7 @@ export async function registerOpenApi(app: App, ctx: Context): Promise<void> {
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', description: 'An access token or an API key' },
-          session: { type: 'apiKey', in: 'cookie', name: 'gh_session' },
+          session: { type: 'apiKey', in: 'cookie', name: sessionCookieName(ctx.config) },
         },
       },
     },

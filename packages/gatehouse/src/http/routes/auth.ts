@@ -7,7 +7,7 @@ import { rotateRefreshToken } from '../../sessions/rotate-refresh-token.ts';
 import { logout, logoutEverywhere } from '../../sessions/service.ts';
 import { register } from '../../users/service.ts';
 import { toPublicUser } from '../../users/store.ts';
-import { REFRESH_COOKIE, clearAuthCookies, setCsrfCookie, setRefreshCookie } from '../cookies.ts';
+import { REFRESH_COOKIE, clearAuthCookies, renewRefreshCookie, setCsrfCookie } from '../cookies.ts';
 import { answerSignIn } from '../sign-in-answer.ts';
 import type { Guards } from '../plugins/auth.ts';
 import type { Csrf } from '../plugins/csrf.ts';
@@ -64,7 +64,7 @@ export function authRoutes(app: App, ctx: Context, guards: Guards, csrf: Csrf): 
         const rotation = await rotateRefreshToken(ctx, (fromBody ?? fromCookie)!, clientInfo(request));
         const tokens = { user: toPublicUser(rotation.user), accessToken: rotation.accessToken, tokenType: 'Bearer' as const, expiresIn: rotation.expiresIn };
         if (fromCookie) {
-          setRefreshCookie(reply, ctx.config, rotation.refreshToken);
+          renewRefreshCookie(reply, ctx.config, rotation.refreshToken);
           return tokens;
         }
         return { ...tokens, refreshToken: rotation.refreshToken };
