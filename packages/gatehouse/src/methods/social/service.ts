@@ -285,7 +285,7 @@ class LostRace extends Error {}
  * both see no identity; the one that commits second hits a unique key, rolls back and, deciding again, finds
  * the identity the first made: one user, and no error for either.
  */
-async function resolveAccount(ctx: Context, provider: OAuthProviderConfig, profile: ProviderProfile): Promise<Resolution> {
+export async function resolveAccount(ctx: Context, provider: OAuthProviderConfig, profile: ProviderProfile): Promise<Resolution> {
   for (let attempt = 0; ; attempt++) {
     try {
       const outcome = await ctx.transaction((tx) => decideAccount(ctx, tx, provider, profile));
