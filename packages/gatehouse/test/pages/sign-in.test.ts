@@ -2,7 +2,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
+import { outboxDir } from '../../src/mail/transport.ts';
 import { PASSWORD, uniqueEmail } from '../helpers/http.ts';
+import { readOutbox } from '../helpers/mail.ts';
 import { forbidDialogs, launchBrowser, mailedLink, newContext, screenshot, startPageServer, type PageServer } from '../helpers/browser.ts';
 
 describe('pages: sign up, verify, sign out, sign in', () => {
@@ -168,11 +170,16 @@ describe('pages: the login rules are the API\'s', () => {
       const unverified = await signIn(PASSWORD);
       assert.equal(unverified.status(), 403);
       assert.match(await page.locator('.form-error').innerText(), /not been verified/);
+      // The owner can ask for a new link right there (they cannot sign in to ask from /account).
+      await Promise.all([page.waitForURL(`${server.origin}/login`), page.getByRole('button', { name: 'Send a new confirmation link' }).click()]);
+      assert.match(await page.locator('body').innerText(), /a new link is on its way/);
+      await server.runtime.ctx.background.drain();
+      assert.equal((await readOutbox(outboxDir(server.config))).filter((m) => m.to === email).filter((m) => m.subject.startsWith('Confirm')).length, 2, 'sign-up sent one, the button another');
       for (let i = 0; i < 2; i++) assert.equal((await signIn('wrong password here')).status(), 401);
       const locked = await signIn(PASSWORD);
       assert.equal(locked.status(), 429, 'over the account limit even the right password is refused');
       assert.ok(Number(locked.headers()['retry-after']) > 0);
-      assert.match(await page.locator('.form-error').innerText(), /Too many/);
+      assert.match(await page.locator('.form-error').innerText(), /Too many .*; try again in 15 minutes\./, 'the page says how long to wait');
     } finally {
       await browser.close();
       await server.close();

@@ -101,5 +101,15 @@ export class PageRequests {
 export function refusal(err: unknown, reply: FastifyReply): { status: number; message: string } | null {
   if (!(err instanceof AppError) || (err.status >= 500 && err.code !== 'service_unavailable')) return null;
   if (err.retryAfter !== undefined) reply.header('retry-after', String(err.retryAfter));
+  // A person cannot read Retry-After: the page says how long to wait.
+  if (err.code === 'rate_limited' && err.retryAfter !== undefined) return { status: err.status, message: `${err.message.replace(/;.*$/, '')}; try again in ${waitFor(err.retryAfter)}.` };
   return { status: err.status, message: err.message };
+}
+
+/** "45 seconds", "1 minute", "15 minutes", "2 hours": rounded up, so nobody comes back too early. */
+export function waitFor(seconds: number): string {
+  const unit = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  if (seconds < 60) return unit(Math.max(1, Math.ceil(seconds)), 'second');
+  if (seconds < 3600) return unit(Math.ceil(seconds / 60), 'minute');
+  return unit(Math.ceil(seconds / 3600), 'hour');
 }

@@ -1,7 +1,7 @@
 // Forgot password, the reset link and the verification link. Opening a link never uses its token (mail
 // scanners and previews open links too): the page shows a form, and only its POST acts.
 import { AppError } from '../../errors.ts';
-import { forgotPassword, resetPassword, verifyEmail } from '../../recovery/service.ts';
+import { forgotPassword, resendVerificationTo, resetPassword, verifyEmail } from '../../recovery/service.ts';
 import { clientInfo, type App } from '../types.ts';
 import type { PageKit } from './kit.ts';
 import { csrfInput, errorsByField, field, formError, hidden } from './layout.ts';
@@ -43,6 +43,21 @@ ${field({ name: 'email', label: 'Email', type: 'email', value: v.email, error: v
       return kit.show(request, reply, viewer, { title: 'Forgot your password?', status: shown.status, body: (csrf) => forgotForm(csrf, { email, problem: shown.message }) });
     }
     return pages.redirect(reply, '/forgot-password', { kind: 'ok', text: FORGOT_MESSAGE });
+  });
+
+  // From the sign-in page, for an address that cannot sign in until it is confirmed; alike for every address.
+  app.post('/verify-email/resend', async (request, reply) => {
+    pages.checkCsrf(request);
+    const email = formField(request.body, 'email', 320);
+    if (!email.trim()) return pages.redirect(reply, '/login');
+    try {
+      await resendVerificationTo(ctx, email, clientInfo(request));
+    } catch (err) {
+      const shown = refusal(err, reply);
+      if (!shown) throw err;
+      return pages.redirect(reply, '/login', { kind: 'error', text: shown.message });
+    }
+    return pages.redirect(reply, '/login', { kind: 'ok', text: 'If the address is not confirmed yet, a new link is on its way.' });
   });
 
   const resetForm = (csrf: string, token: string, error?: string) => `<form method="post" action="/reset-password">${csrfInput(csrf)}${hidden('token', token)}

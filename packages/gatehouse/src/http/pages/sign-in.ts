@@ -27,8 +27,12 @@ export function signInPages(app: App, kit: PageKit): void {
     return `<ul class="providers" aria-label="Other ways to sign in">${buttons}</ul><p class="or">or</p>`;
   }
 
-  const loginForm = (csrf: string, v: { email?: string; redirectTo: string; errors?: Record<string, string>; problem?: string }) => `${providerButtons()}
-${formError(v.problem)}
+  // An unverified address cannot sign in under REQUIRE_EMAIL_VERIFICATION: offer a new link right there.
+  const resendForm = (csrf: string, email: string) => `<form method="post" action="/verify-email/resend" class="inline">${csrfInput(csrf)}${hidden('email', email)}
+<button type="submit" class="secondary">Send a new confirmation link</button></form>`;
+
+  const loginForm = (csrf: string, v: { email?: string; redirectTo: string; errors?: Record<string, string>; problem?: string; unverified?: boolean }) => `${providerButtons()}
+${formError(v.problem)}${v.unverified && v.email ? resendForm(csrf, v.email) : ''}
 <form method="post" action="/login" novalidate>${csrfInput(csrf)}${hidden('redirect_to', v.redirectTo)}
 ${field({ name: 'email', label: 'Email', type: 'email', value: v.email, error: v.errors?.email, autocomplete: 'username', required: true, maxlength: 320 })}
 ${field({ name: 'password', label: 'Password', type: 'password', error: v.errors?.password, autocomplete: 'current-password', required: true })}
@@ -65,10 +69,11 @@ ${field({ name: 'password', label: 'Password', type: 'password', error: v.errors
       const shown = refusal(err, reply);
       if (!shown) throw err;
       const onPassword = err instanceof AppError && err.code === 'invalid_credentials';
+      const unverified = err instanceof AppError && err.code === 'email_not_verified';
       return kit.show(request, reply, null, {
         title: 'Sign in',
         status: shown.status,
-        body: (csrf) => loginForm(csrf, { email, redirectTo, ...(onPassword ? { errors: { password: shown.message } } : { problem: shown.message }) }),
+        body: (csrf) => loginForm(csrf, { email, redirectTo, unverified, ...(onPassword ? { errors: { password: shown.message } } : { problem: shown.message }) }),
       });
     }
   });
