@@ -97,6 +97,15 @@ describe('sign-up and request limits', () => {
     assert.equal(await server.runtime.ctx.users.findByEmail('third@example.com'), null);
   });
 
+  it('counts only well-formed sign-ups: typos do not lock an address out of sign-up and forgot-password', async () => {
+    const server = await serverWith({ RATE_LIMIT_SIGNUP_IP: '2/1h' });
+    const typos = [{ email: 'not-an-address', password: PASSWORD }, { email: 'ok@example.com', password: 'short' }, { email: 'ok@example.com', password: 'password' }];
+    for (let i = 0; i < 5; i++) expectError(await call(server.app, 'POST', '/auth/register', { body: typos[i % typos.length] }), 400, 'validation_failed');
+    await registerUser(server.app);
+    assert.equal((await call(server.app, 'POST', '/auth/forgot-password', { body: { email: 'ok@example.com' } })).statusCode, 202);
+    expectError(await call(server.app, 'POST', '/auth/register', { body: { email: 'late@example.com', password: PASSWORD } }), 429, 'rate_limited');
+  });
+
   it('limits every request per IP, but never the health checks', async () => {
     const server = await serverWith({ RATE_LIMIT_IP: '3/1m' });
     for (let i = 0; i < 3; i++) assert.equal((await call(server.app, 'GET', '/.well-known/jwks.json')).statusCode, 200);
