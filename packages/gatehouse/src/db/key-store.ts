@@ -1,3 +1,4 @@
+import { PostgresAdapter, sql } from 'kysely';
 import type { KeyStore, SigningKeyRecord } from '../crypto/keys.ts';
 import type { Db } from './schema.ts';
 
@@ -18,6 +19,9 @@ export class SqlKeyStore implements KeyStore {
 
   async insertAndRetireOthers(key: SigningKeyRecord, now: number): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
+      // Two instances rotating at once (both starting on an empty table) must take turns, or each retires only
+      // what it saw and both new keys stay live. The lock is self-conflicting and lets reads of the ring through.
+      if (trx.getExecutor().adapter instanceof PostgresAdapter) await sql`lock table signing_keys in share row exclusive mode`.execute(trx);
       await trx.updateTable('signing_keys').set({ retired_at: now }).where('retired_at', 'is', null).execute();
       await trx
         .insertInto('signing_keys')
