@@ -83,12 +83,13 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     });
     await keyRing.open();
     const background = new BackgroundTasks(log);
-    const mailStore = new SqlMailQueueStore(database.db, database.dialect, new MailSealer(config.secret));
+    const mailOptions = { dialect: database.dialect, sealer: new MailSealer(config.secret) };
+    const mailStore = new SqlMailQueueStore(database.db, mailOptions.dialect, mailOptions.sealer);
     const mail = new MailQueue({ store: mailStore, transport: createTransport(config), now, log, metrics, background });
     const ctx: Context = {
       config,
-      ...sqlStores(database.db),
-      transaction: sqlTransaction(database.db),
+      ...sqlStores(database.db, mailOptions),
+      transaction: sqlTransaction(database.db, mailOptions),
       state,
       revocationFeed,
       keyRing,

@@ -6,7 +6,7 @@ import type { BackgroundTasks } from './background.ts';
 import type { KeyRing } from './crypto/keys.ts';
 import type { PasswordHasher } from './crypto/passwords.ts';
 import type { RevocationFeed } from './sessions/revocation-feed.ts';
-import type { Mailer } from './mail/transport.ts';
+import type { MailOutbox, Mailer } from './mail/transport.ts';
 import type { IdentityStore } from './methods/social/store.ts';
 import type { Metrics } from './metrics.ts';
 import type { OneTimeTokenStore } from './recovery/store.ts';
@@ -23,6 +23,8 @@ export interface Stores {
   identities: IdentityStore;
   apiKeys: ApiKeyStore;
   audit: AuditStore;
+  /** The mail queue: a message queued through a transaction's `tx.mail` goes out only if it commits. */
+  mail: MailOutbox;
 }
 
 /**

@@ -19,7 +19,14 @@ export interface Mailer {
   readonly destination: string;
   /** Queues the message; it is delivered (and retried) by the worker. */
   send(message: MailMessage): Promise<void>;
+  /** Delivers due mail soon: after committing a transaction that queued mail through `tx.mail`. */
+  kick(): void;
   close(): void;
+}
+
+/** The queue's write side, as a store: bound to a transaction, a message commits with the change it announces. */
+export interface MailOutbox {
+  enqueue(message: MailMessage, now: number): Promise<string>;
 }
 
 export interface MailTransport {

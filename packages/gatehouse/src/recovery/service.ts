@@ -1,6 +1,6 @@
 // E-mail verification and password recovery. Tokens are random, stored as SHA-256, single use, with a TTL.
 import { recordEvent } from '../audit/service.ts';
-import type { ClientInfo, Context } from '../context.ts';
+import type { ClientInfo, Context, Stores } from '../context.ts';
 import { randomToken, sha256 } from '../crypto/random.ts';
 import { AppError, validationError } from '../errors.ts';
 import { endUserSessions } from '../sessions/service.ts';
@@ -14,11 +14,11 @@ import { passwordChangedMail, resetMail, verificationMail } from './templates.ts
 const PREFIX: Record<OneTimePurpose, string> = { verify_email: 'ghv_', reset_password: 'ghk_' };
 const PAGE: Record<OneTimePurpose, string> = { verify_email: '/verify-email', reset_password: '/reset-password' };
 
-async function issueToken(ctx: Context, user: User, purpose: OneTimePurpose, ttlMs: number): Promise<string> {
+async function issueToken(ctx: Context, user: User, purpose: OneTimePurpose, ttlMs: number, stores: Stores = ctx): Promise<string> {
   const token = randomToken(PREFIX[purpose]);
   const now = ctx.now();
   // A new token retires the older ones: only the latest e-mail works.
-  await ctx.oneTimeTokens.replace({ hash: sha256(token), userId: user.id, purpose, createdAt: now, expiresAt: now + ttlMs, usedAt: null });
+  await stores.oneTimeTokens.replace({ hash: sha256(token), userId: user.id, purpose, createdAt: now, expiresAt: now + ttlMs, usedAt: null });
   return `${ctx.config.publicUrl}${PAGE[purpose]}?token=${encodeURIComponent(token)}`;
 }
 
@@ -37,6 +37,22 @@ export function sendVerificationEmail(ctx: Context, user: User): void {
   ctx.background.run('verification e-mail', async () => {
     if ((await allowMailTo(ctx, user.email)).allowed) await deliverVerification(ctx, user);
   });
+}
+
+/**
+ * Writes the verification link and its e-mail through `tx`, so both commit with the account they are for (a crash
+ * after the answer loses no mail). The caller checks allowVerificationMail first, and kicks the mailer after
+ * committing.
+ */
+export async function queueVerificationEmail(ctx: Context, tx: Stores, user: User): Promise<void> {
+  const link = await issueToken(ctx, user, 'verify_email', ctx.config.verifyTokenTtlMs, tx);
+  await tx.mail.enqueue(verificationMail(user.email, ctx.config.brandName, link, ctx.config.verifyTokenTtlMs), ctx.now());
+  logLinkInDevelopment(ctx, 'verification', user.email, link);
+}
+
+/** Whether a verification e-mail may go to this address now (it counts against the address's e-mail limit). */
+export async function allowVerificationMail(ctx: Context, user: User): Promise<boolean> {
+  return user.emailVerifiedAt === null && (await allowMailTo(ctx, user.email)).allowed;
 }
 
 async function deliverVerification(ctx: Context, user: User): Promise<void> {

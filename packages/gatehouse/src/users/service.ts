@@ -9,7 +9,7 @@ import { checkLoginAllowed, consumeSignupAttempt, recordLoginFailure } from '../
 import { signInRefusal } from '../sign-in/access-policy.ts';
 import { AMR } from '../sign-in/amr.ts';
 import { writeSignIn, type SignInResult, type WrittenSignIn } from '../sign-in/complete-sign-in.ts';
-import { sendVerificationEmail } from '../recovery/service.ts';
+import { allowVerificationMail, queueVerificationEmail } from '../recovery/service.ts';
 import { passwordChangedMail } from '../recovery/templates.ts';
 import { checkEmail, checkName, checkPassword, normalizeEmail, normalizeName } from './policy.ts';
 import type { User } from './store.ts';
@@ -102,17 +102,20 @@ export async function register(ctx: Context, input: RegisterInput, client: Clien
   const checked = checkedAccount(ctx, { email: input.email, password: input.password, name: input.name });
   await consumeSignupAttempt(ctx, client.ip);
   const user = await newUser(ctx, checked);
-  // The user, its first session and the audit event are written together: a crash or an outage half-way
-  // must not leave an account that was never acknowledged, or one without the session it was created with.
+  const mailVerification = await allowVerificationMail(ctx, user);
+  // The user, its first session, the audit event and the verification e-mail are written together: a crash or
+  // an outage half-way must not leave an account that was never acknowledged, one without the session it was
+  // created with, or one whose confirmation link never goes out.
   const written = await ctx.transaction(async (tx): Promise<WrittenSignIn | null> => {
     if (!(await tx.users.create(user))) throw new AppError('email_taken');
+    if (mailVerification) await queueVerificationEmail(ctx, tx, user);
     if (signInRefusal(ctx.config, user) !== null) {
       await tx.audit.append(auditEvent(ctx, 'register', { userId: user.id, client, detail: { mode: input.mode, signedIn: false } }));
       return null;
     }
     return writeSignIn(ctx, { user, amr: [AMR.password], mode: input.mode, client, auditType: 'register' }, tx);
   });
-  sendVerificationEmail(ctx, user);
+  if (mailVerification) ctx.mailer.kick();
   if (written) return written.finish();
   ctx.metrics.event('register');
   return { kind: 'created', user };

@@ -1,4 +1,5 @@
 // One suite for the SQL stores, run against SQLite and a real PostgreSQL.
+import { MailSealer } from '../../src/mail/seal.ts';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { openDatabase, type DbHandle } from '../../src/db/connect.ts';
@@ -120,7 +121,7 @@ function suite(name: string, skip: () => Promise<false | string>, open: () => Pr
       const u = (await users.create(user('race@example.com')))!;
       const s = session(u.id);
       await sessions.create(s, { tokenHash: null, refresh: { hash: 'h-race', sessionId: s.id, parentHash: null, createdAt: T0, usedAt: null, expiresAt: T0 + 1000 } });
-      const wins = await Promise.all(Array.from({ length: 20 }, () => sqlTransaction(handle.db)((tx) => tx.sessions.claimRefreshToken('h-race', T0 + 1))));
+      const wins = await Promise.all(Array.from({ length: 20 }, () => sqlTransaction(handle.db, { dialect: handle.dialect, sealer: new MailSealer('store-suite-secret-0123456789abcdef') })((tx) => tx.sessions.claimRefreshToken('h-race', T0 + 1))));
       assert.equal(wins.filter(Boolean).length, 1);
       const successor = { hash: 'h-next', sessionId: s.id, parentHash: 'h-race', createdAt: T0, usedAt: null, expiresAt: T0 + 1000 };
       await Promise.all(Array.from({ length: 5 }, () => sessions.insertRefreshToken(successor)));
@@ -133,7 +134,7 @@ function suite(name: string, skip: () => Promise<false | string>, open: () => Pr
       const s = session(u.id);
       await sessions.create(s, { tokenHash: null, refresh: { hash: 'h-rb', sessionId: s.id, parentHash: null, createdAt: T0, usedAt: null, expiresAt: T0 + 1000 } });
       await assert.rejects(
-        sqlTransaction(handle.db)(async (tx) => {
+        sqlTransaction(handle.db, { dialect: handle.dialect, sealer: new MailSealer('store-suite-secret-0123456789abcdef') })(async (tx) => {
           await tx.sessions.claimRefreshToken('h-rb', T0 + 1);
           await tx.sessions.insertRefreshToken({ hash: 'h-rb-next', sessionId: s.id, parentHash: 'h-rb', createdAt: T0, usedAt: null, expiresAt: T0 + 1000 });
           throw new Error('boom');

@@ -112,7 +112,7 @@ describe('pages: account', () => {
     });
     await signIn(page, email);
     await page.getByLabel('Key name').fill('deploy bot');
-    await page.getByLabel('Scopes').fill('introspect');
+    await page.getByLabel('Scopes').fill('read:reports');
     await page.getByRole('button', { name: 'Create key' }).click();
     await page.waitForURL(`${server.origin}/account#api-keys`);
     const key = await page.locator('#new-secret').inputValue();
