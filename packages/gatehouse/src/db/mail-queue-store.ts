@@ -52,13 +52,19 @@ export class SqlMailQueueStore implements MailQueueStore {
 
   async claimDue(now: number, limit: number, leaseUntil: number): Promise<QueuedMail[]> {
     const rows = await this.db
+      // The batch is chosen once, in a materialised CTE: as `id in (subquery)` PostgreSQL may plan the limited
+      // subquery as the inner side of a semi-join and run it again for every row, claiming far more than `limit`.
+      .with(
+        (cte) => cte('due').materialized(),
+        (db) => {
+          const due = db.selectFrom('mail_queue').select('id').where('status', '=', 'pending').where('next_attempt_at', '<=', now).orderBy('next_attempt_at').limit(limit);
+          // Instances on one PostgreSQL skip rows another is claiming instead of waiting for them; SQLite has one writer.
+          return this.dialect === 'postgres' ? due.forUpdate().skipLocked() : due;
+        },
+      )
       .updateTable('mail_queue')
       .set({ attempts: sql<number>`attempts + 1`, next_attempt_at: leaseUntil })
-      .where('id', 'in', (eb) => {
-        const due = eb.selectFrom('mail_queue').select('id').where('status', '=', 'pending').where('next_attempt_at', '<=', now).orderBy('next_attempt_at').limit(limit);
-        // Instances on one PostgreSQL skip rows another is claiming instead of waiting for them; SQLite has one writer.
-        return this.dialect === 'postgres' ? due.forUpdate().skipLocked() : due;
-      })
+      .where('id', 'in', (eb) => eb.selectFrom('due').select('id'))
       // The lease is re-checked on the row itself: PostgreSQL re-evaluates it after a lock wait.
       .where('status', '=', 'pending')
       .where('next_attempt_at', '<=', now)

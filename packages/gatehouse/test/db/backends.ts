@@ -16,6 +16,8 @@ export interface Backend {
   /** Every store bound to the pool (outside any transaction). */
   stores: Stores;
   transaction: Transaction;
+  /** Seals the mail queue's messages for `stores.mail` and `transaction`. */
+  sealer: MailSealer;
   /** Empties tables, for tests that count rows across the whole table. */
   truncate(...tables: (keyof Database)[]): Promise<void>;
 }
@@ -65,6 +67,7 @@ export function describeEachBackend(title: string, define: (backend: () => Backe
           current = {
             dialect: handle.dialect,
             db,
+            sealer: mail.sealer,
             stores: sqlStores(db, mail),
             transaction: sqlTransaction(db, mail),
             async truncate(...tables) {
