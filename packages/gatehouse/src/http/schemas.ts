@@ -1,14 +1,18 @@
 // Shared TypeBox schemas: one definition gives validation, types and (later) the OpenAPI document.
 import { Type } from 'typebox';
+import { documented } from './documented.ts';
+
+/** An instant, as ISO 8601 in UTC (`toISOString()`). */
+export const DateTime = Type.String({ format: 'date-time' });
 
 export const UserSchema = Type.Object({
   id: Type.String(),
-  email: Type.String(),
+  email: Type.String({ description: 'Lower-case' }),
   name: Type.String(),
-  role: Type.String(),
+  role: Type.String({ description: 'One of the configured roles' }),
   emailVerified: Type.Boolean(),
-  createdAt: Type.String(),
-  lastLoginAt: Type.Union([Type.String(), Type.Null()]),
+  createdAt: DateTime,
+  lastLoginAt: Type.Union([DateTime, Type.Null()]),
 });
 
 export const ModeSchema = Type.Union([Type.Literal('token'), Type.Literal('cookie'), Type.Literal('session')]);
@@ -18,15 +22,35 @@ export const LoginResponseSchema = Type.Object({
   accessToken: Type.Optional(Type.String()),
   refreshToken: Type.Optional(Type.String()),
   tokenType: Type.Optional(Type.Literal('Bearer')),
-  expiresIn: Type.Optional(Type.Integer()),
-});
+  expiresIn: Type.Optional(Type.Integer({ description: "Seconds until the access token's exp" })),
+}, { description: 'By mode: token, { user, accessToken, refreshToken, tokenType, expiresIn }; cookie, the same without refreshToken (it is in an HttpOnly cookie); session, { user } and a session cookie' });
 
 export const UserResponseSchema = Type.Object({ user: UserSchema });
 
-export const AdminUserSchema = Type.Intersect([UserSchema, Type.Object({ disabled: Type.Boolean(), disabledAt: Type.Union([Type.String(), Type.Null()]) })]);
+export const AdminUserSchema = Type.Intersect([UserSchema, Type.Object({ disabled: Type.Boolean(), disabledAt: Type.Union([DateTime, Type.Null()]) })]);
 export const AdminUserResponseSchema = Type.Object({ user: AdminUserSchema });
 
-// Bounds well above the policy's, so that the policy (not the schema) explains what is wrong.
-export const EmailField = Type.String({ maxLength: 320 });
+// Bounds well above the policy's, so that the policy (not the schema) explains what is wrong; the policy's own
+// bounds are written into the OpenAPI document (documented.ts).
+export const EmailField = documented(Type.String({ maxLength: 320 }), {
+  format: 'email',
+  maxLength: 254,
+  description: 'Trimmed and lower-cased before use; at most 254 characters (local@domain.tld)',
+});
+/** A password presented to sign in or to confirm a change: whatever it is, it is only compared. */
 export const PasswordField = Type.String({ maxLength: 4096 });
-export const NameField = Type.String({ maxLength: 1000 });
+/** A password being chosen: the password policy applies. */
+export const NewPasswordField = documented(Type.String({ maxLength: 4096 }), (config) => ({
+  minLength: config.passwordMinLength,
+  maxLength: config.passwordMaxLength,
+  description: `${config.passwordMinLength} to ${config.passwordMaxLength} characters (longer is refused, never truncated); not the e-mail address; not a common password`,
+}));
+export const NameField = documented(Type.String({ maxLength: 1000 }), {
+  minLength: 1,
+  maxLength: 100,
+  description: 'Trimmed; 1 to 100 characters after trimming, no control characters',
+});
+/** An opaque page cursor, as the previous page's nextCursor gave it. */
+export const CursorField = documented(Type.String({ maxLength: 200 }), { pattern: '^[A-Za-z0-9_-]{48}$', description: "The previous page's nextCursor, unchanged" });
+/** A role name: one of ROLES (user and admin, plus those configured). */
+export const RoleField = documented(Type.String({ maxLength: 32 }), (config) => ({ minLength: 1, enum: [...config.roles], description: 'One of the configured roles' }));

@@ -5,7 +5,7 @@ import { isSessionRevoked } from './revocation.ts';
 
 export type Introspection =
   | { active: false }
-  | { active: true; token_type: 'access_token'; sub: string; sid: string; role: string; exp: number; iat: number; jti: string; iss: string; aud: string }
+  | { active: true; token_type: 'access_token'; sub: string; sid: string; role: string; amr: string[]; exp: number; iat: number; jti: string; iss: string; aud: string }
   | { active: true; token_type: 'api_key'; sub: string; role: string; scope: string; exp?: number; iat: number; key_id: string };
 
 const INACTIVE: Introspection = { active: false };

@@ -5,6 +5,7 @@ import { openRuntime, type Runtime } from '../../src/bootstrap.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import type { App } from '../../src/http/types.ts';
 import { REDIS_URL, createTestDatabase, redisPrefix, tempDataDir } from './backends.ts';
+import { checkResponses } from './response-check.ts';
 
 export interface TestServer {
   app: App;
@@ -13,6 +14,8 @@ export interface TestServer {
   /** Every log line the app wrote, as text. */
   logs: string[];
   clock: { now: number; advance(ms: number): void } | null;
+  /** Answers that do not match /openapi.json (test/helpers/response-check.ts); close() fails when there are any. */
+  responseViolations: Set<string>;
   close(): Promise<void>;
 }
 
@@ -73,6 +76,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   });
   const runtime = await openRuntime(config, { now: clock ? () => clock.now : undefined, redisPrefix: options.redisPrefix ?? redisPrefix(), logStream });
   const app = await buildApp(runtime.ctx, runtime.database.db, runtime.log);
+  const responseViolations = checkResponses(app);
   await app.ready();
   return {
     app,
@@ -80,11 +84,15 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     config,
     logs,
     clock,
+    responseViolations,
     async close() {
       await app.close();
       await runtime.close();
       await database?.drop();
       data?.remove();
+      if (responseViolations.size) {
+        throw new Error(`${responseViolations.size} answer(s) do not match /openapi.json:\n${[...responseViolations].join('\n')}`);
+      }
     },
   };
 }

@@ -12,7 +12,7 @@ before(async () => {
 after(() => server.close());
 
 describe('OpenAPI', () => {
-  it('documents every route of the server with its error responses', async () => {
+  it('documents every route of the server with its answers, each status by itself', async () => {
     const res = await call(server.app, 'GET', '/openapi.json');
     assert.equal(res.statusCode, 200);
     const doc = res.json();
@@ -23,11 +23,44 @@ describe('OpenAPI', () => {
       const path = url.replace(/:(\w+)/g, '{$1}');
       const operation = doc.paths[path]?.[method.toLowerCase()];
       assert.ok(operation, `${method} ${url} is in the document`);
-      assert.ok(operation.responses['4XX'] || operation.responses['4xx'], `${method} ${url} documents its 4xx errors`);
-      assert.ok(operation.responses['5XX'] || operation.responses['5xx'], `${method} ${url} documents its 5xx errors`);
+      const statuses = Object.keys(operation.responses);
+      assert.ok(statuses.some((s) => /^[23]\d\d$/.test(s)), `${method} ${url} documents its success`);
+      // Each status is listed by itself: a 4XX catch-all would let any refusal pass the response check.
+      assert.deepEqual(statuses.filter((s) => !/^\d{3}$/.test(s)), [], `${method} ${url} lists statuses, not ranges`);
+      for (const common of ['400', '429', '500', '503']) assert.ok(operation.responses[common], `${method} ${url} documents ${common}`);
     }
+    assert.ok(doc.components.schemas.ErrorResponse, 'the error body is a named schema');
+    const register = doc.paths['/auth/register'].post;
+    const password = register.requestBody.content['application/json'].schema.properties.password;
+    assert.equal(password.minLength, server.config.passwordMinLength, "the password policy's bounds are in the document");
+    assert.equal(password.maxLength, server.config.passwordMaxLength);
+    assert.equal(register.responses['409'].content['application/json'].schema.properties.error.properties.code.enum[0], 'email_taken');
+    const page = doc.paths['/login'].post;
+    assert.ok(page.requestBody.content['application/x-www-form-urlencoded'], 'a page documents its form');
+    assert.ok(page.responses['303'].headers.location, 'a redirect documents its Location');
+    assert.ok(page.responses['401'].content['text/html'], "a page's errors are pages");
     const login = doc.paths['/auth/login'].post;
     assert.deepEqual(login.requestBody.content['application/json'].schema.required.sort(), ['email', 'password']);
+  });
+
+  it('checks every answer the tests receive against the document (test/helpers/response-check.ts)', async () => {
+    const doc = server.app.swagger() as any;
+    const health = doc.paths['/health'].get.responses;
+    const declared = health['200'];
+    delete health['200'];
+    const csrfSchema = doc.paths['/auth/csrf'].get.responses['200'].content['application/json'].schema;
+    csrfSchema.required = [...csrfSchema.required, 'somethingElse'];
+    try {
+      assert.equal((await call(server.app, 'GET', '/health')).statusCode, 200);
+      assert.equal((await call(server.app, 'GET', '/auth/csrf')).statusCode, 200);
+      const found = [...server.responseViolations];
+      assert.ok(found.some((v) => v.startsWith('GET /health → 200') && v.includes('status 200 is not declared')), found.join('\n'));
+      assert.ok(found.some((v) => v.startsWith('GET /auth/csrf → 200') && v.includes("must have required property 'somethingElse'")), found.join('\n'));
+    } finally {
+      health['200'] = declared;
+      csrfSchema.required = csrfSchema.required.filter((name: string) => name !== 'somethingElse');
+      server.responseViolations.clear();
+    }
   });
 
   it('serves a browsable page at /docs', async () => {

@@ -272,7 +272,7 @@ describe('the check itself', () => {
     });
     await app.ready();
     const real = { server, victim, target, attackerCsrf, doc };
-    server = { app, runtime, config, logs: [], clock: null, close: async () => {} };
+    server = { app, runtime, config, logs: [], clock: null, responseViolations: new Set(), close: async () => {} };
     try {
       await setUp();
       const findings = await forgeryFindings(attempts[0]![1]);

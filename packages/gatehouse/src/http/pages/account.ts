@@ -10,10 +10,23 @@ import { changePassword, updateProfile } from '../../users/service.ts';
 import { clearAuthCookies } from '../cookies.ts';
 import { clientInfo, type App } from '../types.ts';
 import type { PageKit } from './kit.ts';
+import { form, formFields as f, posts, shows } from './page-answers.ts';
 import { csrfInput, date, errorsByField, field, formError, hidden } from './layout.ts';
 import { formField, refusal, type SignedIn } from './page-request.ts';
 
 type Section = 'profile' | 'password' | 'sessions' | 'identities' | 'keys' | 'verify';
+
+/** What each of the page's forms posts, for the document. */
+const FORMS = {
+  '/account/profile': form({ name: f.name }),
+  '/account/password': form({ currentPassword: f.password, newPassword: f.newPassword }),
+  '/account/verify-email': form({}),
+  '/account/sessions/revoke': form({ id: f.id }),
+  '/account/sessions/revoke-all': form({}),
+  '/account/identities/unlink': form({ provider: f.text('The provider to unlink', 64) }),
+  '/account/api-keys': form({ name: f.text('The key name: 1 to 100 characters after trimming', 1000), scopes: f.text('Scopes, separated by spaces or commas', 1000) }, ['scopes']),
+  '/account/api-keys/revoke': form({ id: f.id }),
+};
 
 /** A form that came back: which section, what was typed (never passwords) and what is wrong. */
 interface Problem {
@@ -99,14 +112,16 @@ ${field({ name: 'scopes', idPrefix: 'key-', label: 'Scopes', value: values('keys
     return kit.show(request, reply, viewer, { title: 'Your account', status: problem?.status, body });
   }
 
-  app.get('/account', async (request, reply) => {
+  app.get('/account', { schema: shows([], undefined, true) }, async (request, reply) => {
     const viewer = await signedInOr303(request, reply);
     return viewer ? accountPage(request, reply, viewer) : reply;
   });
 
   /** A POST of this page: signed in, CSRF checked, then the action; a refusal comes back in its section. */
-  function action(path: string, section: Section, run: (request: FastifyRequest, reply: FastifyReply, viewer: SignedIn) => Promise<FastifyReply>, keep: string[] = []) {
-    app.post(path, async (request, reply) => {
+  function action(path: keyof typeof FORMS, section: Section, run: (request: FastifyRequest, reply: FastifyReply, viewer: SignedIn) => Promise<FastifyReply>, keep: string[] = []) {
+    // 403 form expired (CSRF); 404 the session, key or identity is not the viewer's; 409 the last way to sign in,
+    // or too many keys.
+    app.post(path, { schema: posts(FORMS[path], [403, 404, 409]) }, async (request, reply) => {
       pages.checkCsrf(request);
       const viewer = await signedInOr303(request, reply);
       if (!viewer) return reply;

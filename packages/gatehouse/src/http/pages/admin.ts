@@ -6,6 +6,7 @@ import type { AppError } from '../../errors.ts';
 import { escapeHtml } from '../../html.ts';
 import { clientInfo, type App } from '../types.ts';
 import type { PageKit } from './kit.ts';
+import { form, formFields as f, posts, shows } from './page-answers.ts';
 import { csrfInput, date, field, hidden } from './layout.ts';
 import { formField, queryField, refusal, type SignedIn } from './page-request.ts';
 
@@ -75,13 +76,17 @@ ${page.nextCursor ? `<p><a href="/admin?q=${encodeURIComponent(q)}&amp;cursor=${
     return kit.show(request, reply, viewer, { title: 'Users', status: problem?.status, body });
   }
 
-  app.get('/admin', async (request, reply) => {
+  // 403: signed in, but not an admin.
+  app.get('/admin', { schema: shows([403], { q: f.text('Search by name or e-mail', 200), cursor: f.text('The next page, as its link gave it', 200) }, true) }, async (request, reply) => {
     const viewer = await adminOr(request, reply);
     return viewer ? adminPage(request, reply, viewer, queryField(request, 'q', 200), queryField(request, 'cursor', 200)) : reply;
   });
 
   function action(path: string, run: (request: FastifyRequest, viewer: SignedIn, id: string) => Promise<string>) {
-    app.post(path, async (request, reply) => {
+    // Each button's form: the user's id, the search to come back to, and the change.
+    const fields = { id: f.id, q: f.text('The search to return to', 200), ...(path === '/admin/users/role' ? { role: f.text('The new role', 32) } : {}), ...(path === '/admin/users/disable' ? { disabled: f.text('"true" to disable, "false" to enable', 5) } : {}) };
+    // 403 form expired (CSRF) or not an admin; 404 no such user; 409 the last admin.
+    app.post(path, { schema: posts(form(fields, ['q']), [403, 404, 409]) }, async (request, reply) => {
       pages.checkCsrf(request);
       const viewer = await adminOr(request, reply);
       if (!viewer) return reply;

@@ -27,7 +27,14 @@ export function loadAssets(config: Config): { version: string; files: Map<string
 
 export function assetRoutes(app: App, assets: ReturnType<typeof loadAssets>): void {
   for (const [path, asset] of assets.files) {
-    app.get(path, async (request, reply) => {
+    const mediaType = asset.type.split(';')[0]!;
+    const schema = {
+      response: {
+        200: { description: 'The file', content: { [mediaType]: { schema: { type: 'string' } } } },
+        304: { type: 'null', description: 'Not modified (If-None-Match matched the ETag)' },
+      },
+    };
+    app.get(path, { schema }, async (request, reply) => {
       reply
         .header('content-type', asset.type)
         // Pages link to ?v=<hash of the content>: a new version is a new URL.

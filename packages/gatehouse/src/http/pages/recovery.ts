@@ -4,6 +4,7 @@ import { AppError } from '../../errors.ts';
 import { forgotPassword, resendVerificationTo, resetPassword, verifyEmail } from '../../recovery/service.ts';
 import { clientInfo, type App } from '../types.ts';
 import type { PageKit } from './kit.ts';
+import { form, formFields as f, posts, shows } from './page-answers.ts';
 import { csrfInput, errorsByField, field, formError, hidden } from './layout.ts';
 import { formField, queryField, refusal } from './page-request.ts';
 
@@ -24,11 +25,11 @@ ${field({ name: 'email', label: 'Email', type: 'email', value: v.email, error: v
 </form>
 <p><a href="/login">Back to sign in</a></p>`;
 
-  app.get('/forgot-password', async (request, reply) =>
+  app.get('/forgot-password', { schema: shows([]) }, async (request, reply) =>
     kit.show(request, reply, await pages.viewer(request), { title: 'Forgot your password?', body: (csrf) => forgotForm(csrf, {}) }),
   );
 
-  app.post('/forgot-password', async (request, reply) => {
+  app.post('/forgot-password', { schema: posts(form({ email: f.email }), [403]) }, async (request, reply) => {
     pages.checkCsrf(request);
     const email = formField(request.body, 'email', 320);
     const viewer = await pages.viewer(request);
@@ -46,7 +47,7 @@ ${field({ name: 'email', label: 'Email', type: 'email', value: v.email, error: v
   });
 
   // From the sign-in page, for an address that cannot sign in until it is confirmed; alike for every address.
-  app.post('/verify-email/resend', async (request, reply) => {
+  app.post('/verify-email/resend', { schema: posts(form({ email: f.email }), [403]) }, async (request, reply) => {
     pages.checkCsrf(request);
     const email = formField(request.body, 'email', 320);
     if (!email.trim()) return pages.redirect(reply, '/login');
@@ -65,12 +66,12 @@ ${field({ name: 'password', label: 'New password', type: 'password', error, auto
 <button type="submit">Set new password</button>
 </form>`;
 
-  app.get('/reset-password', async (request, reply) => {
+  app.get('/reset-password', { schema: shows([], { token: f.token }) }, async (request, reply) => {
     const token = queryField(request, 'token', 200);
     return kit.show(request, reply, null, { title: 'Choose a new password', body: (csrf) => resetForm(csrf, token) });
   });
 
-  app.post('/reset-password', async (request, reply) => {
+  app.post('/reset-password', { schema: posts(form({ token: f.token, password: f.newPassword }), [403]) }, async (request, reply) => {
     pages.checkCsrf(request);
     const token = formField(request.body, 'token', 200);
     try {
@@ -87,7 +88,7 @@ ${field({ name: 'password', label: 'New password', type: 'password', error, auto
     return pages.redirect(reply, '/login', { kind: 'ok', text: 'Your password is changed and every session was signed out. Sign in with the new password.' });
   });
 
-  app.get('/verify-email', async (request, reply) => {
+  app.get('/verify-email', { schema: shows([], { token: f.token }) }, async (request, reply) => {
     const token = queryField(request, 'token', 200);
     return kit.show(request, reply, null, {
       title: 'Confirm your email address',
@@ -95,7 +96,7 @@ ${field({ name: 'password', label: 'New password', type: 'password', error, auto
     });
   });
 
-  app.post('/verify-email', async (request, reply) => {
+  app.post('/verify-email', { schema: posts(form({ token: f.token }), [403]) }, async (request, reply) => {
     pages.checkCsrf(request);
     try {
       const user = await verifyEmail(ctx, formField(request.body, 'token', 200), clientInfo(request));

@@ -10,6 +10,7 @@ import { clearAuthCookies } from '../cookies.ts';
 import { answerSignIn } from '../sign-in-answer.ts';
 import { clientInfo, type App } from '../types.ts';
 import type { PageKit } from './kit.ts';
+import { form, formFields as f, posts, shows } from './page-answers.ts';
 import { csrfInput, errorsByField, field, formError, hidden } from './layout.ts';
 import { formField, queryField, refusal } from './page-request.ts';
 
@@ -40,7 +41,7 @@ ${field({ name: 'password', label: 'Password', type: 'password', error: v.errors
 </form>
 <p><a href="/forgot-password">Forgot your password?</a> · <a href="/register">Create an account</a></p>`;
 
-  app.get('/login', async (request, reply) => {
+  app.get('/login', { schema: shows([], { redirect_to: f.redirectTo, error: f.text('Set when a social sign-in did not work', 100) }, true) }, async (request, reply) => {
     const redirectTo = pages.returnTo(queryField(request, 'redirect_to'));
     const viewer = await pages.viewer(request);
     if (viewer) return reply.header('cache-control', 'no-store').redirect(redirectTo, 303);
@@ -51,7 +52,8 @@ ${field({ name: 'password', label: 'Password', type: 'password', error: v.errors
     });
   });
 
-  app.post('/login', async (request, reply) => {
+  // 401 wrong e-mail or password; 403 form expired (CSRF), account disabled or not confirmed.
+  app.post('/login', { schema: posts(form({ email: f.email, password: f.password, redirect_to: f.redirectTo }, ['redirect_to']), [401, 403]) }, async (request, reply) => {
     pages.checkCsrf(request);
     const email = formField(request.body, 'email', 320);
     const password = formField(request.body, 'password');
@@ -87,13 +89,13 @@ ${field({ name: 'password', label: 'Password', type: 'password', error: v.errors
 </form>
 <p>Already have an account? <a href="/login">Sign in</a></p>`;
 
-  app.get('/register', async (request, reply) => {
+  app.get('/register', { schema: shows([], undefined, true) }, async (request, reply) => {
     const viewer = await pages.viewer(request);
     if (viewer) return reply.header('cache-control', 'no-store').redirect('/account', 303);
     return kit.show(request, reply, null, { title: 'Create an account', body: (csrf) => registerForm(csrf, {}) });
   });
 
-  app.post('/register', async (request, reply) => {
+  app.post('/register', { schema: posts(form({ email: f.email, password: f.newPassword, name: f.name }, ['name']), [403, 409]) }, async (request, reply) => {
     pages.checkCsrf(request);
     const email = formField(request.body, 'email', 320);
     const name = formField(request.body, 'name', 1000);
@@ -114,7 +116,7 @@ ${field({ name: 'password', label: 'Password', type: 'password', error: v.errors
     }
   });
 
-  app.post('/logout', async (request, reply) => {
+  app.post('/logout', { schema: posts(form({}), [403]) }, async (request, reply) => {
     pages.checkCsrf(request);
     const viewer = await pages.viewer(request);
     if (viewer) await logout(ctx, viewer.user.id, viewer.session.id, clientInfo(request));
@@ -124,7 +126,7 @@ ${field({ name: 'password', label: 'Password', type: 'password', error: v.errors
 
   // Where a social sign-in comes back with its one-time code. Opening the link signs nobody in (a link
   // planted by someone else must not sign this browser into their account): the button's POST does.
-  app.get('/login/oauth', async (request, reply) => {
+  app.get('/login/oauth', { schema: shows([], { code: f.text('The one-time code of a social sign-in', 200), error: f.text('The error code of a failed one', 100), error_description: f.text('What went wrong', 300) }) }, async (request, reply) => {
     const code = queryField(request, 'code', 200);
     const description = queryField(request, 'error_description', 300);
     if (!code) {
@@ -140,7 +142,7 @@ ${field({ name: 'password', label: 'Password', type: 'password', error: v.errors
     });
   });
 
-  app.post('/login/oauth', async (request, reply) => {
+  app.post('/login/oauth', { schema: posts(form({ code: f.text('The one-time code', 200) }), [401, 403, 409]) }, async (request, reply) => {
     pages.checkCsrf(request);
     try {
       answerSignIn(ctx, reply, await exchangeCode(ctx, formField(request.body, 'code', 200), 'session', clientInfo(request)), 'session');

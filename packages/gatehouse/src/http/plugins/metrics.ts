@@ -8,6 +8,7 @@ import type { Db } from '../../db/schema.ts';
 import { safeEqual } from '../../crypto/random.ts';
 import { AppError } from '../../errors.ts';
 import { PrometheusMetrics } from '../../metrics.ts';
+import { errors } from '../responses.ts';
 import type { App } from '../types.ts';
 
 export function registerMetrics(app: App, ctx: Context, db: Db): void {
@@ -33,7 +34,13 @@ export function registerMetrics(app: App, ctx: Context, db: Db): void {
     child.time.observe(reply.elapsedTime / 1000);
   });
 
-  app.get('/metrics', async (request, reply) => {
+  const schema = {
+    response: {
+      200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } },
+      ...errors(401),
+    },
+  };
+  app.get('/metrics', { schema }, async (request, reply) => {
     const token = ctx.config.metricsToken;
     if (token) {
       const header = request.headers.authorization ?? '';

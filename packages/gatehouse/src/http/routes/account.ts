@@ -6,14 +6,15 @@ import { toPublicSession } from '../../sessions/store.ts';
 import { changePassword, getUser, updateProfile } from '../../users/service.ts';
 import { toPublicUser } from '../../users/store.ts';
 import type { Guards } from '../plugins/auth.ts';
-import { NameField, PasswordField, UserResponseSchema } from '../schemas.ts';
+import { NoContent, errors } from '../responses.ts';
+import { DateTime, NameField, NewPasswordField, PasswordField, UserResponseSchema } from '../schemas.ts';
 import { authOf, clientInfo, sessionOf, type App } from '../types.ts';
 
 const SessionSchema = Type.Object({
   id: Type.String(),
-  createdAt: Type.String(),
-  lastUsedAt: Type.String(),
-  expiresAt: Type.String(),
+  createdAt: DateTime,
+  lastUsedAt: DateTime,
+  expiresAt: DateTime,
   userAgent: Type.Union([Type.String(), Type.Null()]),
   ip: Type.Union([Type.String(), Type.Null()]),
   current: Type.Boolean(),
@@ -23,20 +24,21 @@ export function accountRoutes(app: App, ctx: Context, guards: Guards): void {
   const authenticated = { preHandler: guards.authenticate };
   const signedIn = { preHandler: guards.authenticateSession };
 
-  app.get('/auth/me', { ...authenticated, schema: { response: { 200: UserResponseSchema } } }, async (request, reply) => {
+  // 401 without a live credential; 403 for what an API key may not do, or a cookie write without its CSRF token.
+  app.get('/auth/me', { ...authenticated, schema: { response: { 200: UserResponseSchema, ...errors(401) } } }, async (request, reply) => {
     reply.header('cache-control', 'no-store');
     return { user: toPublicUser(await getUser(ctx, authOf(request).userId)) };
   });
 
   app.patch(
     '/auth/me',
-    { ...authenticated, schema: { body: Type.Object({ name: Type.Optional(NameField) }), response: { 200: UserResponseSchema } } },
+    { ...authenticated, schema: { body: Type.Object({ name: Type.Optional(NameField) }), response: { 200: UserResponseSchema, ...errors(401, 403) } } },
     async (request) => ({ user: toPublicUser(await updateProfile(ctx, authOf(request).userId, request.body)) }),
   );
 
   app.post(
     '/auth/password',
-    { ...signedIn, schema: { body: Type.Object({ currentPassword: PasswordField, newPassword: PasswordField }) } },
+    { ...signedIn, schema: { body: Type.Object({ currentPassword: PasswordField, newPassword: NewPasswordField }), response: { 204: NoContent, ...errors(401, 403) } } },
     async (request, reply) => {
       const auth = sessionOf(request);
       await changePassword(ctx, auth.userId, auth.sessionId, request.body, clientInfo(request));
@@ -44,7 +46,7 @@ export function accountRoutes(app: App, ctx: Context, guards: Guards): void {
     },
   );
 
-  app.get('/auth/sessions', { ...signedIn, schema: { response: { 200: Type.Object({ sessions: Type.Array(SessionSchema) }) } } }, async (request, reply) => {
+  app.get('/auth/sessions', { ...signedIn, schema: { response: { 200: Type.Object({ sessions: Type.Array(SessionSchema) }), ...errors(401, 403) } } }, async (request, reply) => {
     const auth = sessionOf(request);
     reply.header('cache-control', 'no-store');
     return { sessions: (await listSessions(ctx, auth.userId)).map((s) => toPublicSession(s, auth.sessionId)) };
@@ -52,7 +54,7 @@ export function accountRoutes(app: App, ctx: Context, guards: Guards): void {
 
   app.delete(
     '/auth/sessions/:id',
-    { ...signedIn, schema: { params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } },
+    { ...signedIn, schema: { params: Type.Object({ id: Type.String({ maxLength: 64 }) }), response: { 204: NoContent, ...errors(401, 403, 404) } } },
     async (request, reply) => {
       await endOwnSession(ctx, authOf(request).userId, request.params.id, clientInfo(request));
       reply.status(204).send();

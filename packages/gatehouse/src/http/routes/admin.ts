@@ -4,7 +4,8 @@ import { deleteUser, getUserById, listUsers, patchUser } from '../../admin/servi
 import type { Context } from '../../context.ts';
 import { toAdminUser } from '../../users/store.ts';
 import type { Guards } from '../plugins/auth.ts';
-import { AdminUserResponseSchema, AdminUserSchema, NameField } from '../schemas.ts';
+import { NoContent, errors } from '../responses.ts';
+import { AdminUserResponseSchema, AdminUserSchema, CursorField, NameField, RoleField } from '../schemas.ts';
 import { authOf, clientInfo, type App } from '../types.ts';
 import type { FastifyRequest } from 'fastify';
 
@@ -23,9 +24,9 @@ export function adminRoutes(app: App, ctx: Context, guards: Guards): void {
         querystring: Type.Object({
           q: Type.Optional(Type.String({ maxLength: 200 })),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
-          cursor: Type.Optional(Type.String({ maxLength: 200 })),
+          cursor: Type.Optional(CursorField),
         }),
-        response: { 200: Type.Object({ users: Type.Array(AdminUserSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }) },
+        response: { 200: Type.Object({ users: Type.Array(AdminUserSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...errors(401, 403) },
       },
     },
     async (request) => {
@@ -34,7 +35,7 @@ export function adminRoutes(app: App, ctx: Context, guards: Guards): void {
     },
   );
 
-  app.get('/admin/users/:id', { ...adminOnly, schema: { params: IdParams, response: { 200: AdminUserResponseSchema } } }, async (request) => ({
+  app.get('/admin/users/:id', { ...adminOnly, schema: { params: IdParams, response: { 200: AdminUserResponseSchema, ...errors(401, 403, 404) } } }, async (request) => ({
     user: toAdminUser(await getUserById(ctx, request.params.id)),
   }));
 
@@ -46,20 +47,21 @@ export function adminRoutes(app: App, ctx: Context, guards: Guards): void {
         params: IdParams,
         body: Type.Object(
           {
-            role: Type.Optional(Type.String({ maxLength: 32 })),
+            role: Type.Optional(RoleField),
             name: Type.Optional(NameField),
             emailVerified: Type.Optional(Type.Boolean()),
             disabled: Type.Optional(Type.Boolean()),
           },
           { additionalProperties: false },
         ),
-        response: { 200: AdminUserResponseSchema },
+        // 409: the last enabled admin cannot lose the role or be disabled.
+        response: { 200: AdminUserResponseSchema, ...errors(401, 403, 404, 409) },
       },
     },
     async (request) => ({ user: toAdminUser(await patchUser(ctx, request.params.id, request.body, actorOf(request))) }),
   );
 
-  app.delete('/admin/users/:id', { ...adminOnly, schema: { params: IdParams } }, async (request, reply) => {
+  app.delete('/admin/users/:id', { ...adminOnly, schema: { params: IdParams, response: { 204: NoContent, ...errors(401, 403, 404, 409) } } }, async (request, reply) => {
     await deleteUser(ctx, request.params.id, actorOf(request));
     reply.status(204).send();
   });

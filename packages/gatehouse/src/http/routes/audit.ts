@@ -4,11 +4,13 @@ import { listEvents } from '../../audit/service.ts';
 import { AUDIT_TYPES, type AuditType } from '../../audit/store.ts';
 import type { Context } from '../../context.ts';
 import type { Guards } from '../plugins/auth.ts';
+import { errors } from '../responses.ts';
+import { CursorField, DateTime } from '../schemas.ts';
 import type { App } from '../types.ts';
 
 const EventSchema = Type.Object({
   id: Type.String(),
-  at: Type.String(),
+  at: DateTime,
   type: Type.String(),
   userId: Type.Union([Type.String(), Type.Null()]),
   sessionId: Type.Union([Type.String(), Type.Null()]),
@@ -26,10 +28,10 @@ export function auditRoutes(app: App, ctx: Context, guards: Guards): void {
         querystring: Type.Object({
           userId: Type.Optional(Type.String({ maxLength: 64 })),
           type: Type.Optional(Type.Union(AUDIT_TYPES.map((t) => Type.Literal(t)))),
-          cursor: Type.Optional(Type.String({ maxLength: 200 })),
+          cursor: Type.Optional(CursorField),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
         }),
-        response: { 200: Type.Object({ events: Type.Array(EventSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }) },
+        response: { 200: Type.Object({ events: Type.Array(EventSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...errors(401, 403) },
       },
     },
     async (request) => {

@@ -11,7 +11,8 @@ import { REFRESH_COOKIE, clearAuthCookies, renewRefreshCookie, setCsrfCookie } f
 import { answerSignIn } from '../sign-in-answer.ts';
 import type { Guards } from '../plugins/auth.ts';
 import type { Csrf } from '../plugins/csrf.ts';
-import { EmailField, LoginResponseSchema, ModeSchema, NameField, PasswordField } from '../schemas.ts';
+import { NoContent, errors } from '../responses.ts';
+import { EmailField, LoginResponseSchema, ModeSchema, NameField, NewPasswordField, PasswordField } from '../schemas.ts';
 import { clientInfo, sessionOf, type App } from '../types.ts';
 
 export function authRoutes(app: App, ctx: Context, guards: Guards, csrf: Csrf): void {
@@ -19,8 +20,8 @@ export function authRoutes(app: App, ctx: Context, guards: Guards, csrf: Csrf): 
     '/auth/register',
     {
       schema: {
-        body: Type.Object({ email: EmailField, password: PasswordField, name: Type.Optional(NameField), mode: Type.Optional(ModeSchema) }),
-        response: { 201: LoginResponseSchema },
+        body: Type.Object({ email: EmailField, password: NewPasswordField, name: Type.Optional(NameField), mode: Type.Optional(ModeSchema) }),
+        response: { 201: LoginResponseSchema, ...errors(409) },
       },
     },
     async (request, reply) => {
@@ -36,7 +37,7 @@ export function authRoutes(app: App, ctx: Context, guards: Guards, csrf: Csrf): 
     {
       schema: {
         body: Type.Object({ email: EmailField, password: PasswordField, mode: Type.Optional(ModeSchema) }),
-        response: { 200: LoginResponseSchema },
+        response: { 200: LoginResponseSchema, ...errors(401, 403) },
       },
     },
     async (request, reply) => {
@@ -50,8 +51,9 @@ export function authRoutes(app: App, ctx: Context, guards: Guards, csrf: Csrf): 
     '/auth/refresh',
     {
       schema: {
-        body: Type.Object({ refreshToken: Type.Optional(Type.String({ maxLength: 1024 })) }),
-        response: { 200: LoginResponseSchema },
+        body: Type.Object({ refreshToken: Type.Optional(Type.String({ maxLength: 1024, description: 'Else the refresh cookie, with X-CSRF-Token' })) }),
+        // 403: a cookie refresh without its CSRF token.
+        response: { 200: LoginResponseSchema, ...errors(401, 403) },
       },
     },
     async (request, reply) => {
@@ -75,14 +77,17 @@ export function authRoutes(app: App, ctx: Context, guards: Guards, csrf: Csrf): 
     },
   );
 
-  app.post('/auth/logout', { preHandler: guards.authenticateSession }, async (request, reply) => {
+  // 403: an API key (it belongs to no session), or a cookie without its CSRF token.
+  const endsSession = { response: { 204: NoContent, ...errors(401, 403) } };
+
+  app.post('/auth/logout', { preHandler: guards.authenticateSession, schema: endsSession }, async (request, reply) => {
     const auth = sessionOf(request);
     await logout(ctx, auth.userId, auth.sessionId, clientInfo(request));
     clearAuthCookies(reply, ctx.config);
     reply.status(204).send();
   });
 
-  app.post('/auth/logout-all', { preHandler: guards.authenticateSession }, async (request, reply) => {
+  app.post('/auth/logout-all', { preHandler: guards.authenticateSession, schema: endsSession }, async (request, reply) => {
     const auth = sessionOf(request);
     await logoutEverywhere(ctx, auth.userId, auth.sessionId, clientInfo(request));
     clearAuthCookies(reply, ctx.config);

@@ -8,6 +8,7 @@ import type { App } from '../types.ts';
 export function healthRoutes(app: App, ctx: Context, db: Db): void {
   app.get('/health', { schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({ status: 'ok' as const }));
 
+  // 503 (a common answer of every route) is this route's whole point: the database or Redis is unreachable.
   app.get('/ready', { schema: { response: { 200: Type.Object({ status: Type.Literal('ready') }) } } }, async (request) => {
     const deadline = <T>(work: Promise<T>) =>
       Promise.race([work, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('readiness check timed out')), 2000).unref())]);

@@ -13,6 +13,8 @@ import { recoveryPages } from '../pages/recovery.ts';
 import { signInPages } from '../pages/sign-in.ts';
 import { toAppError } from '../plugins/error-handler.ts';
 import type { Csrf } from '../plugins/csrf.ts';
+import { pageSchema } from '../plugins/openapi.ts';
+import { SeeOther } from '../pages/page-answers.ts';
 import type { App } from '../types.ts';
 
 export function pageRoutes(app: App, ctx: Context, csrf: Csrf): void {
@@ -47,7 +49,7 @@ export function pageRoutes(app: App, ctx: Context, csrf: Csrf): void {
     });
 
     // A browser that opens the server's address lands where it can act: its account, or the sign-in page.
-    scope.get('/', async (request, reply) => {
+    scope.get('/', { schema: pageSchema({ 303: SeeOther }) }, async (request, reply) => {
       const viewer = await pages.viewer(request);
       return reply.header('cache-control', 'no-store').redirect(viewer ? '/account' : '/login', 303);
     });

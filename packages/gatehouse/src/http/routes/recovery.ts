@@ -4,7 +4,8 @@ import type { Context } from '../../context.ts';
 import { forgotPassword, resendVerification, resendVerificationTo, resetPassword, verifyEmail } from '../../recovery/service.ts';
 import { toPublicUser } from '../../users/store.ts';
 import type { Guards } from '../plugins/auth.ts';
-import { EmailField, PasswordField, UserResponseSchema } from '../schemas.ts';
+import { NoContent, errors } from '../responses.ts';
+import { EmailField, NewPasswordField, UserResponseSchema } from '../schemas.ts';
 import { authOf, clientInfo, type App } from '../types.ts';
 
 const TokenField = Type.String({ maxLength: 512 });
@@ -19,7 +20,8 @@ export function recoveryRoutes(app: App, ctx: Context, guards: Guards): void {
 
   // Signed in: for the caller's own address. Signed out (an unverified account cannot sign in under
   // REQUIRE_EMAIL_VERIFICATION): `{ email }`, answered alike for every address.
-  app.post('/auth/verify-email/resend', { schema: { body: Type.Object({ email: Type.Optional(EmailField) }), response: { 202: Accepted } } }, async (request, reply) => {
+  // 401/403 only without `email`: then the caller must be signed in (and a cookie needs its CSRF token).
+  app.post('/auth/verify-email/resend', { schema: { body: Type.Object({ email: Type.Optional(EmailField) }), response: { 202: Accepted, ...errors(401, 403) } } }, async (request, reply) => {
     if (request.body.email !== undefined) await resendVerificationTo(ctx, request.body.email, clientInfo(request));
     else {
       await guards.authenticate(request);
@@ -35,7 +37,7 @@ export function recoveryRoutes(app: App, ctx: Context, guards: Guards): void {
     return { message: FORGOT_MESSAGE };
   });
 
-  app.post('/auth/reset-password', { schema: { body: Type.Object({ token: TokenField, password: PasswordField }) } }, async (request, reply) => {
+  app.post('/auth/reset-password', { schema: { body: Type.Object({ token: TokenField, password: NewPasswordField }), response: { 204: NoContent } } }, async (request, reply) => {
     await resetPassword(ctx, request.body.token, request.body.password, clientInfo(request));
     reply.status(204).send();
   });

@@ -4,7 +4,8 @@ import { Type } from 'typebox';
 import type { Context } from '../../context.ts';
 import { STATE_TTL_MS, exchangeCode, finishSignIn, listIdentities, startSignIn, unlinkIdentity } from '../../methods/social/service.ts';
 import type { Guards } from '../plugins/auth.ts';
-import { LoginResponseSchema, ModeSchema } from '../schemas.ts';
+import { NoContent, errors, redirection } from '../responses.ts';
+import { DateTime, LoginResponseSchema, ModeSchema } from '../schemas.ts';
 import { authOf, clientInfo, type App } from '../types.ts';
 import { answerSignIn } from '../sign-in-answer.ts';
 
@@ -17,7 +18,7 @@ const IdentitySchema = Type.Object({
   provider: Type.String(),
   email: Type.Union([Type.String(), Type.Null()]),
   emailVerified: Type.Boolean(),
-  createdAt: Type.String(),
+  createdAt: DateTime,
 });
 
 function redirect(reply: FastifyReply, target: string, params: Record<string, string>): FastifyReply {
@@ -30,7 +31,14 @@ function redirect(reply: FastifyReply, target: string, params: Record<string, st
 export function socialRoutes(app: App, ctx: Context, guards: Guards): void {
   app.get(
     '/auth/oauth/:provider',
-    { schema: { params: ProviderParam, querystring: Type.Object({ redirect_to: Type.Optional(Type.String({ maxLength: 2048 })) }) } },
+    {
+      schema: {
+        params: ProviderParam,
+        querystring: Type.Object({ redirect_to: Type.Optional(Type.String({ maxLength: 2048, description: 'One of OAUTH_REDIRECT_ALLOWLIST' })) }),
+        // 404: no provider of that name is configured.
+        response: { 302: redirection("To the provider's authorization endpoint, with state, PKCE S256 and (OpenID Connect) nonce"), ...errors(404) },
+      },
+    },
     async (request, reply) => {
       const started = await startSignIn(ctx, request.params.provider, request.query.redirect_to, request.cookies[OAUTH_BINDING_COOKIE]);
       // Lax: the provider's redirect back is a top-level GET navigation from another site, which Lax allows.
@@ -53,6 +61,9 @@ export function socialRoutes(app: App, ctx: Context, guards: Guards): void {
         params: ProviderParam,
         // The provider's answer: code, state, iss, or error and error_description. Checked by the service.
         querystring: Type.Object({}, { additionalProperties: Type.String({ maxLength: 4096 }) }),
+        // A refusal the provider reported, or a sign-in policy refused, goes back to redirect_to as ?error=;
+        // a callback that cannot be tied to a sign-in this browser started is answered here.
+        response: { 302: redirection('To redirect_to with ?code= (a one-time code for POST /auth/oauth/exchange), or ?error=&error_description='), ...errors(404, 409) },
       },
     },
     async (request, reply) => {
@@ -73,7 +84,8 @@ export function socialRoutes(app: App, ctx: Context, guards: Guards): void {
     {
       schema: {
         body: Type.Object({ code: Type.String({ maxLength: 512 }), mode: Type.Optional(ModeSchema) }),
-        response: { 200: LoginResponseSchema },
+        // 401/403: the account was disabled or its sessions ended since the code was issued.
+        response: { 200: LoginResponseSchema, ...errors(401, 403) },
       },
     },
     async (request, reply) => {
@@ -88,7 +100,7 @@ export function socialRoutes(app: App, ctx: Context, guards: Guards): void {
     '/auth/identities',
     {
       preHandler: guards.authenticate,
-      schema: { response: { 200: Type.Object({ identities: Type.Array(IdentitySchema), hasPassword: Type.Boolean() }) } },
+      schema: { response: { 200: Type.Object({ identities: Type.Array(IdentitySchema), hasPassword: Type.Boolean() }), ...errors(401) } },
     },
     async (request, reply) => {
       const { identities, hasPassword } = await listIdentities(ctx, authOf(request).userId);
@@ -100,7 +112,8 @@ export function socialRoutes(app: App, ctx: Context, guards: Guards): void {
     },
   );
 
-  app.delete('/auth/identities/:provider', { preHandler: guards.authenticate, schema: { params: ProviderParam } }, async (request, reply) => {
+  // 409: the last way to sign in cannot be removed.
+  app.delete('/auth/identities/:provider', { preHandler: guards.authenticate, schema: { params: ProviderParam, response: { 204: NoContent, ...errors(401, 403, 404, 409) } } }, async (request, reply) => {
     await unlinkIdentity(ctx, authOf(request).userId, request.params.provider);
     reply.status(204).send();
   });
