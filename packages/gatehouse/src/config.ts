@@ -71,6 +71,12 @@ export interface Config {
   /** Password hashes allowed to wait (HASH_QUEUE_MAX); null = about one second of work, measured at start. */
   readonly hashQueueMax: number | null;
   readonly auditRetentionMs: number;
+  /** MFA_REQUIRED_ROLES: users of these roles must enrol a second factor before anything else. */
+  readonly mfaRequiredRoles: readonly string[];
+  /** REAUTH_MAX_AGE: how recent a sign-in the sensitive routes need (step-up). */
+  readonly reauthMaxAgeMs: number;
+  /** MFA_RESET_DELAY: how long a lost-factor reset by e-mail waits before it removes the factors. */
+  readonly mfaResetDelayMs: number;
   readonly metricsToken: string | null;
   /** METRICS=off turns /metrics off; in production it is served only behind METRICS_TOKEN. */
   readonly metricsEnabled: boolean;
@@ -361,6 +367,11 @@ export function loadConfig(env: Env = readEnv()): Config {
     if (!ROLE_NAME.test(role)) throw new ConfigError('ROLES', `"${role}" is not a role name (a-z, 0-9, _ or -, at most 32)`);
   }
 
+  const mfaRequiredRoles = list(env, 'MFA_REQUIRED_ROLES').map((r) => r.toLowerCase());
+  for (const role of mfaRequiredRoles) {
+    if (![...extraRoles, 'user', 'admin'].includes(role)) throw new ConfigError('MFA_REQUIRED_ROLES', `"${role}" is not a role: use user, admin or one named in ROLES`);
+  }
+
   const passwordMinLength = integer(env, 'PASSWORD_MIN_LENGTH', 8, 8, 128);
   const passwordMaxLength = integer(env, 'PASSWORD_MAX_LENGTH', 128, passwordMinLength, 1024);
   const accessTokenTtlMs = duration(env, 'ACCESS_TOKEN_TTL', '15m', 10_000);
@@ -428,6 +439,9 @@ export function loadConfig(env: Env = readEnv()): Config {
     hashConcurrency: integer(env, 'HASH_CONCURRENCY', availableParallelism(), 1, 256),
     hashQueueMax: env.HASH_QUEUE_MAX?.trim() ? integer(env, 'HASH_QUEUE_MAX', 0, 0, 100_000) : null,
     auditRetentionMs: duration(env, 'AUDIT_RETENTION', '90d', 86_400_000),
+    mfaRequiredRoles,
+    reauthMaxAgeMs: duration(env, 'REAUTH_MAX_AGE', '10m', 10_000),
+    mfaResetDelayMs: duration(env, 'MFA_RESET_DELAY', '72h', 60_000),
     metricsToken,
     metricsEnabled,
     oauthProviders: oauthProviders(env),

@@ -3,6 +3,7 @@ import type { Config } from './config.ts';
 import type { ApiKeyStore } from './api-keys/store.ts';
 import type { AuditStore } from './audit/store.ts';
 import type { BackgroundTasks } from './background.ts';
+import type { FactorStore } from './factors/store.ts';
 import type { KeyRing } from './crypto/keys.ts';
 import type { PasswordHasher } from './crypto/passwords.ts';
 import type { RevocationFeed } from './sessions/revocation-feed.ts';
@@ -23,6 +24,7 @@ export interface Stores {
   identities: IdentityStore;
   apiKeys: ApiKeyStore;
   audit: AuditStore;
+  factors: FactorStore;
   /** The mail queue: a message queued through a transaction's `tx.mail` goes out only if it commits. */
   mail: MailOutbox;
 }

@@ -19,6 +19,17 @@ export const AUDIT_TYPES = [
   'api_key_revoked',
   'oauth_linked',
   'oauth_unlinked',
+  'mfa_enrolled',
+  'mfa_removed',
+  'mfa_challenged',
+  'mfa_verified',
+  'mfa_failed',
+  'recovery_code_used',
+  'recovery_codes_regenerated',
+  'mfa_reset_started',
+  'mfa_reset_cancelled',
+  'mfa_reset_finished',
+  'reauthenticated',
 ] as const;
 
 export type AuditType = (typeof AUDIT_TYPES)[number];

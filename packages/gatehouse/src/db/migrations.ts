@@ -165,6 +165,33 @@ migrations['0006_mail_queue'] = {
   },
 };
 
+// Issue 15: second factors (TOTP now, WebAuthn credentials next) and recovery codes.
+migrations['0007_second_factors'] = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('mfa_factors')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('type', 'text', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('secret', 'text')
+      .addColumn('last_used_step', 'bigint')
+      .addColumn('confirmed_at', 'bigint')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('last_used_at', 'bigint')
+      .execute();
+    await db.schema.createIndex('mfa_factors_user_id').on('mfa_factors').column('user_id').execute();
+    await db.schema
+      .createTable('recovery_codes')
+      .addColumn('hash', 'text', (c) => c.primaryKey())
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('used_at', 'bigint')
+      .execute();
+    await db.schema.createIndex('recovery_codes_user_id').on('recovery_codes').column('user_id').execute();
+  },
+};
+
 export const MIGRATION_NAMES = Object.keys(migrations);
 
 export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {

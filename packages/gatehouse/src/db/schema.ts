@@ -124,6 +124,30 @@ export interface MailQueueTable {
   last_error: string | null;
 }
 
+export interface MfaFactorsTable {
+  id: string;
+  user_id: string;
+  /** totp | webauthn */
+  type: string;
+  name: string;
+  /** TOTP: the shared secret, sealed (src/crypto/seal.ts) and bound to the row id. */
+  secret: string | null;
+  /** TOTP: the last accepted time step (RFC 6238 T); a code of this step or older is refused. */
+  last_used_step: number | null;
+  /** Null while the factor is pending (enrolled, not yet confirmed with a code). */
+  confirmed_at: number | null;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+export interface RecoveryCodesTable {
+  /** HMAC-SHA-256 of the normalised code under a server key. */
+  hash: string;
+  user_id: string;
+  created_at: number;
+  used_at: number | null;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -135,6 +159,8 @@ export interface Database {
   audit_events: AuditEventsTable;
   shared_state: SharedStateTable;
   mail_queue: MailQueueTable;
+  mfa_factors: MfaFactorsTable;
+  recovery_codes: RecoveryCodesTable;
 }
 
 export type Db = Kysely<Database>;

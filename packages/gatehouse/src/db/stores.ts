@@ -2,6 +2,7 @@
 import type { Stores, Transaction } from '../context.ts';
 import { SqlApiKeyStore } from './api-key-store.ts';
 import { SqlAuditStore } from './audit-store.ts';
+import { SqlFactorStore } from './factor-store.ts';
 import { SqlIdentityStore } from './identity-store.ts';
 import { SqlOneTimeTokenStore } from './one-time-token-store.ts';
 import type { MailSealer } from '../mail/seal.ts';
@@ -25,6 +26,7 @@ export function sqlStores(db: Db, mail: MailQueueOptions): Stores {
     identities: new SqlIdentityStore(db),
     apiKeys: new SqlApiKeyStore(db),
     audit: new SqlAuditStore(db),
+    factors: new SqlFactorStore(db),
   };
 }
 

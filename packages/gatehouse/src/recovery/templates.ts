@@ -52,3 +52,9 @@ export function passwordChangedMail(to: string, brand: string, when: Date, how: 
   ];
   return { to, subject: `Your ${brand} password was changed`, text: `${lines.join('\n\n')}\n`, html: html(brand, lines) };
 }
+
+/** A short security notice: one subject, a few lines, and at most one button. */
+export function noticeMail(to: string, brand: string, subject: string, lines: string[], action?: { label: string; link: string }): MailMessage {
+  const text = `${lines.join('\n\n')}\n${action ? `\n${action.label}: ${action.link}\n` : ''}`;
+  return { to, subject: `${subject} (${brand})`, text, html: html(brand, lines, action) };
+}

@@ -1,0 +1,112 @@
+import type { Selectable } from 'kysely';
+import type { Factor, FactorStore, FactorType } from '../factors/store.ts';
+import { changedRows, rawQuery } from './raw-query.ts';
+import type { Db, MfaFactorsTable } from './schema.ts';
+
+function toFactor(row: Selectable<MfaFactorsTable>): Factor {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    type: row.type as FactorType,
+    name: row.name,
+    secret: row.secret,
+    lastUsedStep: row.last_used_step === null ? null : Number(row.last_used_step),
+    confirmedAt: row.confirmed_at,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+  };
+}
+
+export class SqlFactorStore implements FactorStore {
+  constructor(private readonly db: Db) {}
+
+  async create(factor: Factor): Promise<void> {
+    await this.db
+      .insertInto('mfa_factors')
+      .values({
+        id: factor.id,
+        user_id: factor.userId,
+        type: factor.type,
+        name: factor.name,
+        secret: factor.secret,
+        last_used_step: factor.lastUsedStep,
+        confirmed_at: factor.confirmedAt,
+        created_at: factor.createdAt,
+        last_used_at: factor.lastUsedAt,
+      })
+      .execute();
+  }
+
+  async find(id: string): Promise<Factor | null> {
+    const row = await this.db.selectFrom('mfa_factors').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toFactor(row) : null;
+  }
+
+  async listByUser(userId: string): Promise<Factor[]> {
+    const rows = await this.db.selectFrom('mfa_factors').selectAll().where('user_id', '=', userId).orderBy('created_at').orderBy('id').execute();
+    return rows.map(toFactor);
+  }
+
+  // Every password login asks: fixed SQL text (see raw-query.ts).
+  async countConfirmed(userId: string): Promise<number> {
+    const [row] = (await rawQuery<{ n: number | string }>(this.db, 'select count(*) as n from mfa_factors where user_id = ? and confirmed_at is not null', [userId])).rows;
+    return Number(row?.n ?? 0);
+  }
+
+  async confirm(id: string, now: number): Promise<boolean> {
+    const result = await this.db.updateTable('mfa_factors').set({ confirmed_at: now }).where('id', '=', id).where('confirmed_at', 'is', null).executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async claimStep(id: string, step: number, now: number): Promise<boolean> {
+    // The condition makes the claim atomic: PostgreSQL re-checks it after waiting on the row lock.
+    const sql = 'update mfa_factors set last_used_step = ?, last_used_at = ? where id = ? and (last_used_step is null or last_used_step < ?)';
+    return changedRows(await rawQuery(this.db, sql, [step, now, id, step])) === 1;
+  }
+
+  async touch(id: string, now: number): Promise<void> {
+    await this.db.updateTable('mfa_factors').set({ last_used_at: now }).where('id', '=', id).execute();
+  }
+
+  async delete(userId: string, id: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('mfa_factors').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+    return Number(result.numDeletedRows) === 1;
+  }
+
+  async deleteAllOfUser(userId: string): Promise<number> {
+    const result = await this.db.deleteFrom('mfa_factors').where('user_id', '=', userId).executeTakeFirst();
+    await this.db.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
+    return Number(result.numDeletedRows);
+  }
+
+  async deletePendingBefore(before: number): Promise<number> {
+    const result = await this.db.deleteFrom('mfa_factors').where('confirmed_at', 'is', null).where('created_at', '<', before).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  async replaceRecoveryCodes(userId: string, hashes: string[], now: number): Promise<void> {
+    await this.db.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
+    if (hashes.length) await this.db.insertInto('recovery_codes').values(hashes.map((hash) => ({ hash, user_id: userId, created_at: now, used_at: null }))).execute();
+  }
+
+  async useRecoveryCode(userId: string, hash: string, now: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('recovery_codes')
+      .set({ used_at: now })
+      .where('hash', '=', hash)
+      .where('user_id', '=', userId)
+      .where('used_at', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async countRecoveryCodes(userId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('recovery_codes')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('user_id', '=', userId)
+      .where('used_at', 'is', null)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+}

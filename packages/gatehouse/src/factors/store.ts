@@ -1,0 +1,61 @@
+// Second factors: TOTP secrets and (next) WebAuthn credentials in one model, and recovery codes.
+export type FactorType = 'totp' | 'webauthn';
+
+export interface Factor {
+  id: string;
+  userId: string;
+  type: FactorType;
+  name: string;
+  /** Sealed TOTP secret; null for other types. */
+  secret: string | null;
+  lastUsedStep: number | null;
+  /** Null while pending: enrolled but never proven with a code. Only confirmed factors count. */
+  confirmedAt: number | null;
+  createdAt: number;
+  lastUsedAt: number | null;
+}
+
+export interface FactorStore {
+  create(factor: Factor): Promise<void>;
+  find(id: string): Promise<Factor | null>;
+  /** Every factor of the user, confirmed or pending, oldest first. */
+  listByUser(userId: string): Promise<Factor[]>;
+  countConfirmed(userId: string): Promise<number>;
+  confirm(id: string, now: number): Promise<boolean>;
+  /**
+   * Accepts TOTP time step `step` for the factor if no step at or after it was accepted before: true for
+   * exactly one caller, however many race and on however many instances (RFC 6238 §5.2).
+   */
+  claimStep(id: string, step: number, now: number): Promise<boolean>;
+  touch(id: string, now: number): Promise<void>;
+  /** Deletes one of the user's factors; false when it is not theirs. */
+  delete(userId: string, id: string): Promise<boolean>;
+  /** Deletes every factor and recovery code of the user; how many factors there were. */
+  deleteAllOfUser(userId: string): Promise<number>;
+  /** Pending factors older than `before`: abandoned enrolments. */
+  deletePendingBefore(before: number): Promise<number>;
+
+  /** Replaces the user's recovery codes with a new set: the old ones stop working. */
+  replaceRecoveryCodes(userId: string, hashes: string[], now: number): Promise<void>;
+  /** Uses a code: true for exactly one caller. */
+  useRecoveryCode(userId: string, hash: string, now: number): Promise<boolean>;
+  countRecoveryCodes(userId: string): Promise<number>;
+}
+
+export interface PublicFactor {
+  id: string;
+  type: FactorType;
+  name: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+export function toPublicFactor(factor: Factor): PublicFactor {
+  return {
+    id: factor.id,
+    type: factor.type,
+    name: factor.name,
+    createdAt: new Date(factor.createdAt).toISOString(),
+    lastUsedAt: factor.lastUsedAt === null ? null : new Date(factor.lastUsedAt).toISOString(),
+  };
+}
