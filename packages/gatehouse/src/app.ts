@@ -24,6 +24,7 @@ import { accountRoutes } from './http/routes/account.ts';
 import { adminRoutes } from './http/routes/admin.ts';
 import { authRoutes } from './http/routes/auth.ts';
 import { healthRoutes } from './http/routes/health.ts';
+import { mfaRoutes } from './http/routes/mfa.ts';
 import { socialRoutes } from './http/routes/social.ts';
 import { pageRoutes } from './http/routes/pages.ts';
 import { recoveryRoutes } from './http/routes/recovery.ts';
@@ -127,6 +128,7 @@ export async function buildApp(ctx: Context, db: Db, log: Logger): Promise<App> 
   pageRoutes(app, ctx, csrf);
   socialRoutes(app, ctx, guards);
   apiKeyRoutes(app, ctx, guards);
+  mfaRoutes(app, ctx, guards);
   auditRoutes(app, ctx, guards);
   return app;
 }

@@ -17,13 +17,26 @@ export const UserSchema = Type.Object({
 
 export const ModeSchema = Type.Union([Type.Literal('token'), Type.Literal('cookie'), Type.Literal('session')]);
 
-export const LoginResponseSchema = Type.Object({
+export const SignedInResponseSchema = Type.Object({
   user: UserSchema,
   accessToken: Type.Optional(Type.String()),
   refreshToken: Type.Optional(Type.String()),
   tokenType: Type.Optional(Type.Literal('Bearer')),
   expiresIn: Type.Optional(Type.Integer({ description: "Seconds until the access token's exp" })),
 }, { description: 'By mode: token, { user, accessToken, refreshToken, tokenType, expiresIn }; cookie, the same without refreshToken (it is in an HttpOnly cookie); session, { user } and a session cookie' });
+
+export const MfaChallengeSchema = Type.Object(
+  {
+    mfaRequired: Type.Literal(true),
+    mfaTicket: Type.String({ description: 'For POST /auth/mfa/verify: single use, 5 minutes, dead after 5 wrong codes' }),
+    methods: Type.Array(Type.Union([Type.Literal('totp'), Type.Literal('webauthn'), Type.Literal('recovery_code')])),
+    expiresIn: Type.Integer({ description: 'Seconds the ticket lives' }),
+  },
+  { description: 'The account has a second factor: no session, token or cookie yet; finish with POST /auth/mfa/verify' },
+);
+
+/** A sign-in's answer: signed in (by mode), or the second-factor challenge. */
+export const LoginResponseSchema = Type.Union([SignedInResponseSchema, MfaChallengeSchema]);
 
 export const UserResponseSchema = Type.Object({ user: UserSchema });
 

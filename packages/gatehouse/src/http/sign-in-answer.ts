@@ -3,12 +3,13 @@
 import type { FastifyReply } from 'fastify';
 import type { Context } from '../context.ts';
 import type { LoginMode } from '../sessions/store.ts';
+import type { SecondFactorMethod } from '../factors/service.ts';
 import type { SignInResult } from '../sign-in/complete-sign-in.ts';
 import type { Registration } from '../users/service.ts';
 import { toPublicUser, type PublicUser } from '../users/store.ts';
 import { setRefreshCookie, setSessionCookie } from './cookies.ts';
 
-export interface SignInBody {
+export interface SignedInBody {
   user: PublicUser;
   accessToken?: string;
   refreshToken?: string;
@@ -16,8 +17,19 @@ export interface SignInBody {
   expiresIn?: number;
 }
 
+/** The second step is needed: no user, no token, no cookie; only the ticket for POST /auth/mfa/verify. */
+export interface MfaChallengeBody {
+  mfaRequired: true;
+  mfaTicket: string;
+  methods: SecondFactorMethod[];
+  expiresIn: number;
+}
+
+export type SignInBody = SignedInBody | MfaChallengeBody;
+
 /** Sets the mode's cookies on `reply` and returns the body; a registration without a session gets `{ user }`. */
 export function answerSignIn(ctx: Context, reply: FastifyReply, result: SignInResult | Registration, mode: LoginMode): SignInBody {
+  if (result.kind === 'mfa_required') return { mfaRequired: true, mfaTicket: result.mfaTicket, methods: result.methods, expiresIn: result.expiresIn };
   const user = toPublicUser(result.user);
   if (result.kind === 'created') return { user };
   const { issued } = result;

@@ -22,6 +22,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     auth: Auth | null;
   }
+  interface FastifyContextConfig {
+    /** Answers a user whose role needs a second factor before they have one (MFA_REQUIRED_ROLES): enrolment, sign-out. */
+    allowWithoutMfa?: boolean;
+  }
 }
 
 export function clientInfo(request: FastifyRequest): ClientInfo {

@@ -38,6 +38,8 @@ export interface SessionStore {
   findByTokenHashWithUser(tokenHash: string): Promise<{ session: Session; user: User | null } | null>;
   touch(id: string, now: number, expiresAt?: number): Promise<void>;
   listLive(userId: string, now: number): Promise<Session[]>;
+  /** A fresh proof of identity on a live session (step-up): its auth time, and the methods proven so far. */
+  reauthenticate(id: string, authTime: number, amr: string[]): Promise<boolean>;
   /** Returns whether a live session was revoked by this call. */
   revoke(id: string, reason: string, now: number): Promise<boolean>;
   /** Revokes every live session of the user (but `exceptId`) and returns their ids. */

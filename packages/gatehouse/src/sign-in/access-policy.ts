@@ -21,6 +21,15 @@ export function mayAct(config: Config, user: User | null): user is User {
 }
 
 /**
+ * MFA_REQUIRED_ROLES: a user of such a role who has no second factor may sign in, but only to enrol one.
+ * `hasFactor` is asked only when it matters (the role is listed and the session did not pass a second factor).
+ */
+export async function mustEnrolFirst(config: Config, caller: { role: string; amr: string[] }, hasFactor: () => Promise<boolean>): Promise<boolean> {
+  if (!config.mfaRequiredRoles.includes(caller.role) || caller.amr.includes('mfa')) return false;
+  return !(await hasFactor());
+}
+
+/**
  * May the owner recover the account by e-mail? A disabled account may not; an unverified one may, because
  * the link itself proves the mailbox.
  */

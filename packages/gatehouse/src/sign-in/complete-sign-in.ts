@@ -9,6 +9,9 @@ import { prepareSession, type IssuedSession } from '../sessions/service.ts';
 import type { LoginMode } from '../sessions/store.ts';
 import type { User, UserPatch } from '../users/store.ts';
 import { signInRefusal } from './access-policy.ts';
+import { AMR } from './amr.ts';
+import { issueMfaChallenge, passSecondStep, type MfaChallenge } from './mfa-challenge.ts';
+import type { SecondFactorProof } from '../factors/service.ts';
 
 export interface SignInRequest {
   user: User;
@@ -30,7 +33,8 @@ export interface SignedIn {
   issued: IssuedSession;
 }
 
-export type SignInResult = SignedIn;
+/** Signed in, or (for an account with a second factor, after a first factor only) the challenge for it. */
+export type SignInResult = SignedIn | MfaChallenge;
 
 /** Throws the policy's refusal (after auditing it) when the user may not sign in. */
 export async function enforceSignInPolicy(ctx: Context, user: User, client: ClientInfo): Promise<void> {
@@ -72,9 +76,24 @@ export async function writeSignIn(ctx: Context, request: SignInRequest, tx: Stor
   };
 }
 
-/** Signs the user in, in a transaction of its own. */
+/**
+ * Signs the user in, in a transaction of its own; or, when the account has a confirmed second factor and the
+ * methods so far do not include one, answers with the challenge for it and starts nothing. Whether a second
+ * factor is needed is decided from what was completed, never from what the request claims.
+ */
 export async function completeSignIn(ctx: Context, request: SignInRequest): Promise<SignInResult> {
   await enforceSignInPolicy(ctx, request.user, request.client);
+  if (!request.amr.includes(AMR.multiFactor) && (await ctx.factors.countConfirmed(request.user.id)) > 0) {
+    return issueMfaChallenge(ctx, request);
+  }
   const written = await ctx.transaction((tx) => writeSignIn(ctx, request, tx));
   return written.finish();
+}
+
+/** The second step: a factor against the ticket, then the same pipeline with both factors' methods. */
+export async function completeMfaSignIn(ctx: Context, input: { mfaTicket: string; proof: SecondFactorProof; mode?: LoginMode }, client: ClientInfo): Promise<SignedIn> {
+  const step = await passSecondStep(ctx, input, client);
+  const result = await completeSignIn(ctx, { user: step.user, amr: step.amr, mode: step.mode, client, detail: step.detail ?? undefined });
+  if (result.kind !== 'signed_in') throw new Error('a second step must end signed in');
+  return result;
 }

@@ -151,7 +151,9 @@ describe('pages: account', () => {
     // An account made by a provider has no password: its only identity stays, and the page says why.
     const social = await createUser(server.runtime.ctx, { email: uniqueEmail('social'), password: null, emailVerified: true });
     await server.runtime.ctx.identities.link({ provider: 'acme', subject: 'acme-2', userId: social.id, email: social.email, emailVerified: true, createdAt: now });
-    const { issued } = await completeSignIn(server.runtime.ctx, { user: social, amr: ['fed'], mode: 'session', client: { ip: '127.0.0.1', userAgent: 'test' } });
+    const signedIn = await completeSignIn(server.runtime.ctx, { user: social, amr: ['fed'], mode: 'session', client: { ip: '127.0.0.1', userAgent: 'test' } });
+    assert.equal(signedIn.kind, 'signed_in');
+    const { issued } = signedIn as Extract<typeof signedIn, { kind: 'signed_in' }>;
     const socialContext = await newContext(browser);
     await socialContext.addCookies([{ name: 'gh_session', value: issued.sessionToken!, url: server.origin }]);
     const socialPage = await socialContext.newPage();

@@ -5,7 +5,8 @@ import { looksLikeApiKey, resolveApiKey } from '../../api-keys/service.ts';
 import { AppError } from '../../errors.ts';
 import { isSessionRevoked } from '../../sessions/revocation.ts';
 import { resolveSessionCookieWithUser } from '../../sessions/service.ts';
-import { mayAct } from '../../sign-in/access-policy.ts';
+import { mayAct, mustEnrolFirst } from '../../sign-in/access-policy.ts';
+import { assertRecentSignIn } from '../../sign-in/step-up.ts';
 import { sessionCookieName } from '../cookies.ts';
 import type { Auth } from '../types.ts';
 import { SAFE_METHODS, type Csrf } from './csrf.ts';
@@ -16,7 +17,12 @@ export function createGuards(ctx: Context, csrf: Csrf) {
   const sessionCookie = sessionCookieName(ctx.config);
 
   async function authenticate(request: FastifyRequest): Promise<void> {
-    request.auth = await identify(request);
+    const auth = await identify(request);
+    request.auth = auth;
+    // MFA_REQUIRED_ROLES: until such a user has a second factor, only the routes that lead to one answer.
+    if (!request.routeOptions.config.allowWithoutMfa && (await mustEnrolFirst(ctx.config, auth, async () => (await ctx.factors.countConfirmed(auth.userId)) > 0))) {
+      throw new AppError('mfa_enrollment_required', { message: 'Your role needs a second factor: add one (POST /auth/mfa/totp) before anything else' });
+    }
   }
 
   async function identify(request: FastifyRequest): Promise<Auth> {
@@ -63,7 +69,25 @@ export function createGuards(ctx: Context, csrf: Csrf) {
     };
   }
 
-  return { authenticate, authenticateSession, requireRole };
+  /** Step-up: a signed-in person whose session proved who it is within REAUTH_MAX_AGE. */
+  async function recentSignIn(request: FastifyRequest): Promise<void> {
+    await authenticateSession(request);
+    await assertRecentSignIn(ctx, request.auth!.sessionId!);
+  }
+
+  /**
+   * An admin changing someone else: step-up for a person; an admin's API key (made under step-up, and a
+   * credential of its own) passes as it is.
+   */
+  function requireRoleWithRecentSignIn(...roles: string[]) {
+    const role = requireRole(...roles);
+    return async (request: FastifyRequest): Promise<void> => {
+      await role(request);
+      if (request.auth!.sessionId !== null) await assertRecentSignIn(ctx, request.auth!.sessionId);
+    };
+  }
+
+  return { authenticate, authenticateSession, requireRole, recentSignIn, requireRoleWithRecentSignIn };
 }
 
 export type Guards = ReturnType<typeof createGuards>;

@@ -25,7 +25,7 @@ export function accountRoutes(app: App, ctx: Context, guards: Guards): void {
   const signedIn = { preHandler: guards.authenticateSession };
 
   // 401 without a live credential; 403 for what an API key may not do, or a cookie write without its CSRF token.
-  app.get('/auth/me', { ...authenticated, schema: { response: { 200: UserResponseSchema, ...errors(401) } } }, async (request, reply) => {
+  app.get('/auth/me', { ...authenticated, config: { allowWithoutMfa: true }, schema: { response: { 200: UserResponseSchema, ...errors(401) } } }, async (request, reply) => {
     reply.header('cache-control', 'no-store');
     return { user: toPublicUser(await getUser(ctx, authOf(request).userId)) };
   });
@@ -38,7 +38,7 @@ export function accountRoutes(app: App, ctx: Context, guards: Guards): void {
 
   app.post(
     '/auth/password',
-    { ...signedIn, schema: { body: Type.Object({ currentPassword: PasswordField, newPassword: NewPasswordField }), response: { 204: NoContent, ...errors(401, 403) } } },
+    { preHandler: guards.recentSignIn, schema: { body: Type.Object({ currentPassword: PasswordField, newPassword: NewPasswordField }), response: { 204: NoContent, ...errors(401, 403) } } },
     async (request, reply) => {
       const auth = sessionOf(request);
       await changePassword(ctx, auth.userId, auth.sessionId, request.body, clientInfo(request));

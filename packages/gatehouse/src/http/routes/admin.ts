@@ -1,6 +1,7 @@
 // The admin users API, for role admin only.
 import { Type } from 'typebox';
 import { deleteUser, getUserById, listUsers, patchUser } from '../../admin/service.ts';
+import { removeAllFactors } from '../../factors/service.ts';
 import type { Context } from '../../context.ts';
 import { toAdminUser } from '../../users/store.ts';
 import type { Guards } from '../plugins/auth.ts';
@@ -15,6 +16,8 @@ const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
 export function adminRoutes(app: App, ctx: Context, guards: Guards): void {
   const adminOnly = { preHandler: guards.requireRole('admin') };
+  // Changing another user: an admin signed in within REAUTH_MAX_AGE (or an admin's API key).
+  const adminChange = { preHandler: guards.requireRoleWithRecentSignIn('admin') };
 
   app.get(
     '/admin/users',
@@ -42,7 +45,7 @@ export function adminRoutes(app: App, ctx: Context, guards: Guards): void {
   app.patch(
     '/admin/users/:id',
     {
-      ...adminOnly,
+      ...adminChange,
       schema: {
         params: IdParams,
         body: Type.Object(
@@ -61,8 +64,15 @@ export function adminRoutes(app: App, ctx: Context, guards: Guards): void {
     async (request) => ({ user: toAdminUser(await patchUser(ctx, request.params.id, request.body, actorOf(request))) }),
   );
 
-  app.delete('/admin/users/:id', { ...adminOnly, schema: { params: IdParams, response: { 204: NoContent, ...errors(401, 403, 404, 409) } } }, async (request, reply) => {
+  app.delete('/admin/users/:id', { ...adminChange, schema: { params: IdParams, response: { 204: NoContent, ...errors(401, 403, 404, 409) } } }, async (request, reply) => {
     await deleteUser(ctx, request.params.id, actorOf(request));
+    reply.status(204).send();
+  });
+
+  // A user who lost every factor and every recovery code: an admin removes them (audited, the user told).
+  app.delete('/admin/users/:id/mfa', { ...adminChange, schema: { params: IdParams, response: { 204: NoContent, ...errors(401, 403, 404) } } }, async (request, reply) => {
+    const actor = actorOf(request);
+    await removeAllFactors(ctx, await getUserById(ctx, request.params.id), { actorId: actor.userId, client: actor.client, reason: 'admin' });
     reply.status(204).send();
   });
 }

@@ -68,7 +68,8 @@ export function apiKeyRoutes(app: App, ctx: Context, guards: Guards): void {
   app.post(
     '/auth/api-keys',
     {
-      ...signedIn,
+      // A key outlives the session that made it: creating one needs a recent sign-in.
+      preHandler: guards.recentSignIn,
       schema: {
         body: Type.Object({
           name: documented(Type.String({ maxLength: 1000 }), { minLength: 1, maxLength: 100, description: 'Trimmed; 1 to 100 characters after trimming' }),

@@ -80,14 +80,14 @@ export function authRoutes(app: App, ctx: Context, guards: Guards, csrf: Csrf): 
   // 403: an API key (it belongs to no session), or a cookie without its CSRF token.
   const endsSession = { response: { 204: NoContent, ...errors(401, 403) } };
 
-  app.post('/auth/logout', { preHandler: guards.authenticateSession, schema: endsSession }, async (request, reply) => {
+  app.post('/auth/logout', { preHandler: guards.authenticateSession, config: { allowWithoutMfa: true }, schema: endsSession }, async (request, reply) => {
     const auth = sessionOf(request);
     await logout(ctx, auth.userId, auth.sessionId, clientInfo(request));
     clearAuthCookies(reply, ctx.config);
     reply.status(204).send();
   });
 
-  app.post('/auth/logout-all', { preHandler: guards.authenticateSession, schema: endsSession }, async (request, reply) => {
+  app.post('/auth/logout-all', { preHandler: guards.authenticateSession, config: { allowWithoutMfa: true }, schema: endsSession }, async (request, reply) => {
     const auth = sessionOf(request);
     await logoutEverywhere(ctx, auth.userId, auth.sessionId, clientInfo(request));
     clearAuthCookies(reply, ctx.config);

@@ -41,8 +41,11 @@ export async function login(ctx: Context, input: LoginInput, client: ClientInfo)
   }
   // Only someone who knows the password learns that the account is disabled or unverified.
   await enforceSignInPolicy(ctx, user, client);
-  await recordLoginSuccess(ctx, email);
   // Upgrading an old hash is a nicety: when the hash queue is full, it waits for the next login.
   const passwordHash = check.needsRehash ? await ctx.passwords.hash(input.password).catch(() => undefined) : undefined;
-  return completeSignIn(ctx, { user, amr: [AMR.password], mode: input.mode, client, userPatch: passwordHash ? { passwordHash } : undefined });
+  const result = await completeSignIn(ctx, { user, amr: [AMR.password], mode: input.mode, client, userPatch: passwordHash ? { passwordHash } : undefined });
+  // Only a finished sign-in clears the account's failures: a right password followed by wrong second-factor
+  // codes must keep counting, or the password would reset the count between guesses.
+  if (result.kind === 'signed_in') await recordLoginSuccess(ctx, email);
+  return result;
 }

@@ -387,7 +387,7 @@ export async function exchangeCode(ctx: Context, code: string, mode: LoginMode, 
   const user = await ctx.users.findById(grant.userId);
   if (!user) throw new AppError('invalid_or_expired_token', { message: 'The sign-in code is invalid, used or expired' });
   const result = await completeSignIn(ctx, { user, amr: [AMR.federated], mode, client: clientInfo, detail: { provider: grant.provider } });
-  ctx.log.info({ provider: grant.provider, userId: user.id, sessionId: result.issued.session.id, mode }, 'oauth code exchanged');
+  ctx.log.info({ provider: grant.provider, userId: user.id, sessionId: result.kind === 'signed_in' ? result.issued.session.id : null, mode, mfaRequired: result.kind === 'mfa_required' }, 'oauth code exchanged');
   return result;
 }
 

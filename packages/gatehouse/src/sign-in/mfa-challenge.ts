@@ -1,0 +1,95 @@
+// The second step of a sign-in. A first factor (password, social sign-in, magic link, a passkey without user
+// verification) on an account with a confirmed second factor starts no session: it gets a ticket, bound to the
+// user and the first factor's mode, single use, five minutes, dead after five wrong codes. Each wrong code also
+// counts toward the account's failed-login limit, so a 6-digit code cannot be guessed across many tickets.
+import { recordEvent } from '../audit/service.ts';
+import type { ClientInfo, Context } from '../context.ts';
+import { randomToken, sha256 } from '../crypto/random.ts';
+import { AppError } from '../errors.ts';
+import { availableMethods, proveSecondFactor, type SecondFactorMethod, type SecondFactorProof } from '../factors/service.ts';
+import type { LoginMode } from '../sessions/store.ts';
+import { checkLoginAllowed, recordLoginFailure, recordLoginSuccess } from '../sessions/throttle.ts';
+import type { User } from '../users/store.ts';
+import { AMR } from './amr.ts';
+
+export const MFA_TICKET_PREFIX = 'ghm_';
+export const MFA_TICKET_TTL_MS = 5 * 60_000;
+export const MFA_TICKET_MAX_FAILURES = 5;
+const TICKET_KEY = 'mfa:ticket:';
+
+interface Ticket {
+  userId: string;
+  mode: LoginMode;
+  /** What the first factor proved. */
+  amr: string[];
+  /** Audit detail of the first factor (the provider, say). */
+  detail: Record<string, string | number | boolean | null> | null;
+  failures: number;
+  expiresAt: number;
+}
+
+export interface MfaChallenge {
+  kind: 'mfa_required';
+  user: User;
+  mfaTicket: string;
+  methods: SecondFactorMethod[];
+  expiresIn: number;
+}
+
+/** Starts the second step: stores the ticket (hashed) in the shared state, so any instance can finish it. */
+export async function issueMfaChallenge(
+  ctx: Context,
+  request: { user: User; amr: string[]; mode: LoginMode; client: ClientInfo; detail?: Ticket['detail'] },
+): Promise<MfaChallenge> {
+  const now = ctx.now();
+  const mfaTicket = randomToken(MFA_TICKET_PREFIX);
+  const ticket: Ticket = { userId: request.user.id, mode: request.mode, amr: request.amr, detail: request.detail ?? null, failures: 0, expiresAt: now + MFA_TICKET_TTL_MS };
+  await ctx.state.put(TICKET_KEY + sha256(mfaTicket), JSON.stringify(ticket), MFA_TICKET_TTL_MS);
+  await recordEvent(ctx, 'mfa_challenged', { userId: request.user.id, client: request.client, detail: { mode: request.mode, amr: request.amr.join(' ') } });
+  return { kind: 'mfa_required', user: request.user, mfaTicket, methods: await availableMethods(ctx, request.user.id), expiresIn: Math.floor(MFA_TICKET_TTL_MS / 1000) };
+}
+
+const deadTicket = () => new AppError('invalid_mfa_ticket', { message: 'The sign-in ticket is invalid, used or expired: sign in again' });
+
+export interface SecondStep {
+  user: User;
+  mode: LoginMode;
+  /** The first factor's methods and the second's, with `mfa`. */
+  amr: string[];
+  detail: Ticket['detail'];
+}
+
+/**
+ * Checks the second factor against the ticket. The ticket is taken first (so it works once, however many
+ * requests race with it) and put back, one failure more, after a wrong code while it has tries left.
+ */
+export async function passSecondStep(ctx: Context, input: { mfaTicket: string; proof: SecondFactorProof; mode?: LoginMode }, client: ClientInfo): Promise<SecondStep> {
+  if (!input.mfaTicket.startsWith(MFA_TICKET_PREFIX) || input.mfaTicket.length > 100) throw deadTicket();
+  const key = TICKET_KEY + sha256(input.mfaTicket);
+  const raw = await ctx.state.take(key);
+  const now = ctx.now();
+  if (!raw) throw deadTicket();
+  const ticket = JSON.parse(raw) as Ticket;
+  // A ticket is for the mode its first factor asked for: it cannot be turned into tokens for a cookie sign-in.
+  if (ticket.expiresAt <= now || (input.mode !== undefined && input.mode !== ticket.mode)) throw deadTicket();
+  const user = await ctx.users.findById(ticket.userId);
+  if (!user) throw deadTicket();
+  const putBack = (failures: number) => ctx.state.put(key, JSON.stringify({ ...ticket, failures }), ticket.expiresAt - now);
+  try {
+    await checkLoginAllowed(ctx, user.email, client.ip);
+  } catch (err) {
+    await putBack(ticket.failures);
+    throw err;
+  }
+  const proved = await proveSecondFactor(ctx, user, input.proof, client);
+  if (!proved) {
+    const failures = ticket.failures + 1;
+    await recordLoginFailure(ctx, user.email, client.ip);
+    await recordEvent(ctx, 'mfa_failed', { userId: user.id, client, detail: { failures, method: 'code' in input.proof ? 'totp' : 'recovery_code' } });
+    if (failures < MFA_TICKET_MAX_FAILURES) await putBack(failures);
+    throw new AppError('invalid_mfa_code', { message: failures < MFA_TICKET_MAX_FAILURES ? 'The code is wrong' : 'The code is wrong, and that was the last try: sign in again' });
+  }
+  await recordLoginSuccess(ctx, user.email);
+  await recordEvent(ctx, 'mfa_verified', { userId: user.id, client, detail: { method: proved.join(' ') } });
+  return { user, mode: ticket.mode, amr: [...new Set([...ticket.amr, ...proved, AMR.multiFactor])], detail: ticket.detail };
+}
