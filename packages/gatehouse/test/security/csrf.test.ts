@@ -30,6 +30,7 @@ const PUBLIC_WRITES: Record<string, string> = {
   'POST /auth/forgot-password': 'takes an address in the body; answers the same for everyone',
   'POST /auth/reset-password': 'authenticated by the e-mailed token in the body',
   'POST /auth/oauth/exchange': 'authenticated by the one-time code in the body',
+  'POST /auth/mfa/verify': 'authenticated by the MFA ticket in the body, which only the first factor gave; JSON only',
   'POST /verify-email': 'the e-mail link page: authenticated by the token in the form',
   'POST /reset-password': 'the e-mail link page: authenticated by the token in the form',
 };
@@ -109,7 +110,7 @@ function example(schema: any, field = ''): unknown {
       if (/email/i.test(field)) return victim.email;
       if (/^currentPassword$|^password$/.test(field)) return PASSWORD;
       if (/password/i.test(field)) return 'a brand new passphrase for the attacker';
-      if (/token|code/i.test(field)) return victim.bearer;
+      if (/token|code/i.test(field)) return schema.maxLength !== undefined && schema.maxLength < victim.bearer.length ? '123456' : victim.bearer;
       return 'x'.repeat(Math.max(1, schema.minLength ?? 1));
   }
 }
