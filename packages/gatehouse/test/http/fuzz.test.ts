@@ -1,7 +1,9 @@
 // Generated requests against every route the app registers (found at run time, so a new route is fuzzed
 // too): whatever a client sends, the answer is never a 500 and nothing crashes; every refusal of a JSON route
 // is the contract's error body with the status its code has; and a refused request writes nothing (a digest
-// of every table and of the shared state's values is taken before and after each request).
+// of every table and of the shared state's values is taken before and after each request). Every answer, accepted
+// or refused, is also checked against the OpenAPI document (status, content type, JSON body) by startTestServer's
+// response check (test/helpers/response-check.ts); the run fails at close() on any mismatch.
 //
 // Runs: FUZZ_RUNS, else 10,000 with CI=true and 2,000 locally. Most inputs are garbage; about a third are
 // built from the route's own schema (the OpenAPI document), so they get past validation to the rules.
