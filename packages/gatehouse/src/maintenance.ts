@@ -2,9 +2,10 @@
 // tokens, expired shared state, delivered mail and old audit events. One instance at a time on PostgreSQL.
 import type { Runtime } from './bootstrap.ts';
 import type { Config } from './config.ts';
-import type { Logger } from './context.ts';
+import type { Context, Logger } from './context.ts';
 import { SqlMaintenanceStore } from './db/maintenance-store.ts';
 import type { Db, Dialect } from './db/schema.ts';
+import { finishDueMfaResets } from './factors/reset.ts';
 
 const DAY = 86_400_000;
 
@@ -59,6 +60,8 @@ export interface MaintenanceOptions {
   /** The time the jobs judge by; tests pass a fake clock's. */
   now: number;
   batchSize?: number;
+  /** For the jobs that act through the domain (finishing due second-factor resets, which mail the owner). */
+  ctx?: Context;
 }
 
 /** Repeats one batch delete until a batch comes back short. */
@@ -86,6 +89,8 @@ export async function runMaintenance(options: MaintenanceOptions): Promise<Maint
     deleted.shared_state = await drain((n) => store.deleteExpiredSharedState(now, n), limit);
     deleted.mail_queue = await drain((n) => store.deleteFinishedMail(now - SENT_MAIL_RETENTION_MS, now - DEAD_MAIL_RETENTION_MS, n), limit);
     deleted.audit_events = await drain((n) => store.deleteAuditEventsBefore(now - config.auditRetentionMs, n), limit);
+    // Claimed row by row, so it would be safe on two instances at once; under the lock all the same.
+    if (options.ctx) deleted.mfa_resets = await finishDueMfaResets(options.ctx);
     return deleted;
   });
   return result === 'skipped' ? { status: 'skipped', deleted: {} } : { status: 'done', deleted: result };
@@ -95,7 +100,7 @@ export async function runMaintenance(options: MaintenanceOptions): Promise<Maint
 export function maintenanceRunner(runtime: Runtime, log: Logger = runtime.ctx.log): () => Promise<MaintenanceResult | null> {
   let running: Promise<MaintenanceResult | null> | null = null;
   return () => {
-    running ??= runMaintenance({ db: runtime.database.db, dialect: runtime.database.dialect, config: runtime.ctx.config, now: runtime.ctx.now() })
+    running ??= runMaintenance({ db: runtime.database.db, dialect: runtime.database.dialect, config: runtime.ctx.config, now: runtime.ctx.now(), ctx: runtime.ctx })
       .then(
         (result) => {
           const total = Object.values(result.deleted).reduce((a, b) => a + b, 0);

@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import type { Factor, FactorStore, FactorType } from '../factors/store.ts';
+import type { Factor, FactorStore, FactorType, PendingReset } from '../factors/store.ts';
 import { changedRows, rawQuery } from './raw-query.ts';
 import type { Db, MfaFactorsTable } from './schema.ts';
 
@@ -108,5 +108,34 @@ export class SqlFactorStore implements FactorStore {
       .where('used_at', 'is', null)
       .executeTakeFirstOrThrow();
     return Number(row.n);
+  }
+
+  async startReset(reset: PendingReset): Promise<boolean> {
+    const result = await this.db
+      .insertInto('mfa_resets')
+      .values({ user_id: reset.userId, requested_at: reset.requestedAt, due_at: reset.dueAt })
+      .onConflict((oc) => oc.column('user_id').doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+  }
+
+  async findReset(userId: string): Promise<PendingReset | null> {
+    const row = await this.db.selectFrom('mfa_resets').selectAll().where('user_id', '=', userId).executeTakeFirst();
+    return row ? { userId: row.user_id, requestedAt: Number(row.requested_at), dueAt: Number(row.due_at) } : null;
+  }
+
+  async cancelReset(userId: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('mfa_resets').where('user_id', '=', userId).executeTakeFirst();
+    return Number(result.numDeletedRows) === 1;
+  }
+
+  async listDueResets(now: number, limit: number): Promise<string[]> {
+    const rows = await this.db.selectFrom('mfa_resets').select('user_id').where('due_at', '<=', now).orderBy('due_at').limit(limit).execute();
+    return rows.map((r) => r.user_id);
+  }
+
+  async claimDueReset(userId: string, now: number): Promise<boolean> {
+    const result = await this.db.deleteFrom('mfa_resets').where('user_id', '=', userId).where('due_at', '<=', now).executeTakeFirst();
+    return Number(result.numDeletedRows) === 1;
   }
 }

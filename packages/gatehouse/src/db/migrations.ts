@@ -192,6 +192,19 @@ migrations['0007_second_factors'] = {
   },
 };
 
+// Losing every factor: a reset asked for by e-mail, pending until MFA_RESET_DELAY has passed.
+migrations['0008_mfa_resets'] = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('mfa_resets')
+      .addColumn('user_id', 'text', (c) => c.primaryKey().references('users.id').onDelete('cascade'))
+      .addColumn('requested_at', 'bigint', (c) => c.notNull())
+      .addColumn('due_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('mfa_resets_due_at').on('mfa_resets').column('due_at').execute();
+  },
+};
+
 export const MIGRATION_NAMES = Object.keys(migrations);
 
 export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {

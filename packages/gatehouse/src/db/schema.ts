@@ -148,6 +148,13 @@ export interface RecoveryCodesTable {
   used_at: number | null;
 }
 
+/** A reset of every second factor, asked for by e-mail: done by maintenance at `due_at` unless cancelled. */
+export interface MfaResetsTable {
+  user_id: string;
+  requested_at: number;
+  due_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -161,6 +168,7 @@ export interface Database {
   mail_queue: MailQueueTable;
   mfa_factors: MfaFactorsTable;
   recovery_codes: RecoveryCodesTable;
+  mfa_resets: MfaResetsTable;
 }
 
 export type Db = Kysely<Database>;

@@ -40,6 +40,22 @@ export interface FactorStore {
   /** Uses a code: true for exactly one caller. */
   useRecoveryCode(userId: string, hash: string, now: number): Promise<boolean>;
   countRecoveryCodes(userId: string): Promise<number>;
+
+  /** Starts a reset of every factor, due at `dueAt`; false (and the first one kept) when one is already pending. */
+  startReset(reset: PendingReset): Promise<boolean>;
+  findReset(userId: string): Promise<PendingReset | null>;
+  /** Drops the user's pending reset: true for exactly one caller when there was one. */
+  cancelReset(userId: string): Promise<boolean>;
+  /** Users whose reset is due at `now`, oldest first. */
+  listDueResets(now: number, limit: number): Promise<string[]>;
+  /** Takes a due reset off the list: true for exactly one caller, who then removes the factors. */
+  claimDueReset(userId: string, now: number): Promise<boolean>;
+}
+
+export interface PendingReset {
+  userId: string;
+  requestedAt: number;
+  dueAt: number;
 }
 
 export interface PublicFactor {

@@ -11,10 +11,11 @@ import type { User } from '../users/store.ts';
 import type { OneTimePurpose } from './store.ts';
 import { passwordChangedMail, resetMail, verificationMail } from './templates.ts';
 
-const PREFIX: Record<OneTimePurpose, string> = { verify_email: 'ghv_', reset_password: 'ghk_' };
-const PAGE: Record<OneTimePurpose, string> = { verify_email: '/verify-email', reset_password: '/reset-password' };
+const PREFIX: Record<OneTimePurpose, string> = { verify_email: 'ghv_', reset_password: 'ghk_', mfa_reset: 'ghf_', not_me: 'ghn_' };
+const PAGE: Record<OneTimePurpose, string> = { verify_email: '/verify-email', reset_password: '/reset-password', mfa_reset: '/mfa-reset', not_me: '/not-me' };
 
-async function issueToken(ctx: Context, user: User, purpose: OneTimePurpose, ttlMs: number, stores: Stores = ctx): Promise<string> {
+/** A link to `PAGE[purpose]` with a new token for the user; the user's older links of that purpose stop working. */
+export async function issueToken(ctx: Context, user: User, purpose: OneTimePurpose, ttlMs: number, stores: Stores = ctx): Promise<string> {
   const token = randomToken(PREFIX[purpose]);
   const now = ctx.now();
   // A new token retires the older ones: only the latest e-mail works.
@@ -29,6 +30,15 @@ function logLinkInDevelopment(ctx: Context, kind: string, to: string, link: stri
 
 function isToken(value: string, purpose: OneTimePurpose): boolean {
   return value.startsWith(PREFIX[purpose]) && value.length <= 100;
+}
+
+/** Uses a token of `purpose` up (once, however many race) and returns its user id; null when it does not work. */
+export async function redeemToken(ctx: Context, token: string, purpose: OneTimePurpose): Promise<string | null> {
+  const now = ctx.now();
+  const hash = sha256(token);
+  const found = isToken(token, purpose) ? await ctx.oneTimeTokens.findUsable(hash, purpose, now) : null;
+  if (!found || !(await ctx.oneTimeTokens.consume(hash, purpose, now))) return null;
+  return found.userId;
 }
 
 /** Sends the verification e-mail after the response; it counts against the address's e-mail limit. */
@@ -115,10 +125,15 @@ export async function forgotPassword(ctx: Context, email: string, client: Client
       ctx.log.info({ userId: user.id }, 'reset e-mail not sent: per-address limit reached');
       return;
     }
-    const link = await issueToken(ctx, user, 'reset_password', ctx.config.resetTokenTtlMs);
-    await ctx.mailer.send(resetMail(user.email, ctx.config.brandName, link, ctx.config.resetTokenTtlMs));
-    logLinkInDevelopment(ctx, 'password reset', user.email, link);
+    await deliverReset(ctx, user);
   });
+}
+
+/** Mails the user a reset link (forgot-password, and "this wasn't me" after a new-device notice). */
+export async function deliverReset(ctx: Context, user: User): Promise<void> {
+  const link = await issueToken(ctx, user, 'reset_password', ctx.config.resetTokenTtlMs);
+  await ctx.mailer.send(resetMail(user.email, ctx.config.brandName, link, ctx.config.resetTokenTtlMs));
+  logLinkInDevelopment(ctx, 'password reset', user.email, link);
 }
 
 /** Sets a new password (same policy as sign-up), ends every session and tells the owner. */

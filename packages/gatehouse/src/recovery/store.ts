@@ -1,4 +1,4 @@
-export type OneTimePurpose = 'verify_email' | 'reset_password';
+export type OneTimePurpose = 'verify_email' | 'reset_password' | 'mfa_reset' | 'not_me';
 
 export interface OneTimeToken {
   hash: string;

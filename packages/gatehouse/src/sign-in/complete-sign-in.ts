@@ -12,6 +12,7 @@ import { signInRefusal } from './access-policy.ts';
 import { AMR } from './amr.ts';
 import { issueMfaChallenge, passSecondStep, type MfaChallenge } from './mfa-challenge.ts';
 import type { SecondFactorProof } from '../factors/service.ts';
+import { cancelMfaReset } from '../factors/reset.ts';
 
 export interface SignInRequest {
   user: User;
@@ -95,5 +96,6 @@ export async function completeMfaSignIn(ctx: Context, input: { mfaTicket: string
   const step = await passSecondStep(ctx, input, client);
   const result = await completeSignIn(ctx, { user: step.user, amr: step.amr, mode: step.mode, client, detail: step.detail ?? undefined });
   if (result.kind !== 'signed_in') throw new Error('a second step must end signed in');
+  await cancelMfaReset(ctx, step.user, client);
   return result;
 }

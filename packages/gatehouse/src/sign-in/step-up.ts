@@ -6,6 +6,7 @@ import { recordEvent } from '../audit/service.ts';
 import type { ClientInfo, Context } from '../context.ts';
 import { AppError, validationError } from '../errors.ts';
 import { proveSecondFactor, type SecondFactorProof } from '../factors/service.ts';
+import { cancelMfaReset } from '../factors/reset.ts';
 import { checkLoginAllowed, recordLoginFailure } from '../sessions/throttle.ts';
 import { AMR } from './amr.ts';
 
@@ -49,4 +50,5 @@ export async function reauthenticate(ctx: Context, caller: { userId: string; ses
   if (hasFactor && !amr.includes(AMR.multiFactor)) amr.push(AMR.multiFactor);
   await ctx.sessions.reauthenticate(session.id, ctx.now(), amr);
   await recordEvent(ctx, 'reauthenticated', { userId: user.id, sessionId: session.id, client, detail: { amr: proved.join(' ') } });
+  if (hasFactor) await cancelMfaReset(ctx, user, client);
 }

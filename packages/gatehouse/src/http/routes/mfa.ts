@@ -5,13 +5,14 @@ import type { Context } from '../../context.ts';
 import { AppError, validationError } from '../../errors.ts';
 import { confirmTotp, enrolTotp, listFactors, regenerateRecoveryCodes, removeFactor, type SecondFactorProof } from '../../factors/service.ts';
 import { toPublicFactor } from '../../factors/store.ts';
+import { confirmMfaReset, requestMfaReset } from '../../factors/reset.ts';
 import { completeMfaSignIn } from '../../sign-in/complete-sign-in.ts';
 import { reauthenticate, type ReauthProof } from '../../sign-in/step-up.ts';
 import { getUser } from '../../users/service.ts';
 import type { Guards } from '../plugins/auth.ts';
 import { NoContent, errors } from '../responses.ts';
 import { answerSignIn } from '../sign-in-answer.ts';
-import { DateTime, LoginResponseSchema, ModeSchema, PasswordField } from '../schemas.ts';
+import { DateTime, EmailField, LoginResponseSchema, ModeSchema, PasswordField } from '../schemas.ts';
 import { clientInfo, sessionOf, type App } from '../types.ts';
 
 const FactorSchema = Type.Object({
@@ -117,6 +118,32 @@ export function mfaRoutes(app: App, ctx: Context, guards: Guards): void {
     async (request, reply) => {
       const result = await completeMfaSignIn(ctx, { mfaTicket: request.body.mfaTicket, proof: proofOf(request.body), mode: request.body.mode }, clientInfo(request));
       return answerSignIn(ctx, reply, result, result.issued.session.mode);
+    },
+  );
+
+  // Losing every factor: the same 202 for every address; the link's click starts a removal MFA_RESET_DELAY away.
+  app.post(
+    '/auth/mfa/reset',
+    { schema: { body: Type.Object({ email: EmailField }), response: { 202: Type.Object({ message: Type.String() }) } } },
+    async (request, reply) => {
+      await requestMfaReset(ctx, request.body.email, clientInfo(request));
+      reply.status(202);
+      return { message: 'If an account with a second factor exists for that address, we have sent it a link to remove its second factors.' };
+    },
+  );
+
+  app.post(
+    '/auth/mfa/reset/confirm',
+    {
+      schema: {
+        body: Type.Object({ token: Type.String({ maxLength: 512 }) }),
+        response: { 202: Type.Object({ removesAt: Type.Unsafe<string>({ ...DateTime, description: 'When the factors go, unless a sign-in with one of them cancels it first' }) }) },
+      },
+    },
+    async (request, reply) => {
+      const started = await confirmMfaReset(ctx, request.body.token, clientInfo(request));
+      reply.status(202);
+      return { removesAt: new Date(started.removesAt).toISOString() };
     },
   );
 
