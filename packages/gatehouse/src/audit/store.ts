@@ -29,6 +29,8 @@ export const AUDIT_TYPES = [
   'mfa_reset_started',
   'mfa_reset_cancelled',
   'mfa_reset_finished',
+  'new_device_signin',
+  'not_me',
   'reauthenticated',
 ] as const;
 

@@ -13,6 +13,7 @@ import { AMR } from './amr.ts';
 import { issueMfaChallenge, passSecondStep, type MfaChallenge } from './mfa-challenge.ts';
 import type { SecondFactorProof } from '../factors/service.ts';
 import { cancelMfaReset } from '../factors/reset.ts';
+import { noticeNewDevice } from './new-device.ts';
 
 export interface SignInRequest {
   user: User;
@@ -88,7 +89,9 @@ export async function completeSignIn(ctx: Context, request: SignInRequest): Prom
     return issueMfaChallenge(ctx, request);
   }
   const written = await ctx.transaction((tx) => writeSignIn(ctx, request, tx));
-  return written.finish();
+  const signedIn = await written.finish();
+  noticeNewDevice(ctx, request.user, signedIn.issued.session, request.user.lastLoginAt === null);
+  return signedIn;
 }
 
 /** The second step: a factor against the ticket, then the same pipeline with both factors' methods. */

@@ -33,6 +33,7 @@ const PUBLIC_WRITES: Record<string, string> = {
   'POST /auth/mfa/verify': 'authenticated by the MFA ticket in the body, which only the first factor gave; JSON only',
   'POST /auth/mfa/reset': 'takes an address in the body; answers the same for everyone',
   'POST /auth/mfa/reset/confirm': 'authenticated by the e-mailed token in the body',
+  'POST /auth/not-me': 'authenticated by the e-mailed token in the body',
   'POST /verify-email': 'the e-mail link page: authenticated by the token in the form',
   'POST /reset-password': 'the e-mail link page: authenticated by the token in the form',
 };

@@ -2,6 +2,7 @@
 import { Type } from 'typebox';
 import type { Context } from '../../context.ts';
 import { forgotPassword, resendVerification, resendVerificationTo, resetPassword, verifyEmail } from '../../recovery/service.ts';
+import { disownSignIn } from '../../sign-in/new-device.ts';
 import { toPublicUser } from '../../users/store.ts';
 import type { Guards } from '../plugins/auth.ts';
 import { NoContent, errors } from '../responses.ts';
@@ -36,6 +37,16 @@ export function recoveryRoutes(app: App, ctx: Context, guards: Guards): void {
     reply.status(202);
     return { message: FORGOT_MESSAGE };
   });
+
+  // "This wasn't me", from a new-device notice: every session ends and a reset link goes to the address.
+  app.post(
+    '/auth/not-me',
+    { schema: { body: Type.Object({ token: TokenField }), response: { 200: Type.Object({ sessionsEnded: Type.Integer(), message: Type.String() }) } } },
+    async (request) => ({
+      sessionsEnded: await disownSignIn(ctx, request.body.token, clientInfo(request)),
+      message: 'Every session of the account was signed out. We have e-mailed you a link to choose a new password.',
+    }),
+  );
 
   app.post('/auth/reset-password', { schema: { body: Type.Object({ token: TokenField, password: NewPasswordField }), response: { 204: NoContent } } }, async (request, reply) => {
     await resetPassword(ctx, request.body.token, request.body.password, clientInfo(request));
