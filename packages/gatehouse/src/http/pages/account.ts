@@ -1,7 +1,10 @@
-// /account: profile, password, sessions, linked identities and API keys, each a plain form.
+// /account: profile, password, two-step verification, sessions, linked identities and API keys, each a plain
+// form. What can take over the account needs a recent sign-in (step-up.ts); a role that needs a second factor
+// sees only how to add one until it has one.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../api-keys/service.ts';
 import { AppError } from '../../errors.ts';
+import { confirmTotp, enrolTotp, listFactors, regenerateRecoveryCodes, removeFactor } from '../../factors/service.ts';
 import { escapeHtml } from '../../html.ts';
 import { listIdentities, unlinkIdentity } from '../../methods/social/service.ts';
 import { resendVerification } from '../../recovery/service.ts';
@@ -12,9 +15,14 @@ import { clientInfo, type App } from '../types.ts';
 import type { PageKit } from './kit.ts';
 import { form, formFields as f, posts, shows } from './page-answers.ts';
 import { csrfInput, date, errorsByField, field, formError, hidden } from './layout.ts';
-import { formField, refusal, type SignedIn } from './page-request.ts';
+import { formField, queryField, refusal, type SignedIn } from './page-request.ts';
+import { ENROL_TITLE, PendingEnrolments, enrolBody, factorSection, qrSvg } from './factors.ts';
+import { ENROL_NOTICE, mustEnrol, type StepUp } from './step-up.ts';
 
-type Section = 'profile' | 'password' | 'sessions' | 'identities' | 'keys' | 'verify';
+type Section = 'profile' | 'password' | 'sessions' | 'identities' | 'keys' | 'verify' | 'mfa';
+
+/** Where the "Confirm it's you" page sends the browser back to, per section. */
+const SECTION_RETURN: Partial<Record<Section, string>> = { password: '/account#password', keys: '/account#api-keys', mfa: '/account#mfa' };
 
 /** What each of the page's forms posts, for the document. */
 const FORMS = {
@@ -26,7 +34,22 @@ const FORMS = {
   '/account/identities/unlink': form({ provider: f.text('The provider to unlink', 64) }),
   '/account/api-keys': form({ name: f.text('The key name: 1 to 100 characters after trimming', 1000), scopes: f.text('Scopes, separated by spaces or commas', 1000) }, ['scopes']),
   '/account/api-keys/revoke': form({ id: f.id }),
+  '/account/mfa/totp': form({ name: f.text('A name for the app: 1 to 100 characters after trimming', 1000) }, ['name']),
+  '/account/mfa/totp/confirm': form({ id: f.id, code: f.code }),
+  '/account/mfa/remove': form({ id: f.id }),
+  '/account/mfa/recovery-codes': form({}),
 };
+
+interface ActionOptions {
+  /** Needs a sign-in within REAUTH_MAX_AGE; else the "Confirm it's you" page. */
+  recent?: boolean;
+  /** Allowed to a role that must add a second factor first (MFA_REQUIRED_ROLES). */
+  enrolment?: boolean;
+  /** Statuses besides 403, 404 and 409 it may answer with. */
+  statuses?: number[];
+  /** Where to come back to after confirming it's you, when not the section's. */
+  returnTo?: (request: FastifyRequest) => string;
+}
 
 /** A form that came back: which section, what was typed (never passwords) and what is wrong. */
 interface Problem {
@@ -36,8 +59,9 @@ interface Problem {
   message?: string;
 }
 
-export function accountPages(app: App, kit: PageKit): void {
+export function accountPages(app: App, kit: PageKit, stepUp: StepUp): void {
   const { ctx, pages } = kit;
+  const enrolments = new PendingEnrolments(ctx);
 
   async function signedInOr303(request: FastifyRequest, reply: FastifyReply): Promise<SignedIn | null> {
     const viewer = await pages.viewer(request);
@@ -50,15 +74,23 @@ export function accountPages(app: App, kit: PageKit): void {
 
   async function accountPage(request: FastifyRequest, reply: FastifyReply, viewer: SignedIn, problem?: Problem & { status: number }) {
     const { user } = viewer;
+    const at = (s: Section) => (problem?.section === s ? problem : undefined);
+    const errors = (s: Section) => at(s)?.errors ?? {};
+    const values = (s: Section) => at(s)?.values ?? {};
+    const message = (s: Section) => formError(at(s)?.message);
+    const factors = await listFactors(ctx, user.id);
+    const mfa = (csrf: string, notice?: string) =>
+      factorSection(csrf, { ...factors, errors: errors('mfa'), values: values('mfa'), message: at('mfa')?.message === notice ? undefined : at('mfa')?.message, notice });
+
+    // MFA_REQUIRED_ROLES: nothing but the way to a second factor, and why.
+    if (await mustEnrol(ctx, viewer)) {
+      return kit.show(request, reply, viewer, { title: 'Your account', status: problem?.status, body: (csrf) => mfa(csrf, ENROL_NOTICE) });
+    }
     const [sessions, identities, keys] = await Promise.all([
       listSessions(ctx, user.id),
       listIdentities(ctx, user.id),
       listApiKeys(ctx, user.id),
     ]);
-    const at = (s: Section) => (problem?.section === s ? problem : undefined);
-    const errors = (s: Section) => at(s)?.errors ?? {};
-    const values = (s: Section) => at(s)?.values ?? {};
-    const message = (s: Section) => formError(at(s)?.message);
 
     const body = (csrf: string) => `
 <section aria-labelledby="profile-h"><h2 id="profile-h">Profile</h2>
@@ -69,12 +101,14 @@ ${message('profile')}
 ${field({ name: 'name', label: 'Name', value: values('profile').name ?? user.name, error: errors('profile').name, autocomplete: 'name', required: true, maxlength: 100 })}
 <button type="submit">Save</button></form></section>
 
-<section aria-labelledby="password-h"><h2 id="password-h">Password</h2>
+<section aria-labelledby="password-h" id="password"><h2 id="password-h">Password</h2>
 ${message('password')}
 <form method="post" action="/account/password" novalidate>${csrfInput(csrf)}
 ${field({ name: 'currentPassword', label: 'Current password', type: 'password', error: errors('password').currentPassword, autocomplete: 'current-password', required: true })}
 ${field({ name: 'newPassword', label: 'New password', type: 'password', error: errors('password').newPassword, autocomplete: 'new-password', required: true, hint: 'Your other sessions will be signed out' })}
 <button type="submit">Change password</button></form></section>
+
+${mfa(csrf)}
 
 <section aria-labelledby="sessions-h"><h2 id="sessions-h">Where you are signed in</h2>
 ${message('sessions')}
@@ -118,16 +152,28 @@ ${field({ name: 'scopes', idPrefix: 'key-', label: 'Scopes', value: values('keys
   });
 
   /** A POST of this page: signed in, CSRF checked, then the action; a refusal comes back in its section. */
-  function action(path: keyof typeof FORMS, section: Section, run: (request: FastifyRequest, reply: FastifyReply, viewer: SignedIn) => Promise<FastifyReply>, keep: string[] = []) {
-    // 403 form expired (CSRF); 404 the session, key or identity is not the viewer's; 409 the last way to sign in,
-    // or too many keys.
-    app.post(path, { schema: posts(FORMS[path], [403, 404, 409]) }, async (request, reply) => {
+  function action(
+    path: keyof typeof FORMS,
+    section: Section,
+    run: (request: FastifyRequest, reply: FastifyReply, viewer: SignedIn) => Promise<FastifyReply>,
+    keep: string[] = [],
+    options: ActionOptions = {},
+  ) {
+    // 403 form expired (CSRF), a second factor must be added first, or a recent sign-in is needed ("Confirm it's
+    // you"); 404 the session, key, identity or factor is not the viewer's; 409 the last way to sign in, too many
+    // keys or factors.
+    app.post(path, { schema: posts(FORMS[path], [403, 404, 409, ...(options.statuses ?? [])], options.statuses?.includes(200)) }, async (request, reply) => {
       pages.checkCsrf(request);
       const viewer = await signedInOr303(request, reply);
       if (!viewer) return reply;
+      if (!options.enrolment && (await mustEnrol(ctx, viewer))) {
+        return accountPage(request, reply, viewer, { section: 'mfa', status: 403, message: ENROL_NOTICE });
+      }
       try {
+        if (options.recent) await stepUp.assertRecent(viewer);
         return await run(request, reply, viewer);
       } catch (err) {
+        if (stepUp.isNeeded(err)) return stepUp.confirm(request, reply, viewer, options.returnTo?.(request) ?? SECTION_RETURN[section] ?? '/account');
         const shown = refusal(err, reply);
         if (!shown) throw err;
         const errors = errorsByField((err as AppError).details);
@@ -147,16 +193,22 @@ ${field({ name: 'scopes', idPrefix: 'key-', label: 'Scopes', value: values('keys
     ['name'],
   );
 
-  action('/account/password', 'password', async (request, reply, viewer) => {
-    await changePassword(
-      ctx,
-      viewer.user.id,
-      viewer.session.id,
-      { currentPassword: formField(request.body, 'currentPassword'), newPassword: formField(request.body, 'newPassword') },
-      clientInfo(request),
-    );
-    return pages.redirect(reply, '/account', { kind: 'ok', text: 'Your password is changed; every other session was signed out.' });
-  });
+  action(
+    '/account/password',
+    'password',
+    async (request, reply, viewer) => {
+      await changePassword(
+        ctx,
+        viewer.user.id,
+        viewer.session.id,
+        { currentPassword: formField(request.body, 'currentPassword'), newPassword: formField(request.body, 'newPassword') },
+        clientInfo(request),
+      );
+      return pages.redirect(reply, '/account', { kind: 'ok', text: 'Your password is changed; every other session was signed out.' });
+    },
+    [],
+    { recent: true },
+  );
 
   action('/account/verify-email', 'verify', async (request, reply, viewer) => {
     await resendVerification(ctx, viewer.user.id, clientInfo(request));
@@ -193,10 +245,83 @@ ${field({ name: 'scopes', idPrefix: 'key-', label: 'Scopes', value: values('keys
       return pages.redirect(reply, '/account#api-keys', { kind: 'ok', text: `The key "${key.name}" is ready.`, secret });
     },
     ['name', 'scopes'],
+    { recent: true },
   );
 
   action('/account/api-keys/revoke', 'keys', async (request, reply, viewer) => {
     await revokeApiKey(ctx, viewer.user.id, formField(request.body, 'id', 64), clientInfo(request));
     return pages.redirect(reply, '/account#api-keys', { kind: 'ok', text: 'The key is revoked.' });
   });
+
+  // Adding an authenticator app: the POST makes a pending factor and sends the browser to the page that shows
+  // its QR code and key (kept sealed server-side for this session, so a reload shows it again); the code typed
+  // there confirms it, and the account's first factor brings its recovery codes, shown once in the flash.
+  action(
+    '/account/mfa/totp',
+    'mfa',
+    async (request, reply, viewer) => {
+      const name = formField(request.body, 'name', 1000);
+      const started = await enrolTotp(ctx, viewer.user, { name: name.trim() ? name : undefined });
+      await enrolments.put(viewer.session.id, started.factor.id, { secret: started.secret, otpauthUrl: started.otpauthUrl, name: started.factor.name });
+      return pages.redirect(reply, `/account/mfa/totp?id=${started.factor.id}`);
+    },
+    ['name'],
+    { recent: true, enrolment: true },
+  );
+
+  async function enrolPage(request: FastifyRequest, reply: FastifyReply, viewer: SignedIn, id: string, error?: { status: number; message: string }) {
+    const pending = /^[0-9a-f-]{36}$/.test(id) ? await enrolments.get(viewer.session.id, id) : null;
+    if (!pending) return pages.redirect(reply, '/account#mfa', { kind: 'error', text: 'That enrolment has expired or is finished; add the app again.' });
+    const svg = await qrSvg(pending.otpauthUrl);
+    return kit.show(request, reply, viewer, { title: ENROL_TITLE, status: error?.status, body: (csrf) => enrolBody(csrf, { id, pending, svg, error: error?.message }) });
+  }
+
+  app.get('/account/mfa/totp', { schema: shows([], { id: f.id }, true) }, async (request, reply) => {
+    const viewer = await signedInOr303(request, reply);
+    return viewer ? enrolPage(request, reply, viewer, queryField(request, 'id', 64)) : reply;
+  });
+
+  // 401 a wrong code: the enrolment page again, with the error under the code.
+  action(
+    '/account/mfa/totp/confirm',
+    'mfa',
+    async (request, reply, viewer) => {
+      const id = formField(request.body, 'id', 64);
+      const code = formField(request.body, 'code', 64).trim();
+      try {
+        if (!code) throw new AppError('invalid_mfa_code', { message: 'Enter the 6-digit code the app shows' });
+        const confirmed = await confirmTotp(ctx, viewer.user, id, code, clientInfo(request));
+        await enrolments.delete(viewer.session.id, id);
+        const added = `"${confirmed.factor.name}" is added: signing in now asks for a code from it.`;
+        return pages.redirect(reply, '/account#mfa', confirmed.recoveryCodes ? { kind: 'ok', text: added, codes: confirmed.recoveryCodes } : { kind: 'ok', text: added });
+      } catch (err) {
+        if (!(err instanceof AppError) || err.code !== 'invalid_mfa_code') throw err;
+        return enrolPage(request, reply, viewer, id, { status: code ? err.status : 400, message: err.message });
+      }
+    },
+    [],
+    { recent: true, enrolment: true, statuses: [401], returnTo: (request) => `/account/mfa/totp?id=${formField(request.body, 'id', 64)}` },
+  );
+
+  action(
+    '/account/mfa/remove',
+    'mfa',
+    async (request, reply, viewer) => {
+      await removeFactor(ctx, viewer.user, formField(request.body, 'id', 64), clientInfo(request));
+      return pages.redirect(reply, '/account#mfa', { kind: 'ok', text: 'The second factor is removed.' });
+    },
+    [],
+    { recent: true },
+  );
+
+  action(
+    '/account/mfa/recovery-codes',
+    'mfa',
+    async (request, reply, viewer) => {
+      const codes = await regenerateRecoveryCodes(ctx, viewer.user, clientInfo(request));
+      return pages.redirect(reply, '/account#mfa', { kind: 'ok', text: 'New recovery codes are made; the old ones no longer work.', codes });
+    },
+    [],
+    { recent: true },
+  );
 }

@@ -1,5 +1,6 @@
 // /admin: find users, change a role, disable or enable, delete. Admins only; the same service calls as
-// the admin API, so the last-admin rule and session revocation hold here too.
+// the admin API, so the last-admin rule and session revocation hold here too. Changes need a recent sign-in, as
+// the admin API's do, and a role that must have a second factor gets none of this until it has one.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { deleteUser, listUsers, patchUser, type AdminPatch } from '../../admin/service.ts';
 import type { AppError } from '../../errors.ts';
@@ -9,6 +10,7 @@ import type { PageKit } from './kit.ts';
 import { form, formFields as f, posts, shows } from './page-answers.ts';
 import { csrfInput, date, field, hidden } from './layout.ts';
 import { formField, queryField, refusal, type SignedIn } from './page-request.ts';
+import { ENROL_NOTICE, mustEnrol, type StepUp } from './step-up.ts';
 
 /** A refusal shown beside the user it concerns. */
 interface RowProblem {
@@ -17,7 +19,7 @@ interface RowProblem {
   status: number;
 }
 
-export function adminPages(app: App, kit: PageKit): void {
+export function adminPages(app: App, kit: PageKit, stepUp: StepUp): void {
   const { ctx, pages } = kit;
 
   /** The admin, or null once the answer (a redirect to sign in, or the 403 page) is sent. */
@@ -29,6 +31,10 @@ export function adminPages(app: App, kit: PageKit): void {
     }
     if (viewer.user.role !== 'admin') {
       await kit.show(request, reply, viewer, { title: 'Not allowed', status: 403, body: () => '<p>This page is for administrators. <a href="/account">Back to your account</a></p>' });
+      return null;
+    }
+    if (await mustEnrol(ctx, viewer)) {
+      await kit.show(request, reply, viewer, { title: 'Not allowed yet', status: 403, body: () => `<p class="form-error" role="alert">${escapeHtml(ENROL_NOTICE)}</p><p><a href="/account#mfa">Add an authenticator app</a></p>` });
       return null;
     }
     return viewer;
@@ -85,7 +91,7 @@ ${page.nextCursor ? `<p><a href="/admin?q=${encodeURIComponent(q)}&amp;cursor=${
   function action(path: string, run: (request: FastifyRequest, viewer: SignedIn, id: string) => Promise<string>) {
     // Each button's form: the user's id, the search to come back to, and the change.
     const fields = { id: f.id, q: f.text('The search to return to', 200), ...(path === '/admin/users/role' ? { role: f.text('The new role', 32) } : {}), ...(path === '/admin/users/disable' ? { disabled: f.text('"true" to disable, "false" to enable', 5) } : {}) };
-    // 403 form expired (CSRF) or not an admin; 404 no such user; 409 the last admin.
+    // 403 form expired (CSRF), not an admin, or a recent sign-in is needed; 404 no such user; 409 the last admin.
     app.post(path, { schema: posts(form(fields, ['q']), [403, 404, 409]) }, async (request, reply) => {
       pages.checkCsrf(request);
       const viewer = await adminOr(request, reply);
@@ -93,9 +99,11 @@ ${page.nextCursor ? `<p><a href="/admin?q=${encodeURIComponent(q)}&amp;cursor=${
       const id = formField(request.body, 'id', 64);
       const q = formField(request.body, 'q', 200);
       try {
+        await stepUp.assertRecent(viewer);
         const done = await run(request, viewer, id);
         return pages.redirect(reply, q ? `/admin?q=${encodeURIComponent(q)}` : '/admin', { kind: 'ok', text: done });
       } catch (err) {
+        if (stepUp.isNeeded(err)) return stepUp.confirm(request, reply, viewer, '/admin');
         const shown = refusal(err, reply);
         if (!shown) throw err;
         const detail = (err as AppError).details?.[0]?.message;

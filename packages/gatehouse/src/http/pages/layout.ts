@@ -17,6 +17,8 @@ export interface Flash {
   text: string;
   /** An API key, shown once right after it was made. */
   secret?: string;
+  /** Recovery codes, shown once right after they were made. */
+  codes?: string[];
 }
 
 export interface PageParts {
@@ -76,7 +78,11 @@ function flashBox(flash: Flash): string {
   const secret = flash.secret
     ? `<p><label for="new-secret">Copy it now; it is not shown again:</label><input id="new-secret" class="secret" readonly value="${escapeHtml(flash.secret)}"></p>`
     : '';
-  return `<div class="flash ${flash.kind}" role="${flash.kind === 'error' ? 'alert' : 'status'}"><p>${escapeHtml(flash.text)}</p>${secret}</div>`;
+  const codes = flash.codes?.length
+    ? `<p id="recovery-codes-h">Your recovery codes. Each works once, in place of a code from the app; keep them somewhere safe (they are not shown again):</p>
+<ul class="codes" aria-labelledby="recovery-codes-h">${flash.codes.map((c) => `<li><code>${escapeHtml(c)}</code></li>`).join('')}</ul>`
+    : '';
+  return `<div class="flash ${flash.kind}" role="${flash.kind === 'error' ? 'alert' : 'status'}"><p>${escapeHtml(flash.text)}</p>${secret}${codes}</div>`;
 }
 
 export function csrfInput(token: string): string {
@@ -105,6 +111,10 @@ export interface FieldOptions {
   idPrefix?: string;
   maxlength?: number;
   minlength?: number;
+  /** `numeric` brings up the digits keyboard for one-time codes. */
+  inputmode?: 'numeric' | 'text';
+  /** Off for codes and secrets: no spelling fixes, no capitals. */
+  plain?: boolean;
 }
 
 /** A labelled input; its error sits right under it and is tied to it with aria-describedby. */
@@ -116,7 +126,7 @@ export function field(o: FieldOptions): string {
   const value = type === 'password' || o.value === undefined ? '' : ` value="${escapeHtml(o.value)}"`;
   return `<div class="field${o.error ? ' invalid' : ''}">
 <label for="${id}">${escapeHtml(o.label)}</label>
-${o.hint ? `<p class="hint" id="${id}-hint">${escapeHtml(o.hint)}</p>` : ''}<input id="${id}" name="${escapeHtml(o.name)}" type="${type}"${value}${o.autocomplete ? ` autocomplete="${o.autocomplete}"` : ''}${o.required ? ' required' : ''}${o.maxlength ? ` maxlength="${o.maxlength}"` : ''}${o.minlength ? ` minlength="${o.minlength}"` : ''}${o.error ? ' aria-invalid="true"' : ''}${described ? ` aria-describedby="${described}"` : ''}>
+${o.hint ? `<p class="hint" id="${id}-hint">${escapeHtml(o.hint)}</p>` : ''}<input id="${id}" name="${escapeHtml(o.name)}" type="${type}"${value}${o.autocomplete ? ` autocomplete="${o.autocomplete}"` : ''}${o.required ? ' required' : ''}${o.maxlength ? ` maxlength="${o.maxlength}"` : ''}${o.minlength ? ` minlength="${o.minlength}"` : ''}${o.inputmode ? ` inputmode="${o.inputmode}"` : ''}${o.plain ? ' autocapitalize="off" spellcheck="false"' : ''}${o.error ? ' aria-invalid="true"' : ''}${described ? ` aria-describedby="${described}"` : ''}>
 ${o.error ? `<p class="field-error" id="${id}-error">${escapeHtml(o.error)}</p>` : ''}</div>`;
 }
 

@@ -28,6 +28,9 @@ export const formFields = {
   token: text('The token from the e-mailed link', 200),
   id: text('The id of the row the button belongs to', 64),
   redirectTo: text('Where to go after signing in: /account, /admin or an OAUTH_REDIRECT_ALLOWLIST entry', 2048),
+  code: text('The 6-digit code from the authenticator app', 64),
+  recoveryCode: text('One of the recovery codes, e.g. k3m9x-7qpd2', 64),
+  mfaTicket: text('The ticket of the sign-in waiting for its second factor', 200),
   text,
 };
 
@@ -38,7 +41,10 @@ export function shows(statuses: number[], query?: Record<string, TSchema>, redir
   return pageSchema(pageAnswers(answers, ...statuses), { query: queryObject });
 }
 
-/** A form's POST: 303 when done; the form again, or an error page, with the status of what was refused. */
-export function posts(formSchema: TSchema, statuses: number[]): FastifySchema {
-  return pageSchema(pageAnswers({ 303: SeeOther }, ...statuses), { form: formSchema });
+/**
+ * A form's POST: 303 when done; the form again, or an error page, with the status of what was refused.
+ * `shows`: it may also answer 200 with the next step's page (the second factor after a password, say).
+ */
+export function posts(formSchema: TSchema, statuses: number[], shows = false): FastifySchema {
+  return pageSchema(pageAnswers(shows ? { 200: Page, 303: SeeOther } : { 303: SeeOther }, ...statuses), { form: formSchema });
 }

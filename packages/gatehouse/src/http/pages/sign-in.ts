@@ -13,9 +13,11 @@ import type { PageKit } from './kit.ts';
 import { form, formFields as f, posts, shows } from './page-answers.ts';
 import { csrfInput, errorsByField, field, formError, hidden } from './layout.ts';
 import { formField, queryField, refusal } from './page-request.ts';
+import { mfaSignInPages } from './mfa-sign-in.ts';
 
 export function signInPages(app: App, kit: PageKit): void {
   const { ctx, pages } = kit;
+  const secondStep = mfaSignInPages(app, kit);
   const oauthReturn = `${ctx.config.publicUrl}/login/oauth`;
 
   function providerButtons(): string {
@@ -52,8 +54,9 @@ ${field({ name: 'password', label: 'Password', type: 'password', error: v.errors
     });
   });
 
-  // 401 wrong e-mail or password; 403 form expired (CSRF), account disabled or not confirmed.
-  app.post('/login', { schema: posts(form({ email: f.email, password: f.password, redirect_to: f.redirectTo }, ['redirect_to']), [401, 403]) }, async (request, reply) => {
+  // 200 the second-factor form (an account with one); 401 wrong e-mail or password; 403 form expired (CSRF),
+  // account disabled or not confirmed.
+  app.post('/login', { schema: posts(form({ email: f.email, password: f.password, redirect_to: f.redirectTo }, ['redirect_to']), [401, 403], true) }, async (request, reply) => {
     pages.checkCsrf(request);
     const email = formField(request.body, 'email', 320);
     const password = formField(request.body, 'password');
@@ -65,7 +68,10 @@ ${field({ name: 'password', label: 'Password', type: 'password', error: v.errors
       return kit.show(request, reply, null, { title: 'Sign in', status: 400, body: (csrf) => loginForm(csrf, { email, redirectTo, errors }) });
     }
     try {
-      answerSignIn(ctx, reply, await login(ctx, { email, password, mode: 'session' }, clientInfo(request)), 'session');
+      const result = await login(ctx, { email, password, mode: 'session' }, clientInfo(request));
+      // A second factor is needed: no cookie yet, the ticket travels in the next form.
+      if (result.kind === 'mfa_required') return secondStep.show(request, reply, result, redirectTo);
+      answerSignIn(ctx, reply, result, 'session');
       return pages.redirect(reply, redirectTo);
     } catch (err) {
       const shown = refusal(err, reply);
@@ -142,10 +148,12 @@ ${field({ name: 'password', label: 'Password', type: 'password', error: v.errors
     });
   });
 
-  app.post('/login/oauth', { schema: posts(form({ code: f.text('The one-time code', 200) }), [401, 403, 409]) }, async (request, reply) => {
+  app.post('/login/oauth', { schema: posts(form({ code: f.text('The one-time code', 200) }), [401, 403, 409], true) }, async (request, reply) => {
     pages.checkCsrf(request);
     try {
-      answerSignIn(ctx, reply, await exchangeCode(ctx, formField(request.body, 'code', 200), 'session', clientInfo(request)), 'session');
+      const result = await exchangeCode(ctx, formField(request.body, 'code', 200), 'session', clientInfo(request));
+      if (result.kind === 'mfa_required') return secondStep.show(request, reply, result, '/account');
+      answerSignIn(ctx, reply, result, 'session');
       return pages.redirect(reply, '/account');
     } catch (err) {
       const shown = refusal(err, reply);

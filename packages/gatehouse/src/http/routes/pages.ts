@@ -1,4 +1,4 @@
-// The hosted pages: sign in, sign up, recovery, account and admin. Plain HTML forms in session mode, a CSRF
+// The hosted pages: sign in (with its second step), sign up, recovery, account (with step-up) and admin. Plain HTML forms in session mode, a CSRF
 // token in every form, 303 after every successful POST. Forms (x-www-form-urlencoded) are parsed only in
 // this scope; the JSON API keeps answering 415 to them.
 import type { Context } from '../../context.ts';
@@ -11,6 +11,7 @@ import { formError, pagePolicy } from '../pages/layout.ts';
 import { PageRequests } from '../pages/page-request.ts';
 import { recoveryPages } from '../pages/recovery.ts';
 import { signInPages } from '../pages/sign-in.ts';
+import { stepUpPages } from '../pages/step-up.ts';
 import { toAppError } from '../plugins/error-handler.ts';
 import type { Csrf } from '../plugins/csrf.ts';
 import { pageSchema } from '../plugins/openapi.ts';
@@ -56,8 +57,9 @@ export function pageRoutes(app: App, ctx: Context, csrf: Csrf): void {
 
     signInPages(scope, kit);
     recoveryPages(scope, kit);
-    accountPages(scope, kit);
-    adminPages(scope, kit);
+    const stepUp = stepUpPages(scope, kit);
+    accountPages(scope, kit, stepUp);
+    adminPages(scope, kit, stepUp);
   });
 }
 

@@ -1,0 +1,106 @@
+// The second step of a page sign-in: after a password (or a social sign-in) on an account with a second
+// factor, no cookie is set; the page asks for a code from the authenticator app, or a recovery code, and
+// carries the sign-in's ticket in a hidden field. The ticket is bound to session mode, as the first step was.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../../errors.ts';
+import type { SecondFactorProof } from '../../factors/service.ts';
+import { completeMfaSignIn } from '../../sign-in/complete-sign-in.ts';
+import type { MfaChallenge } from '../../sign-in/mfa-challenge.ts';
+import { answerSignIn } from '../sign-in-answer.ts';
+import { clientInfo, type App } from '../types.ts';
+import type { PageKit } from './kit.ts';
+import { form, formFields as f, posts } from './page-answers.ts';
+import { csrfInput, field, formError, hidden } from './layout.ts';
+import { formField, refusal } from './page-request.ts';
+import { sent } from './step-up.ts';
+
+export const MFA_STEP_TITLE = 'Two-step verification';
+
+interface StepView {
+  ticket: string;
+  redirectTo: string;
+  /** Which field the error belongs to: the app's code or a recovery code. */
+  errors?: { code?: string; recoveryCode?: string };
+  problem?: string;
+  /** Offer the recovery code form opened (it was used, or the app's code is not an option). */
+  recoveryOpen?: boolean;
+  /** Without an app factor (only recovery codes left), the code form is not offered. */
+  withCode?: boolean;
+}
+
+function stepForm(csrf: string, v: StepView): string {
+  const carried = `${csrfInput(csrf)}${hidden('mfa_ticket', v.ticket)}${hidden('redirect_to', v.redirectTo)}`;
+  const codeForm =
+    v.withCode === false
+      ? ''
+      : `<form method="post" action="/login/mfa" novalidate>${carried}
+${field({ name: 'code', label: 'Code from your authenticator app', error: v.errors?.code, autocomplete: 'one-time-code', inputmode: 'numeric', plain: true, required: !v.recoveryOpen, maxlength: 10, hint: 'The 6-digit code the app shows for this account' })}
+<button type="submit">Verify</button></form>`;
+  const recoveryForm = `<form method="post" action="/login/mfa" novalidate>${carried}
+${field({ name: 'recovery_code', label: 'Recovery code', error: v.errors?.recoveryCode, autocomplete: 'off', plain: true, maxlength: 64, hint: 'One of the codes you saved when you added the app; each works once' })}
+<button type="submit" class="secondary">Use recovery code</button></form>`;
+  return `${formError(v.problem)}
+<p>Your account has two-step verification. Confirm it is you to finish signing in.</p>
+${codeForm}
+<details class="alternative"${v.recoveryOpen || v.withCode === false ? ' open' : ''}><summary>Use a recovery code instead</summary>
+${recoveryForm}</details>
+<p><a href="/login">Start again</a></p>`;
+}
+
+export interface MfaStep {
+  /** Answers a first step that ended in a challenge: the second-factor form, with no cookie set. */
+  show(request: FastifyRequest, reply: FastifyReply, challenge: MfaChallenge, redirectTo: string): Promise<FastifyReply>;
+}
+
+export function mfaSignInPages(app: App, kit: PageKit): MfaStep {
+  const { ctx, pages } = kit;
+
+  const render = (request: FastifyRequest, reply: FastifyReply, view: StepView, status?: number) =>
+    kit.show(request, reply, null, { title: MFA_STEP_TITLE, status, body: (csrf) => stepForm(csrf, view) });
+
+  // 401 a wrong code; 403 the form expired (CSRF) or the account is disabled; 429 too many tries.
+  app.post(
+    '/login/mfa',
+    {
+      schema: posts(form({ mfa_ticket: f.mfaTicket, code: f.code, recovery_code: f.recoveryCode, redirect_to: f.redirectTo }, ['code', 'recovery_code', 'redirect_to']), [401, 403]),
+    },
+    async (request, reply) => {
+      pages.checkCsrf(request);
+      const ticket = formField(request.body, 'mfa_ticket', 200);
+      const redirectTo = pages.returnTo(formField(request.body, 'redirect_to'));
+      const code = formField(request.body, 'code', 64).trim();
+      const recoveryCode = formField(request.body, 'recovery_code', 64).trim();
+      const usedRecovery = !code && recoveryCode !== '';
+      if (!code && !recoveryCode) {
+        // Which of the two forms was sent: the recovery one carries its field, even empty.
+        const fromRecovery = sent(request.body, 'recovery_code');
+        const errors = fromRecovery ? { recoveryCode: 'Enter one of your recovery codes' } : { code: 'Enter the code from your app' };
+        return render(request, reply, { ticket, redirectTo, errors, recoveryOpen: fromRecovery }, 400);
+      }
+      const proof: SecondFactorProof = usedRecovery ? { recoveryCode } : { code };
+      try {
+        const result = await completeMfaSignIn(ctx, { mfaTicket: ticket, proof, mode: 'session' }, clientInfo(request));
+        answerSignIn(ctx, reply, result, 'session');
+        return pages.redirect(reply, redirectTo);
+      } catch (err) {
+        if (err instanceof AppError && err.code === 'invalid_mfa_ticket') {
+          const back = redirectTo === '/account' ? '/login' : `/login?redirect_to=${encodeURIComponent(redirectTo)}`;
+          return pages.redirect(reply, back, { kind: 'error', text: 'That sign-in took too long or was already finished: sign in again.' });
+        }
+        const shown = refusal(err, reply);
+        if (!shown) throw err;
+        if (err instanceof AppError && err.code === 'invalid_mfa_code') {
+          const message = usedRecovery ? shown.message.replace('The code is wrong', 'That recovery code is wrong or used') : shown.message;
+          return render(request, reply, { ticket, redirectTo, errors: usedRecovery ? { recoveryCode: message } : { code: message }, recoveryOpen: usedRecovery }, shown.status);
+        }
+        return render(request, reply, { ticket, redirectTo, problem: shown.message, recoveryOpen: usedRecovery }, shown.status);
+      }
+    },
+  );
+
+  return {
+    show(request, reply, challenge, redirectTo) {
+      return render(request, reply, { ticket: challenge.mfaTicket, redirectTo, withCode: challenge.methods.includes('totp') || !challenge.methods.includes('recovery_code') });
+    },
+  };
+}

@@ -1,0 +1,145 @@
+// Step-up on the pages, and the MFA_REQUIRED_ROLES rule, through the same domain functions as the API's guard.
+// What can take over an account (factors, recovery codes, the password, API keys, an admin's changes) needs a
+// sign-in within REAUTH_MAX_AGE: when it is older, the action is not done and the page asks "Confirm it's you"
+// (the password, or a code when the account has a second factor); once confirmed, the browser returns to where
+// it was and the person repeats the action. Nothing typed into the refused form is carried along.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Context } from '../../context.ts';
+import { AppError } from '../../errors.ts';
+import { mustEnrolFirst } from '../../sign-in/access-policy.ts';
+import { assertRecentSignIn, reauthenticate, type ReauthProof } from '../../sign-in/step-up.ts';
+import { clientInfo, type App } from '../types.ts';
+import type { PageKit } from './kit.ts';
+import { form, formFields as f, posts, shows } from './page-answers.ts';
+import { csrfInput, errorsByField, field, formError, hidden } from './layout.ts';
+import { formField, queryField, refusal, type SignedIn } from './page-request.ts';
+
+/** Did the form carry this field at all (even empty)? Tells which of a page's forms was sent. */
+export function sent(body: unknown, name: string): boolean {
+  return typeof body === 'object' && body !== null && name in body;
+}
+
+export const CONFIRM_TITLE = "Confirm it's you";
+export const ENROL_NOTICE = 'Your role needs two-step verification: add an authenticator app before you can do anything else here.';
+
+/** MFA_REQUIRED_ROLES: this viewer may only enrol a second factor (and sign out) until they have one. */
+export function mustEnrol(ctx: Context, viewer: SignedIn): Promise<boolean> {
+  return mustEnrolFirst(ctx.config, { role: viewer.user.role, amr: viewer.session.amr }, async () => (await ctx.factors.countConfirmed(viewer.user.id)) > 0);
+}
+
+/** Where a confirmation may return: our own pages only, so the field is never an open redirect. */
+const RETURNS = new Set(['/account', '/account#password', '/account#api-keys', '/account#mfa', '/admin']);
+const ENROL_RETURN = /^\/account\/mfa\/totp\?id=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+export function confirmReturn(raw: string): string {
+  return RETURNS.has(raw) || ENROL_RETURN.test(raw) ? raw : '/account';
+}
+
+interface ConfirmView {
+  returnTo: string;
+  hasFactor: boolean;
+  hasPassword: boolean;
+  errors?: Record<string, string>;
+  problem?: string;
+  recoveryOpen?: boolean;
+}
+
+function confirmForm(csrf: string, v: ConfirmView): string {
+  const carried = `${csrfInput(csrf)}${hidden('return_to', v.returnTo)}`;
+  const intro = '<p>This change needs a recent sign-in. Confirm it is you, then do it again.</p>';
+  let forms: string;
+  if (v.hasFactor) {
+    forms = `<form method="post" action="/account/reauthenticate" novalidate>${carried}
+${field({ name: 'code', label: 'Code from your authenticator app', error: v.errors?.code, autocomplete: 'one-time-code', inputmode: 'numeric', plain: true, required: true, maxlength: 10 })}
+<button type="submit">Confirm</button></form>
+<details class="alternative"${v.recoveryOpen ? ' open' : ''}><summary>Use a recovery code instead</summary>
+<form method="post" action="/account/reauthenticate" novalidate>${carried}
+${field({ name: 'recovery_code', label: 'Recovery code', error: v.errors?.recovery_code, autocomplete: 'off', plain: true, required: true, maxlength: 64 })}
+<button type="submit" class="secondary">Confirm with recovery code</button></form></details>`;
+  } else if (v.hasPassword) {
+    forms = `<form method="post" action="/account/reauthenticate" novalidate>${carried}
+${field({ name: 'password', label: 'Password', type: 'password', error: v.errors?.password, autocomplete: 'current-password', required: true })}
+<button type="submit">Confirm</button></form>`;
+  } else {
+    forms = '<p>Your account has no password: sign out, then sign in again with your provider.</p>';
+  }
+  return `${formError(v.problem)}${intro}${forms}<p><a href="${v.returnTo === '/admin' ? '/admin' : '/account'}">Cancel</a></p>`;
+}
+
+export interface StepUp {
+  /** Throws 403 reauthentication_required unless this session signed in within REAUTH_MAX_AGE. */
+  assertRecent(viewer: SignedIn): Promise<void>;
+  /** Is this the refusal that `confirm` answers? */
+  isNeeded(err: unknown): boolean;
+  /** The "Confirm it's you" page, for a refused action (403). */
+  confirm(request: FastifyRequest, reply: FastifyReply, viewer: SignedIn, returnTo: string): Promise<FastifyReply>;
+}
+
+export function stepUpPages(app: App, kit: PageKit): StepUp {
+  const { ctx, pages } = kit;
+
+  async function show(request: FastifyRequest, reply: FastifyReply, viewer: SignedIn, view: Omit<ConfirmView, 'hasFactor' | 'hasPassword'>, status?: number) {
+    const hasFactor = (await ctx.factors.countConfirmed(viewer.user.id)) > 0;
+    const full: ConfirmView = { ...view, hasFactor, hasPassword: viewer.user.passwordHash !== null };
+    return kit.show(request, reply, viewer, { title: CONFIRM_TITLE, status, body: (csrf) => confirmForm(csrf, full) });
+  }
+
+  async function signedInOr303(request: FastifyRequest, reply: FastifyReply): Promise<SignedIn | null> {
+    const viewer = await pages.viewer(request);
+    if (!viewer) {
+      reply.header('cache-control', 'no-store').redirect('/login?redirect_to=%2Faccount', 303);
+      return null;
+    }
+    return viewer;
+  }
+
+  app.get('/account/reauthenticate', { schema: shows([], { return_to: f.text('The page to return to once confirmed', 200) }, true) }, async (request, reply) => {
+    const viewer = await signedInOr303(request, reply);
+    if (!viewer) return reply;
+    return show(request, reply, viewer, { returnTo: confirmReturn(queryField(request, 'return_to', 200)) });
+  });
+
+  // 401 a wrong password or code; 403 the form expired (CSRF); 429 too many tries.
+  app.post(
+    '/account/reauthenticate',
+    {
+      schema: posts(
+        form({ password: f.password, code: f.code, recovery_code: f.recoveryCode, return_to: f.text('The page to return to once confirmed', 200) }, ['password', 'code', 'recovery_code', 'return_to']),
+        [401, 403],
+      ),
+    },
+    async (request, reply) => {
+      pages.checkCsrf(request);
+      const viewer = await signedInOr303(request, reply);
+      if (!viewer) return reply;
+      const returnTo = confirmReturn(formField(request.body, 'return_to', 200));
+      const password = formField(request.body, 'password');
+      const code = formField(request.body, 'code', 64).trim();
+      const recoveryCode = formField(request.body, 'recovery_code', 64).trim();
+      const usedRecovery = !code && !password && recoveryCode !== '';
+      const fromRecovery = sent(request.body, 'recovery_code');
+      if (!password && !code && !recoveryCode) {
+        const name = fromRecovery ? 'recovery_code' : sent(request.body, 'password') ? 'password' : 'code';
+        const message = name === 'password' ? 'Enter your password' : name === 'code' ? 'Enter the code from your app' : 'Enter one of your recovery codes';
+        return show(request, reply, viewer, { returnTo, errors: { [name]: message }, recoveryOpen: fromRecovery }, 400);
+      }
+      const proof: ReauthProof = password ? { password } : code ? { code } : { recoveryCode };
+      try {
+        await reauthenticate(ctx, { userId: viewer.user.id, sessionId: viewer.session.id }, proof, clientInfo(request));
+      } catch (err) {
+        const shown = refusal(err, reply);
+        if (!shown) throw err;
+        const errors = errorsByField((err as AppError).details);
+        if (err instanceof AppError && err.code === 'invalid_credentials') errors.password = shown.message;
+        if (err instanceof AppError && err.code === 'invalid_mfa_code') errors[usedRecovery ? 'recovery_code' : 'code'] = usedRecovery ? 'That recovery code is wrong or used' : 'The code is wrong; enter the current one from the app';
+        return show(request, reply, viewer, { returnTo, errors, problem: Object.keys(errors).length ? undefined : shown.message, recoveryOpen: usedRecovery }, shown.status);
+      }
+      return pages.redirect(reply, returnTo, { kind: 'ok', text: 'Thank you, that is confirmed. Now do again what you were doing: it was not done yet.' });
+    },
+  );
+
+  return {
+    assertRecent: (viewer) => assertRecentSignIn(ctx, viewer.session.id),
+    isNeeded: (err) => err instanceof AppError && err.code === 'reauthentication_required',
+    confirm: (request, reply, viewer, returnTo) => show(request, reply, viewer, { returnTo: confirmReturn(returnTo) }, 403),
+  };
+}
