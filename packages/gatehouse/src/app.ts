@@ -24,6 +24,7 @@ import { accountRoutes } from './http/routes/account.ts';
 import { adminRoutes } from './http/routes/admin.ts';
 import { authRoutes } from './http/routes/auth.ts';
 import { healthRoutes } from './http/routes/health.ts';
+import { magicLinkRoutes } from './http/routes/magic-link.ts';
 import { mfaRoutes } from './http/routes/mfa.ts';
 import { socialRoutes } from './http/routes/social.ts';
 import { pageRoutes } from './http/routes/pages.ts';
@@ -129,6 +130,7 @@ export async function buildApp(ctx: Context, db: Db, log: Logger): Promise<App> 
   socialRoutes(app, ctx, guards);
   apiKeyRoutes(app, ctx, guards);
   mfaRoutes(app, ctx, guards);
+  magicLinkRoutes(app, ctx);
   auditRoutes(app, ctx, guards);
   return app;
 }

@@ -77,6 +77,10 @@ export interface Config {
   readonly reauthMaxAgeMs: number;
   /** MFA_RESET_DELAY: how long a lost-factor reset by e-mail waits before it removes the factors. */
   readonly mfaResetDelayMs: number;
+  /** MAGIC_LINK_TTL: how long an e-mailed sign-in link and its code work. */
+  readonly magicLinkTtlMs: number;
+  /** MAGIC_LINK_SIGNUP: whether a link asked for an unknown address makes an account. */
+  readonly magicLinkSignup: boolean;
   readonly metricsToken: string | null;
   /** METRICS=off turns /metrics off; in production it is served only behind METRICS_TOKEN. */
   readonly metricsEnabled: boolean;
@@ -442,6 +446,8 @@ export function loadConfig(env: Env = readEnv()): Config {
     mfaRequiredRoles,
     reauthMaxAgeMs: duration(env, 'REAUTH_MAX_AGE', '10m', 10_000),
     mfaResetDelayMs: duration(env, 'MFA_RESET_DELAY', '72h', 60_000),
+    magicLinkTtlMs: duration(env, 'MAGIC_LINK_TTL', '15m', 60_000),
+    magicLinkSignup: bool(env, 'MAGIC_LINK_SIGNUP', false),
     metricsToken,
     metricsEnabled,
     oauthProviders: oauthProviders(env),
