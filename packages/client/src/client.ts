@@ -48,6 +48,29 @@ export interface SessionEndedDetail {
   reason: SessionEndReason;
 }
 
+/** The second factors a challenge may be answered with (those the user has). */
+export type MfaMethod = 'totp' | 'webauthn' | 'recovery_code';
+
+/**
+ * What `login()` resolves to for an account with a second factor: no tokens yet, a ticket for `verifyMfa()`.
+ * The ticket lives `expiresIn` seconds, works once and dies after five wrong codes.
+ */
+export interface MfaChallenge {
+  mfaRequired: true;
+  mfaTicket: string;
+  methods: MfaMethod[];
+  expiresIn: number;
+}
+
+/** Signed in (the user), or a second factor is needed first: `if ('mfaRequired' in result)` tells them apart. */
+export type LoginResult = User | MfaChallenge;
+
+/** A code from the authenticator app, or one of the recovery codes. */
+export type MfaProof = { code: string } | { recoveryCode: string };
+
+/** Step-up: the password for an account without a second factor, a factor's code for one with. */
+export type ReauthProof = { password: string } | MfaProof;
+
 interface LoginBody {
   user: User;
   accessToken: string;
@@ -118,11 +141,39 @@ export class GatehouseClient extends EventTarget {
   }
 
   async register(input: { email: string; password: string; name?: string }): Promise<User> {
-    return this.#signIn('/auth/register', input);
+    const result = await this.#signIn('/auth/register', input);
+    if ('mfaRequired' in result) throw new TypeError('Gatehouse answered a sign-up with a second-factor challenge');
+    return result;
   }
 
-  async login(input: { email: string; password: string }): Promise<User> {
+  /**
+   * Signs in with a password. For an account with a second factor nothing is signed in yet: the result is
+   * the challenge, to finish with `verifyMfa()`.
+   */
+  async login(input: { email: string; password: string }): Promise<LoginResult> {
     return this.#signIn('/auth/login', input);
+  }
+
+  /** The second step of a login that answered a challenge; signs in in the client's mode. */
+  async verifyMfa(input: { mfaTicket: string } & MfaProof): Promise<User> {
+    const proof = 'code' in input ? { code: input.code } : { recoveryCode: input.recoveryCode };
+    const result = await this.#signIn('/auth/mfa/verify', { mfaTicket: input.mfaTicket, ...proof });
+    if ('mfaRequired' in result) throw new TypeError('Gatehouse answered a second challenge to a second factor');
+    return result;
+  }
+
+  /**
+   * Step-up: proves again who the signed-in user is, for the routes that need a recent sign-in (they answer
+   * 403 `reauthentication_required`). With a second factor, only a factor's code is accepted.
+   */
+  async reauthenticate(proof: ReauthProof): Promise<void> {
+    const res = await this.fetch(`${this.#base}/auth/reauthenticate`, {
+      method: 'POST',
+      headers: JSON_HEADERS,
+      body: JSON.stringify(proof),
+      credentials: this.#credentials(),
+    });
+    if (!res.ok) throw await toError(res);
   }
 
   /** Ends this session on Gatehouse and forgets the tokens; emits `sessionEnded` with reason `logout`. */
@@ -176,7 +227,7 @@ export class GatehouseClient extends EventTarget {
     return () => this.removeEventListener('sessionEnded', handler);
   }
 
-  async #signIn(path: string, input: object): Promise<User> {
+  async #signIn(path: string, input: object): Promise<LoginResult> {
     const res = await this.#fetch(`${this.#base}${path}`, {
       method: 'POST',
       headers: JSON_HEADERS,
@@ -184,7 +235,11 @@ export class GatehouseClient extends EventTarget {
       credentials: this.#credentials(),
     });
     if (!res.ok) throw await toError(res);
-    this.#keep((await res.json()) as LoginBody);
+    const body = (await res.json()) as LoginBody | MfaChallenge;
+    if ('mfaRequired' in body && body.mfaRequired === true) {
+      return { mfaRequired: true, mfaTicket: body.mfaTicket, methods: body.methods, expiresIn: body.expiresIn };
+    }
+    this.#keep(body as LoginBody);
     return this.#user!;
   }
 

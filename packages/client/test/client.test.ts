@@ -24,6 +24,7 @@ describe('token mode', () => {
     assert.equal(registered.email, email);
     assert.equal(client.isAuthenticated, true);
     const user = await client.login({ email, password: PASSWORD });
+    assert.ok(!('mfaRequired' in user), 'an account without a second factor signs in at once');
     assert.equal(user.id, registered.id);
     const res = await client.fetch('/auth/me');
     assert.equal(res.status, 200);

@@ -54,6 +54,12 @@ export function recordingFetch(options: { jar?: boolean } = {}): typeof fetch & 
   return recorder;
 }
 
+/** The TOTP code of `secret` at `now` (ms), by the server's own RFC 6238 implementation. */
+export async function totpCode(secret: string, now: number): Promise<string> {
+  const { codeAt } = await import(new URL('../../../gatehouse/src/methods/totp/totp.ts', import.meta.url).href);
+  return codeAt(secret, now);
+}
+
 let counter = 0;
 export const PASSWORD = 'correct horse battery staple';
 export function uniqueEmail(): string {
