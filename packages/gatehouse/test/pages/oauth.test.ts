@@ -1,9 +1,11 @@
 // A social sign-in that starts on /login and ends on /account, against a real OpenID provider.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { freePort, launchBrowser, newContext, startPageServer, type PageServer } from '../helpers/browser.ts';
 import { uniqueEmail } from '../helpers/http.ts';
+import { confirmTotp, enrolTotp } from '../../src/factors/service.ts';
+import { codeAt } from '../../src/methods/totp/totp.ts';
 import { startOidcProvider, type TestOidcProvider } from '../helpers/oidc-provider.ts';
 
 const CLIENT_ID = 'gatehouse-pages';
@@ -63,4 +65,52 @@ describe('pages: sign in with a provider', () => {
     assert.equal(again.status(), 400);
     await context.close();
   });
+
+  it('asks an account with a second factor for a code after the provider, and sets no cookie before it', async () => {
+    const email = uniqueEmail('social-mfa');
+    provider.setAccount('bob', { email, email_verified: true, name: 'Bob Social' });
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    await throughProvider(page, 'bob');
+    await page.getByRole('button', { name: 'Continue to my account' }).click();
+    await page.waitForURL(`${server.origin}/account`);
+
+    // The account gets an authenticator app (its confirming code uses this time step).
+    const ctx = server.runtime.ctx;
+    const user = (await ctx.users.findByEmail(email))!;
+    const started = await enrolTotp(ctx, user, { name: 'Phone' });
+    await confirmTotp(ctx, user, started.factor.id, codeAt(started.secret, Date.now()), { ip: '127.0.0.1', userAgent: null });
+    await page.getByRole('button', { name: 'Sign out' }).first().click();
+    await page.waitForURL(/\/login$/);
+
+    await throughProvider(page, 'bob');
+    await page.getByRole('button', { name: 'Continue to my account' }).click();
+    await page.waitForLoadState();
+    assert.equal(await page.locator('h1').innerText(), 'Two-step verification');
+    assert.equal((await context.cookies()).some((c) => c.name === 'gh_session'), false, 'no session before the second factor');
+    // The next time step: inside the one-step drift window, and not the one the confirmation used.
+    await page.getByLabel('Code from your authenticator app').fill(codeAt(started.secret, Date.now() + 30_000));
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.waitForURL(`${server.origin}/account`);
+    const sessions = await ctx.sessions.listLive(user.id, Date.now());
+    assert.ok(sessions.some((s) => ['fed', 'otp', 'mfa'].every((m) => s.amr.includes(m))), 'signed in with the provider and the code');
+    await context.close();
+  });
 });
+
+/** From /login through the provider's own pages back to /login/oauth. */
+async function throughProvider(page: Page, login: string): Promise<void> {
+  await page.goto(`${server.origin}/login`);
+  await page.getByRole('link', { name: 'Continue with Acme' }).click();
+  await page.waitForURL((url) => url.origin === provider.issuer || url.pathname === '/login/oauth');
+  for (let i = 0; i < 3 && new URL(page.url()).origin === provider.issuer; i++) {
+    const loginField = page.locator('input[name="login"]');
+    if (await loginField.count()) {
+      await loginField.fill(login);
+      await page.locator('input[name="password"]').fill('anything');
+    }
+    await page.locator('button[type="submit"]').click();
+    await page.waitForLoadState();
+  }
+  await page.waitForURL((url) => url.pathname === '/login/oauth');
+}
