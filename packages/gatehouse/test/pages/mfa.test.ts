@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { codeAt } from '../../src/methods/totp/totp.ts';
-import { PASSWORD, call, uniqueEmail } from '../helpers/http.ts';
+import { PASSWORD, call, cookiesOf, uniqueEmail } from '../helpers/http.ts';
 import { launchBrowser, newContext, screenshot, startPageServer, type PageServer } from '../helpers/browser.ts';
 
 let server: PageServer;
@@ -295,5 +295,36 @@ describe('pages: two-step verification', () => {
     } finally {
       await strict.close();
     }
+  });
+
+  it('refuses every new form without its CSRF token, and returns only to its own pages', async () => {
+    const email = uniqueEmail('mfa-guard');
+    const res = await call(server.app, 'POST', '/auth/register', { body: { email, password: PASSWORD, name: 'Guarded', mode: 'session' } });
+    const session = cookiesOf(res).gh_session!.value;
+    const page = await call(server.app, 'GET', '/account', { cookies: { gh_session: session } });
+    const csrfCookie = cookiesOf(page).gh_csrf!.value;
+    const token = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
+    const post = (url: string, fields: Record<string, string>) =>
+      server.app.inject({
+        method: 'POST',
+        url,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `gh_session=${session}; gh_csrf=${csrfCookie}` },
+        payload: new URLSearchParams(fields).toString(),
+      });
+    for (const url of ['/login/mfa', '/account/reauthenticate', '/account/mfa/totp', '/account/mfa/totp/confirm', '/account/mfa/remove', '/account/mfa/recovery-codes']) {
+      const refused = await post(url, { _csrf: 'not-the-token', password: PASSWORD, code: '123456', mfa_ticket: 'ghm_x', id: '00000000-0000-0000-0000-000000000000' });
+      assert.equal(refused.statusCode, 403, url);
+      assert.match(refused.body, /This form has expired/, url);
+    }
+    const user = (await server.runtime.ctx.users.findByEmail(email))!;
+    assert.equal((await server.runtime.ctx.factors.listByUser(user.id)).length, 0, 'no enrolment was started');
+
+    const confirmed = await post('/account/reauthenticate', { _csrf: token, password: PASSWORD, return_to: 'https://evil.test/' });
+    assert.equal(confirmed.statusCode, 303);
+    assert.equal(confirmed.headers.location, '/account', 'never elsewhere');
+    const dead = await post('/login/mfa', { _csrf: token, mfa_ticket: 'ghm_not-a-ticket', code: '123456', redirect_to: 'https://evil.test/' });
+    assert.equal(dead.statusCode, 303);
+    assert.equal(dead.headers.location, '/login');
+    assert.equal(cookiesOf(dead).gh_session, undefined);
   });
 });
