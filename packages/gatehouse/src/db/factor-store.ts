@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import type { Factor, FactorStore, FactorType, PendingReset } from '../factors/store.ts';
+import type { Factor, FactorStore, FactorType, PasskeyCredential, PendingReset } from '../factors/store.ts';
 import { changedRows, rawQuery } from './raw-query.ts';
 import type { Db, MfaFactorsTable } from './schema.ts';
 
@@ -14,8 +14,25 @@ function toFactor(row: Selectable<MfaFactorsTable>): Factor {
     confirmedAt: row.confirmed_at,
     createdAt: row.created_at,
     lastUsedAt: row.last_used_at,
+    webauthn: row.credential_id === null ? null : toPasskey(row),
   };
 }
+
+function toPasskey(row: Selectable<MfaFactorsTable>): PasskeyCredential {
+  return {
+    credentialId: row.credential_id!,
+    publicKey: row.public_key ?? '',
+    counter: Number(row.sign_count ?? 0),
+    transports: row.transports ? row.transports.split(' ') : [],
+    userVerified: Number(row.user_verified) === 1,
+    discoverable: row.discoverable === null ? null : Number(row.discoverable) === 1,
+    backupEligible: Number(row.backup_eligible) === 1,
+    backedUp: Number(row.backed_up) === 1,
+    aaguid: row.aaguid ?? '',
+  };
+}
+
+const flag = (value: boolean | null | undefined) => (value === null || value === undefined ? null : value ? 1 : 0);
 
 export class SqlFactorStore implements FactorStore {
   constructor(private readonly db: Db) {}
@@ -33,6 +50,15 @@ export class SqlFactorStore implements FactorStore {
         confirmed_at: factor.confirmedAt,
         created_at: factor.createdAt,
         last_used_at: factor.lastUsedAt,
+        credential_id: factor.webauthn?.credentialId ?? null,
+        public_key: factor.webauthn?.publicKey ?? null,
+        sign_count: factor.webauthn?.counter ?? null,
+        transports: factor.webauthn ? factor.webauthn.transports.join(' ') : null,
+        user_verified: flag(factor.webauthn?.userVerified),
+        discoverable: flag(factor.webauthn?.discoverable),
+        backup_eligible: flag(factor.webauthn?.backupEligible),
+        backed_up: flag(factor.webauthn?.backedUp),
+        aaguid: factor.webauthn?.aaguid ?? null,
       })
       .execute();
   }
@@ -66,6 +92,26 @@ export class SqlFactorStore implements FactorStore {
 
   async touch(id: string, now: number): Promise<void> {
     await this.db.updateTable('mfa_factors').set({ last_used_at: now }).where('id', '=', id).execute();
+  }
+
+  async findByCredentialId(credentialId: string): Promise<Factor | null> {
+    const row = await this.db.selectFrom('mfa_factors').selectAll().where('credential_id', '=', credentialId).where('type', '=', 'webauthn').executeTakeFirst();
+    return row ? toFactor(row) : null;
+  }
+
+  async updateCounter(id: string, counter: number, backedUp: boolean, now: number): Promise<boolean> {
+    // The condition makes the check and the write one step: PostgreSQL re-checks it after waiting on the row lock.
+    const sql =
+      counter === 0
+        ? 'update mfa_factors set backed_up = ?, last_used_at = ? where id = ? and sign_count = 0'
+        : 'update mfa_factors set sign_count = ?, backed_up = ?, last_used_at = ? where id = ? and sign_count < ?';
+    const parameters = counter === 0 ? [backedUp ? 1 : 0, now, id] : [counter, backedUp ? 1 : 0, now, id, counter];
+    return changedRows(await rawQuery(this.db, sql, parameters)) === 1;
+  }
+
+  async rename(userId: string, id: string, name: string): Promise<boolean> {
+    const result = await this.db.updateTable('mfa_factors').set({ name }).where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
   }
 
   async delete(userId: string, id: string): Promise<boolean> {

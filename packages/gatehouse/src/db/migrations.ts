@@ -205,6 +205,27 @@ migrations['0008_mfa_resets'] = {
   },
 };
 
+// Passkeys: a WebAuthn credential is a factor of type `webauthn`, found by its credential id at sign-in.
+migrations['0009_passkeys'] = {
+  async up(db: Kysely<any>) {
+    for (const [column, type] of [
+      ['credential_id', 'text'],
+      ['public_key', 'text'],
+      ['sign_count', 'bigint'],
+      ['transports', 'text'],
+      ['user_verified', 'integer'],
+      ['discoverable', 'integer'],
+      ['backup_eligible', 'integer'],
+      ['backed_up', 'integer'],
+      ['aaguid', 'text'],
+    ] as const) {
+      await db.schema.alterTable('mfa_factors').addColumn(column, type).execute();
+    }
+    // Unique: one credential belongs to one account. NULLs (TOTP rows) do not collide, on either database.
+    await db.schema.createIndex('mfa_factors_credential_id').on('mfa_factors').column('credential_id').unique().execute();
+  },
+};
+
 export const MIGRATION_NAMES = Object.keys(migrations);
 
 export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {

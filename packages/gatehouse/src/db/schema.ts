@@ -138,6 +138,23 @@ export interface MfaFactorsTable {
   confirmed_at: number | null;
   created_at: number;
   last_used_at: number | null;
+  /** WebAuthn: the credential id, base64url; unique across every user. Null for other types. */
+  credential_id: string | null;
+  /** WebAuthn: the credential's COSE public key, base64url. */
+  public_key: string | null;
+  /** WebAuthn: the authenticator's last signature counter (0 when it keeps none). */
+  sign_count: number | null;
+  /** WebAuthn: transports the browser reported (usb, nfc, ble, internal, hybrid…), space-separated. */
+  transports: string | null;
+  /** WebAuthn, 0 or 1: the authenticator verified the user (PIN, biometrics) when the passkey was registered. */
+  user_verified: number | null;
+  /** WebAuthn, 0 or 1 or null (unknown): a discoverable (resident) credential, per the credProps extension. */
+  discoverable: number | null;
+  /** WebAuthn, 0 or 1: may be synced to other devices (BE flag), and is (BS flag, as last seen). */
+  backup_eligible: number | null;
+  backed_up: number | null;
+  /** WebAuthn: the authenticator model's AAGUID (all zeros when attestation is none and the device hides it). */
+  aaguid: string | null;
 }
 
 export interface RecoveryCodesTable {

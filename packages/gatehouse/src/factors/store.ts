@@ -1,5 +1,24 @@
-// Second factors: TOTP secrets and (next) WebAuthn credentials in one model, and recovery codes.
+// Second factors: TOTP secrets and WebAuthn credentials (passkeys) in one model, and recovery codes.
 export type FactorType = 'totp' | 'webauthn';
+
+/** What a `webauthn` factor keeps of its credential (nothing of it is secret: the private key never leaves the authenticator). */
+export interface PasskeyCredential {
+  /** base64url; unique across every account. */
+  credentialId: string;
+  /** The COSE public key, base64url. */
+  publicKey: string;
+  /** The last signature counter seen (0 for authenticators that keep none). */
+  counter: number;
+  transports: string[];
+  /** The authenticator verified the user (PIN, biometrics) at registration. */
+  userVerified: boolean;
+  /** A discoverable credential (usernameless sign-in), when the browser said (credProps); null when it did not. */
+  discoverable: boolean | null;
+  /** Multi-device (synced) credential, and whether it is backed up, as last seen. */
+  backupEligible: boolean;
+  backedUp: boolean;
+  aaguid: string;
+}
 
 export interface Factor {
   id: string;
@@ -13,6 +32,8 @@ export interface Factor {
   confirmedAt: number | null;
   createdAt: number;
   lastUsedAt: number | null;
+  /** For `webauthn` factors; null (or absent) for others. */
+  webauthn?: PasskeyCredential | null;
 }
 
 export interface FactorStore {
@@ -28,6 +49,16 @@ export interface FactorStore {
    */
   claimStep(id: string, step: number, now: number): Promise<boolean>;
   touch(id: string, now: number): Promise<void>;
+  /** The `webauthn` factor with this credential id, whoever's it is. */
+  findByCredentialId(credentialId: string): Promise<Factor | null>;
+  /**
+   * Records a passkey's use with its new signature counter: true for exactly one caller, and only when the
+   * counter went forward (or the authenticator keeps none: stored and new both 0). A counter that did not go
+   * forward is refused in the same statement, so two racing uses of one assertion cannot both pass.
+   */
+  updateCounter(id: string, counter: number, backedUp: boolean, now: number): Promise<boolean>;
+  /** Renames one of the user's factors; false when it is not theirs. */
+  rename(userId: string, id: string, name: string): Promise<boolean>;
   /** Deletes one of the user's factors; false when it is not theirs. */
   delete(userId: string, id: string): Promise<boolean>;
   /** Deletes every factor and recovery code of the user; how many factors there were. */
