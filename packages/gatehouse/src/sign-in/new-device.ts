@@ -5,6 +5,7 @@
 // 90 days by default) and the live sessions: the sessions table alone forgets a session a week after it ends,
 // so a monthly visitor would be told of their own laptop every time.
 import { recordEvent } from '../audit/service.ts';
+import type { AuditType } from '../audit/store.ts';
 import type { ClientInfo, Context } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { deliverReset, issueToken, redeemToken } from '../recovery/service.ts';
@@ -20,8 +21,9 @@ const DAY = 86_400_000;
 export const KNOWN_PLACE_WINDOW_MS = 90 * DAY;
 /** The "this wasn't me" link of a notice works this long. */
 export const NOT_ME_TOKEN_TTL_MS = 7 * DAY;
-/** Past sign-ins read per type: enough for months of an ordinary account. */
-const SIGN_INS_READ = 200;
+/** The user's latest audit events read (newest first): months of an ordinary account's sign-ins and changes. */
+const EVENTS_READ = 500;
+const SIGN_IN_EVENTS: ReadonlySet<AuditType> = new Set(['login_ok', 'register']);
 
 // The browser family and the OS, not their versions: an update must not make a known laptop new. Order matters
 // (Edge and Opera say "Chrome" too, Chrome says "Safari").
@@ -69,10 +71,11 @@ async function knownPlaces(ctx: Context, userId: string, exceptId: string, since
     const network = networkOf(ip);
     if (network) networks.add(network);
   };
-  for (const type of ['login_ok', 'register'] as const) {
-    for (const event of await ctx.audit.list({ userId, type, limit: SIGN_INS_READ })) {
-      if (event.at >= since && event.sessionId !== exceptId) add(event.userAgent, event.ip);
-    }
+  // By user only, the types filtered here: with a type too, SQLite picks the (type, id) index and walks every
+  // account's sign-ins, a cost that grows with the whole log on every sign-in.
+  for (const event of await ctx.audit.list({ userId, limit: EVENTS_READ })) {
+    if (event.at < since) break;
+    if (SIGN_IN_EVENTS.has(event.type) && event.sessionId !== exceptId) add(event.userAgent, event.ip);
   }
   for (const session of await ctx.sessions.listLive(userId, ctx.now())) {
     if (session.id !== exceptId) add(session.userAgent, session.ip);
