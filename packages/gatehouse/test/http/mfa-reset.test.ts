@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { runMaintenance } from '../../src/maintenance.ts';
 import { codeAt } from '../../src/methods/totp/totp.ts';
 import { startTestServer, type TestServer } from '../helpers/app.ts';
-import { PASSWORD, call, expectError, login, registerUser, uniqueEmail } from '../helpers/http.ts';
+import { PASSWORD, call, cookiesOf, expectError, login, registerUser, uniqueEmail } from '../helpers/http.ts';
 import { linkIn, startSmtpSink, type SmtpSink } from '../helpers/mail.ts';
 
 const HOUR = 3_600_000;
@@ -42,6 +42,20 @@ async function startReset(email: string) {
   const confirmed = await call(server.app, 'POST', '/auth/mfa/reset/confirm', { body: { token } });
   assert.equal(confirmed.statusCode, 202, confirmed.body);
   return { token, removesAt: Date.parse(confirmed.json().removesAt) };
+}
+
+/** Posts a page's form as a browser would: the page first (for the CSRF cookie and field), then the form. */
+async function postPageForm(pagePath: string, fields: Record<string, string>) {
+  const page = await call(server.app, 'GET', pagePath);
+  assert.equal(page.statusCode, 200, page.body);
+  const csrfCookie = cookiesOf(page).gh_csrf!.value;
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
+  return server.app.inject({
+    method: 'POST',
+    url: pagePath.split('?')[0]!,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `gh_csrf=${csrfCookie}` },
+    payload: new URLSearchParams({ ...fields, _csrf: csrf }).toString(),
+  });
 }
 
 const maintain = () =>
@@ -146,6 +160,22 @@ for (const backend of [{ name: 'SQLite, memory state' }, { name: 'PostgreSQL, Re
     const stepUp = await call(server.app, 'POST', '/auth/reauthenticate', { token: accessToken, body: { code: codeAt(user.secret, clock().now) } });
     assert.equal(stepUp.statusCode, 204, stepUp.body);
     assert.equal(await server.runtime.ctx.factors.findReset(user.id), null);
+  });
+
+  it('the link opens a page that only asks; its form starts the removal', async () => {
+    const user = await enrolledUser();
+    await call(server.app, 'POST', '/auth/mfa/reset', { body: { email: user.email } });
+    const [mail] = (await mailsTo(user.email, 'Remove your second factors?')).slice(-1);
+    const link = linkIn(mail!, '/mfa-reset');
+    const page = await call(server.app, 'GET', `${link.pathname}${link.search}`);
+    assert.equal(page.statusCode, 200);
+    assert.equal(await server.runtime.ctx.factors.findReset(user.id), null, 'opening the link starts nothing');
+    const posted = await postPageForm(`${link.pathname}${link.search}`, { token: link.searchParams.get('token')! });
+    assert.equal(posted.statusCode, 303, posted.body);
+    assert.equal((await server.runtime.ctx.factors.findReset(user.id))?.dueAt, clock().now + server.config.mfaResetDelayMs);
+    const again = await postPageForm(`${link.pathname}${link.search}`, { token: link.searchParams.get('token')! });
+    assert.equal(again.statusCode, 400);
+    await server.runtime.ctx.factors.cancelReset(user.id);
   });
 
   it('confirming again while one is pending keeps the first date', async () => {

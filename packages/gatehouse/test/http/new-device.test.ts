@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { deviceOf, networkOf } from '../../src/sign-in/new-device.ts';
 import { createUser } from '../../src/users/service.ts';
 import { startTestServer, type TestServer } from '../helpers/app.ts';
-import { PASSWORD, call, expectError, uniqueEmail } from '../helpers/http.ts';
+import { PASSWORD, call, cookiesOf, expectError, uniqueEmail } from '../helpers/http.ts';
 import { linkIn, startSmtpSink, type SmtpSink } from '../helpers/mail.ts';
 
 const FIREFOX_LINUX = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';
@@ -34,6 +34,20 @@ async function signIn(email: string, userAgent: string, ip: string) {
   assert.equal(res.statusCode, 200, res.body);
   await settle();
   return res.json();
+}
+
+/** Posts a page's form as a browser would: the page first (for the CSRF cookie and field), then the form. */
+async function postPageForm(pagePath: string, fields: Record<string, string>) {
+  const page = await call(server.app, 'GET', pagePath);
+  assert.equal(page.statusCode, 200, page.body);
+  const csrfCookie = cookiesOf(page).gh_csrf!.value;
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
+  return server.app.inject({
+    method: 'POST',
+    url: pagePath.split('?')[0]!,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `gh_csrf=${csrfCookie}` },
+    payload: new URLSearchParams({ ...fields, _csrf: csrf }).toString(),
+  });
 }
 
 async function notices(email: string) {
@@ -106,5 +120,17 @@ describe('the new-device notice', () => {
 
     expectError(await call(server.app, 'POST', '/auth/not-me', { body: { token } }), 400, 'invalid_or_expired_token');
     expectError(await call(server.app, 'POST', '/auth/not-me', { body: { token: 'ghn_forged' } }), 400, 'invalid_or_expired_token');
+  });
+
+  it('the link opens a page that only asks; its form signs out everywhere', async () => {
+    const email = await newAccount();
+    const home = await signIn(email, FIREFOX_LINUX, '192.0.2.30');
+    await signIn(email, SAFARI_IPHONE, '198.51.100.99');
+    const [mail] = await notices(email);
+    const link = linkIn(mail!, '/not-me');
+    assert.equal((await call(server.app, 'GET', '/auth/me', { token: home.accessToken })).statusCode, 200, 'opening the link ends nothing');
+    const posted = await postPageForm(`${link.pathname}${link.search}`, { token: link.searchParams.get('token')! });
+    assert.equal(posted.statusCode, 303, posted.body);
+    expectError(await call(server.app, 'GET', '/auth/me', { token: home.accessToken }), 401, 'token_revoked');
   });
 });

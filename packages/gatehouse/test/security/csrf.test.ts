@@ -31,11 +31,15 @@ const PUBLIC_WRITES: Record<string, string> = {
   'POST /auth/reset-password': 'authenticated by the e-mailed token in the body',
   'POST /auth/oauth/exchange': 'authenticated by the one-time code in the body',
   'POST /auth/mfa/verify': 'authenticated by the MFA ticket in the body, which only the first factor gave; JSON only',
+  'POST /auth/magic-link': 'takes an address in the body; answers the same for everyone; JSON only',
+  'POST /auth/magic-link/verify': 'authenticated by the e-mailed link token or code in the body; JSON only',
   'POST /auth/mfa/reset': 'takes an address in the body; answers the same for everyone',
   'POST /auth/mfa/reset/confirm': 'authenticated by the e-mailed token in the body',
   'POST /auth/not-me': 'authenticated by the e-mailed token in the body',
   'POST /verify-email': 'the e-mail link page: authenticated by the token in the form',
   'POST /reset-password': 'the e-mail link page: authenticated by the token in the form',
+  'POST /mfa-reset': 'the e-mail link page: authenticated by the token in the form',
+  'POST /not-me': 'the e-mail link page: authenticated by the token in the form',
 };
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);

@@ -1,7 +1,9 @@
 // Forgot password, the reset link and the verification link. Opening a link never uses its token (mail
 // scanners and previews open links too): the page shows a form, and only its POST acts.
 import { AppError } from '../../errors.ts';
+import { confirmMfaReset } from '../../factors/reset.ts';
 import { forgotPassword, resendVerificationTo, resetPassword, verifyEmail } from '../../recovery/service.ts';
+import { disownSignIn } from '../../sign-in/new-device.ts';
 import { clientInfo, type App } from '../types.ts';
 import type { PageKit } from './kit.ts';
 import { form, formFields as f, posts, shows } from './page-answers.ts';
@@ -95,6 +97,50 @@ ${field({ name: 'password', label: 'New password', type: 'password', error, auto
       body: (csrf) => `<form method="post" action="/verify-email">${csrfInput(csrf)}${hidden('token', token)}<button type="submit">Confirm my email address</button></form>`,
     });
   });
+
+  // The two security links: a page that asks for the click (opening the link does nothing), then the POST.
+  const linkPage = (path: string, title: string, lead: string, button: string) => {
+    app.get(path, { schema: shows([], { token: f.token }) }, async (request, reply) => {
+      const token = queryField(request, 'token', 200);
+      return kit.show(request, reply, null, {
+        title,
+        body: (csrf) => `<p>${lead}</p><form method="post" action="${path}">${csrfInput(csrf)}${hidden('token', token)}<button type="submit">${button}</button></form>`,
+      });
+    });
+  };
+  const acting = (path: string, act: (token: string, request: Parameters<typeof clientInfo>[0]) => Promise<string>, again: string) => {
+    app.post(path, { schema: posts(form({ token: f.token }), [403]) }, async (request, reply) => {
+      pages.checkCsrf(request);
+      try {
+        return pages.redirect(reply, '/login', { kind: 'ok', text: await act(formField(request.body, 'token', 200), request) });
+      } catch (err) {
+        const shown = refusal(err, reply);
+        if (!shown) throw err;
+        return kit.show(request, reply, null, { title: 'Link not valid', status: shown.status, body: badLink(again) });
+      }
+    });
+  };
+
+  linkPage(
+    '/mfa-reset',
+    'Remove your second factors',
+    `Your authenticator apps, passkeys and recovery codes will be removed ${Math.round(ctx.config.mfaResetDelayMs / 3_600_000)} hours from now, and you will be told by e-mail. Until then, a sign-in with any of them cancels the removal.`,
+    'Start the removal',
+  );
+  acting(
+    '/mfa-reset',
+    async (token, request) => `Your second factors will be removed on ${new Date((await confirmMfaReset(ctx, token, clientInfo(request))).removesAt).toUTCString()}. Until then, signing in still needs one of them.`,
+    'Ask for a new link from the sign-in page.',
+  );
+  linkPage('/not-me', 'This was not me', 'Every session of your account will be signed out, and we will e-mail you a link to choose a new password.', 'Sign out everywhere');
+  acting(
+    '/not-me',
+    async (token, request) => {
+      await disownSignIn(ctx, token, clientInfo(request));
+      return 'Every session of your account was signed out. Check your e-mail for a link to choose a new password.';
+    },
+    'If you still think someone else signed in, reset your password from the sign-in page.',
+  );
 
   app.post('/verify-email', { schema: posts(form({ token: f.token }), [403]) }, async (request, reply) => {
     pages.checkCsrf(request);
