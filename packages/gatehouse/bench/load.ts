@@ -23,6 +23,12 @@ export interface LoadJob {
    * for the measured run. Each connection presents the token it last received.
    */
   refresh?: { path: string; warmupTokens: string[]; tokens: string[] };
+  /**
+   * Single-use requests (an MFA verify: each ticket and each TOTP step works once): every body is sent
+   * exactly once, in order, whichever connection is free takes the next one. The run is a fixed number of
+   * requests (the pool's size) rather than a duration; its rate is what it took.
+   */
+  pool?: { path: string; warmupBodies: string[]; bodies: string[] };
   /** Seconds before autocannon gives up on one response (its default is 10; password hashing peers need more). */
   timeoutSeconds?: number;
 }
@@ -77,6 +83,32 @@ function refreshClients(path: string, tokens: string[], dead: Set<number>): (cli
   };
 }
 
+/** Every connection sends the pool's next unsent body: one shared cursor, so no body goes twice. */
+function poolClients(path: string, bodies: string[]): (client: autocannon.Client) => void {
+  let next = 0;
+  return (client) => {
+    client.setRequests([
+      {
+        method: 'POST',
+        path,
+        headers: { 'content-type': 'application/json' },
+        setupRequest: (request) => ({ ...request, body: bodies[next++] ?? '{}' }),
+      },
+    ]);
+  };
+}
+
+async function firePool(job: LoadJob, bodies: string[]): Promise<autocannon.Result> {
+  return autocannon({
+    url: job.url,
+    connections: job.connections,
+    amount: bodies.length,
+    requests: [{ method: 'GET', path: '/' }],
+    setupClient: poolClients(job.pool!.path, bodies),
+    ...(job.timeoutSeconds ? { timeout: job.timeoutSeconds } : {}),
+  });
+}
+
 async function fire(job: LoadJob, seconds: number, tokens: string[] | null, dead: Set<number>): Promise<autocannon.Result> {
   const setupClient = tokens ? refreshClients(job.refresh!.path, tokens, dead) : staticClients(job.requests!);
   return autocannon({
@@ -109,6 +141,10 @@ function summarise(result: autocannon.Result, dead: Set<number> | null): LoadRes
 }
 
 export async function runJob(job: LoadJob): Promise<LoadResult> {
+  if (job.pool) {
+    if (job.pool.warmupBodies.length > 0) await firePool(job, job.pool.warmupBodies);
+    return summarise(await firePool(job, job.pool.bodies), null);
+  }
   if (job.warmupSeconds > 0) await fire(job, job.warmupSeconds, job.refresh?.warmupTokens ?? null, new Set());
   const dead = new Set<number>();
   const result = await fire(job, job.seconds, job.refresh?.tokens ?? null, dead);

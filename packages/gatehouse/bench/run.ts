@@ -2,6 +2,7 @@
 //   1. POST /auth/login    vs raw argon2id verifies        (the password hash is meant to dominate)
 //   2. POST /auth/refresh  vs raw SQLite transactions and raw ctx.tokens.sign()
 //   3. GET  /auth/me       vs a bare Fastify app answering the same route without auth
+//   4. POST /auth/mfa/verify, beside the password login: the second step of a sign-in with TOTP
 // The real server (buildApp on SQLite in a temp DATA_DIR) runs in this process; autocannon runs in a child
 // process (bench/load.ts) so that it does not share the server's event loop. Everything is on 127.0.0.1.
 // Prints a table and writes bench/results/latest.json. See bench/README.md.
@@ -20,6 +21,11 @@ import { openRuntime, type Runtime } from '../src/bootstrap.ts';
 import { loadConfig, type JwtAlg } from '../src/config.ts';
 import { hashPassword } from '../src/crypto/passwords.ts';
 import { SESSION_COOKIE } from '../src/http/cookies.ts';
+import { uuidv7 } from '../src/crypto/random.ts';
+import { enrolTotp } from '../src/factors/service.ts';
+import { codeAt, TOTP_PERIOD_S } from '../src/methods/totp/totp.ts';
+import { issueMfaChallenge } from '../src/sign-in/mfa-challenge.ts';
+import type { User } from '../src/users/store.ts';
 import type { LoadJob, LoadResult, StaticRequest } from './load.ts';
 
 // ---------------------------------------------------------------------------------------------- settings
@@ -65,7 +71,7 @@ interface Gatehouse {
 }
 
 /** The real server, configured like production except for limits high enough never to trip. */
-async function startGatehouse(dataDir: string, settings: Settings): Promise<Gatehouse> {
+async function startGatehouse(dataDir: string, settings: Settings, now?: () => number): Promise<Gatehouse> {
   // An explicit env, not process.env: a developer's .env must not change what is measured.
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -81,7 +87,7 @@ async function startGatehouse(dataDir: string, settings: Settings): Promise<Gate
     RATE_LIMIT_SIGNUP_IP: '1000000/1h',
     RATE_LIMIT_IP: '10000000/1m',
   });
-  const runtime = await openRuntime(config);
+  const runtime = await openRuntime(config, { now });
   const app = await buildApp(runtime.ctx, runtime.database.db, runtime.log);
   try {
     await app.listen({ host: LOOPBACK, port: 0 });
@@ -249,7 +255,7 @@ function sqliteTransactions(dataDir: string, settings: Settings): Ceiling {
 
 // ------------------------------------------------------------------------------------------ the benches
 
-function loadJob(settings: Settings, url: string, extra: Pick<LoadJob, 'requests' | 'refresh'>): LoadJob {
+function loadJob(settings: Settings, url: string, extra: Pick<LoadJob, 'requests' | 'refresh' | 'pool'>): LoadJob {
   return { url, connections: settings.connections, warmupSeconds: settings.warmupSeconds, seconds: settings.seconds, ...extra };
 }
 
@@ -313,12 +319,68 @@ async function benchMe(server: Gatehouse, emails: string[], settings: Settings) 
   }
 }
 
+/**
+ * POST /auth/mfa/verify with a TOTP code, per second. Each request needs a ticket nobody used and a code of a
+ * time step its factor has not accepted yet (RFC 6238 §5.2: a step is accepted once per factor), so the
+ * requests cannot be replayed like a login's; they are made beforehand and each is sent exactly once
+ * (load.ts `pool`, a fixed number of requests rather than a duration).
+ * - Its own server, on a clock frozen at one instant: then every code of the drift window (the previous,
+ *   current and next step) stays valid for the whole run, and each factor signs in three times, in step
+ *   order (the pool sends every account's step T-1 before any T, and T before T+1, thousands of requests
+ *   apart, so no claim arrives out of order). The server's work per request is what it is with a moving
+ *   clock: the ticket taken, the limits checked, the sealed secret opened, the window's HMACs, the step
+ *   claimed in the database, then the sign-in written and its tokens signed.
+ * - The accounts and factors are written straight through the stores (one argon2 hash shared by all; the
+ *   password is never checked here), and the tickets are issued by the domain's own issueMfaChallenge, as a
+ *   password login would after its argon2 verify: that cost is the login figure's, not this one's.
+ * - Left in, as in production: the new-device check after each answer (the first sign-in of an account
+ *   skips it, the two after it run it) and the pending-reset check.
+ */
+async function benchMfaVerify(dataDir: string, settings: Settings) {
+  const frozen = Date.now();
+  const server = await startGatehouse(dataDir, settings, () => frozen);
+  try {
+    const { ctx } = server.runtime;
+    const verifies = Math.max(300, Math.floor(envNumber('BENCH_MFA_VERIFIES', 6000)));
+    const warmups = settings.warmupSeconds > 0 ? Math.max(300, Math.floor(verifies / 5)) : 0;
+    const passwordHash = await hashPassword(PASSWORD);
+    const STEPS = [-1, 0, 1];
+    /** Accounts enough for `count` verifies at three steps each; the bodies in step order. */
+    const pool = async (count: number, tag: string): Promise<string[]> => {
+      const accounts = await Promise.all(
+        Array.from({ length: Math.ceil(count / STEPS.length) }, async (_, i) => {
+          const user: User = { id: uuidv7(frozen), email: `bench-mfa-${tag}-${i}@example.com`, name: `MFA ${i}`, role: 'user', passwordHash, emailVerifiedAt: frozen, disabledAt: null, createdAt: frozen, updatedAt: frozen, lastLoginAt: null };
+          await ctx.users.create(user);
+          const { factor, secret } = await enrolTotp(ctx, user, {});
+          await ctx.factors.confirm(factor.id, frozen);
+          return { user, secret };
+        }),
+      );
+      const bodies: string[] = [];
+      for (const offset of STEPS) {
+        for (const { user, secret } of accounts) {
+          const { mfaTicket } = await issueMfaChallenge(ctx, { user, amr: ['pwd'], mode: 'token', client: { ip: LOOPBACK, userAgent: null } });
+          bodies.push(JSON.stringify({ mfaTicket, code: codeAt(secret, frozen + offset * TOTP_PERIOD_S * 1000) }));
+        }
+      }
+      return bodies.slice(0, count);
+    };
+    const warmupBodies = await pool(warmups, 'warmup');
+    const bodies = await pool(verifies, 'run');
+    const http = await runLoad({ ...loadJob(settings, server.url, {}), pool: { path: '/auth/mfa/verify', warmupBodies, bodies } });
+    return { http, verifies };
+  } finally {
+    await server.close();
+  }
+}
+
 // ----------------------------------------------------------------------------------------------- report
 
 type Results = {
   login: Awaited<ReturnType<typeof benchLogins>>;
   refresh: Awaited<ReturnType<typeof benchRefreshes>>;
   me: Awaited<ReturnType<typeof benchMe>>;
+  mfa: Awaited<ReturnType<typeof benchMfaVerify>>;
 };
 
 const rate = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1));
@@ -381,6 +443,7 @@ function printReport(r: Results, settings: Settings, env: ReturnType<typeof envi
     httpRow('GET /auth/me, Bearer', r.me.bearer),
     httpRow('GET /auth/me, session cookie', r.me.cookie),
     httpRow('GET /auth/me, bare Fastify, no auth', r.me.baseline),
+    httpRow('POST /auth/mfa/verify (TOTP)', r.mfa.http),
     '',
   );
 
@@ -397,6 +460,7 @@ function printReport(r: Results, settings: Settings, env: ReturnType<typeof envi
     `refreshes/s ${rate(r.refresh.http.perSecond)} vs token-signing ceiling ${rate(r.refresh.sign.perSecond)} → ${times(q.refreshesPerTokenSign)}`,
     `me (Bearer) req/s ${rate(r.me.bearer.perSecond)} vs bare Fastify ${rate(r.me.baseline.perSecond)} → ${times(q.meBearerPerBareFastify)}`,
     `me (session) req/s ${rate(r.me.cookie.perSecond)} vs bare Fastify ${rate(r.me.baseline.perSecond)} → ${times(q.meSessionPerBareFastify)}`,
+    `MFA verifies/s ${rate(r.mfa.http.perSecond)} (${r.mfa.verifies} single-use requests, frozen clock) beside password logins/s ${rate(r.login.http.perSecond)}`,
   );
   // Runs happen one after another, so load that comes and goes skews ratios as well as absolute figures.
   if (env.loadAverage1mAtStart > env.cpus / 2) {
@@ -415,7 +479,7 @@ function writeJson(r: Results, settings: Settings, env: ReturnType<typeof enviro
     generatedAt: new Date().toISOString(),
     environment: env,
     settings,
-    http: { login: r.login.http, refresh: r.refresh.http, meBearer: r.me.bearer, meSession: r.me.cookie, bareFastify: r.me.baseline },
+    http: { login: r.login.http, refresh: r.refresh.http, meBearer: r.me.bearer, meSession: r.me.cookie, bareFastify: r.me.baseline, mfaVerify: r.mfa.http },
     ceilings: { argon2idVerify: r.login.argon2, sqliteTransaction: r.refresh.sqlite, tokenSign: r.refresh.sign },
     ratios: ratios(r),
   };
@@ -437,6 +501,7 @@ async function main(): Promise<void> {
       login: await benchLogins(server, emails, settings),
       refresh: await benchRefreshes(server, emails, settings),
       me: await benchMe(server, emails, settings),
+      mfa: await benchMfaVerify(mkdtempSync(path.join(dataDir, 'mfa-')), settings),
     };
     const env = environment(settings, loadAtStart);
     printReport(results, settings, env);
