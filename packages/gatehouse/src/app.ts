@@ -30,6 +30,7 @@ import { socialRoutes } from './http/routes/social.ts';
 import { pageRoutes } from './http/routes/pages.ts';
 import { recoveryRoutes } from './http/routes/recovery.ts';
 import { wellKnownRoutes } from './http/routes/well-known.ts';
+import { mountOidcProvider } from './http/routes/oauth2.ts';
 import type { App } from './http/types.ts';
 
 export const BODY_LIMIT = 64 * 1024;
@@ -132,6 +133,7 @@ export async function buildApp(ctx: Context, db: Db, log: Logger): Promise<App> 
   mfaRoutes(app, ctx, guards);
   magicLinkRoutes(app, ctx);
   auditRoutes(app, ctx, guards);
+  if (config.oidcProvider) mountOidcProvider(app, ctx, db, guards, csrf);
   return app;
 }
 

@@ -88,6 +88,8 @@ export interface Config {
   readonly oauthProviders: readonly OAuthProviderConfig[];
   /** `OAUTH_REDIRECT_ALLOWLIST`: the exact URLs a sign-in may end at; PUBLIC_URL + '/' by default. */
   readonly oauthRedirectAllowlist: readonly string[];
+  /** OIDC_PROVIDER: Gatehouse is an OpenID provider under /oauth2/ (default on; off with JWT_ALG=HS256, which has no public key to sign ID tokens). */
+  readonly oidcProvider: boolean;
 }
 
 export class ConfigError extends Error {
@@ -262,6 +264,13 @@ function oauthRedirectAllowlist(env: Env, publicUrl: string): string[] {
 }
 
 const ROLE_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
+function oidcProviderEnabled(env: Env, jwtAlg: JwtAlg): boolean {
+  const enabled = bool(env, 'OIDC_PROVIDER', jwtAlg !== 'HS256');
+  // ID tokens are verified by other parties with the published keys: an HMAC secret cannot be published.
+  if (enabled && jwtAlg === 'HS256') throw new ConfigError('OIDC_PROVIDER', 'the OpenID provider needs an asymmetric JWT_ALG (RS256, ES256 or EdDSA), not HS256');
+  return enabled;
+}
+
 const WEAK_SECRETS = new Set(['secret', 'changeme', 'change-me', 'password', 'your-secret-key', 'jwt-secret', 'supersecret']);
 
 function isWeakSecret(value: string): boolean {
@@ -452,6 +461,7 @@ export function loadConfig(env: Env = readEnv()): Config {
     metricsEnabled,
     oauthProviders: oauthProviders(env),
     oauthRedirectAllowlist: oauthRedirectAllowlist(env, publicUrl.href.replace(/\/$/, '')),
+    oidcProvider: oidcProviderEnabled(env, jwtAlg),
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
     throw new ConfigError('LOG_LEVEL', 'must be one of fatal, error, warn, info, debug, trace, silent');

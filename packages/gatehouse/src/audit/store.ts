@@ -32,6 +32,11 @@ export const AUDIT_TYPES = [
   'new_device_signin',
   'not_me',
   'reauthenticated',
+  'oidc_consent',
+  'oidc_app_revoked',
+  'oidc_client_created',
+  'oidc_client_updated',
+  'oidc_client_deleted',
 ] as const;
 
 export type AuditType = (typeof AUDIT_TYPES)[number];

@@ -226,6 +226,41 @@ migrations['0009_passkeys'] = {
   },
 };
 
+// The OpenID provider: oidc-provider's artefacts (sessions, codes, tokens, grants…) in one table, and the
+// clients registered with it, their secrets stored only as SHA-256.
+migrations['0011_oidc'] = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('oidc_payloads')
+      .addColumn('id', 'text', (c) => c.notNull())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('payload', 'text', (c) => c.notNull())
+      .addColumn('grant_id', 'text')
+      .addColumn('user_code', 'text')
+      .addColumn('uid', 'text')
+      .addColumn('account_id', 'text')
+      .addColumn('expires_at', 'bigint')
+      .addColumn('consumed_at', 'bigint')
+      .addPrimaryKeyConstraint('oidc_payloads_pkey', ['kind', 'id'])
+      .execute();
+    await db.schema.createIndex('oidc_payloads_grant_id').on('oidc_payloads').column('grant_id').execute();
+    await db.schema.createIndex('oidc_payloads_uid').on('oidc_payloads').column('uid').execute();
+    await db.schema.createIndex('oidc_payloads_account_id').on('oidc_payloads').columns(['account_id', 'kind']).execute();
+    await db.schema.createIndex('oidc_payloads_user_code').on('oidc_payloads').column('user_code').execute();
+    await db.schema.createIndex('oidc_payloads_expires_at').on('oidc_payloads').column('expires_at').execute();
+    await db.schema
+      .createTable('oidc_clients')
+      .addColumn('client_id', 'text', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('secret_hash', 'text')
+      .addColumn('metadata', 'text', (c) => c.notNull())
+      .addColumn('first_party', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .execute();
+  },
+};
+
 export const MIGRATION_NAMES = Object.keys(migrations);
 
 export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {

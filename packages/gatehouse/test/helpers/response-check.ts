@@ -101,6 +101,8 @@ export function checkResponses(app: App): Set<string> {
     // The docs UI's own files and the document itself are not operations of the API; CORS preflights
     // (OPTIONS *) are answered by @fastify/cors for every path.
     if (route.startsWith('/docs') || route === '/openapi.json' || route === '*') return null;
+    // oidc-provider's endpoints (OAuth's formats, outside the document by design; see its info.description).
+    if (route === '/oauth2/*') return null;
 
     const path = route.replace(/:(\w+)/g, '{$1}');
     // HEAD is answered by every GET route, as its GET without the body.

@@ -18,6 +18,8 @@ const FLASH_TTL_MS = 60_000;
 
 /** The pages a sign-in may return to besides OAUTH_REDIRECT_ALLOWLIST: our own, so never an open redirect. */
 const OWN_PAGES = new Set(['/account', '/admin']);
+/** The OpenID provider's interaction page, where a sign-in for an application continues. */
+const OIDC_INTERACTION = /^\/oauth2\/interaction\/[A-Za-z0-9_-]{1,64}$/;
 
 export interface SignedIn {
   user: User;
@@ -92,7 +94,7 @@ export class PageRequests {
 
   /** Where a sign-in may go: our own account pages, or exactly an OAUTH_REDIRECT_ALLOWLIST entry; else /account. */
   returnTo(raw: string): string {
-    if (OWN_PAGES.has(raw) || this.ctx.config.oauthRedirectAllowlist.includes(raw)) return raw;
+    if (OWN_PAGES.has(raw) || OIDC_INTERACTION.test(raw) || this.ctx.config.oauthRedirectAllowlist.includes(raw)) return raw;
     return '/account';
   }
 }

@@ -60,7 +60,8 @@ export async function registerOpenApi(app: App, ctx: Context): Promise<void> {
   routeTables.set(app, table);
   // Every route answers errors in the contract's shape; declaring it also documents it.
   app.addHook('onRoute', (route) => {
-    if (route.url.startsWith('/docs')) return;
+    // The docs UI, and oidc-provider's endpoints, which speak OAuth's formats (documented in DESCRIPTION).
+    if (route.url.startsWith('/docs') || route.url === '/oauth2/*') return;
     for (const method of [route.method].flat()) if (method !== 'HEAD') table.push({ method, url: route.url });
     const schema = (route.schema ??= {}) as FastifySchema & { produces?: string[] };
     // The pages answer their errors as pages (their scope's error handler); everything else as JSON.

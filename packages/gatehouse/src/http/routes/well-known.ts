@@ -40,7 +40,8 @@ export function wellKnownRoutes(app: App, ctx: Context): void {
     return ctx.keyRing.jwks() as Static<typeof JwksSchema>;
   });
 
-  app.get('/.well-known/openid-configuration', { schema: { response: { 200: DiscoverySchema } } }, async (_request, reply) => {
+  // With the OpenID provider on, the provider's own metadata is served instead (routes/oauth2.ts).
+  if (!ctx.config.oidcProvider) app.get('/.well-known/openid-configuration', { schema: { response: { 200: DiscoverySchema } } }, async (_request, reply) => {
     const base = ctx.config.publicUrl;
     reply.header('cache-control', 'public, max-age=3600');
     // Only what exists and works as advertised (RFC 8414 §2): the issuer, its keys and RFC 7662 introspection.

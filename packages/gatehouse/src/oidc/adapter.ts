@@ -1,0 +1,82 @@
+// oidc-provider's storage adapter over the database: every model in one table (oidc_payloads), and the
+// Client model read from the clients Gatehouse registered (oidc_clients), never written through here.
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import type { OidcClientStore, OidcPayloadStore } from './store.ts';
+import { providerMetadata } from './clients.ts';
+
+export interface AdapterDependencies {
+  payloads: OidcPayloadStore;
+  clients: OidcClientStore;
+  now: () => number;
+}
+
+export class OidcPayloadAdapter implements Adapter {
+  constructor(
+    private readonly kind: string,
+    private readonly deps: AdapterDependencies,
+  ) {}
+
+  async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+    const expiresAt = expiresIn ? this.deps.now() + expiresIn * 1000 : null;
+    await this.deps.payloads.upsert(this.kind, id, payload as Record<string, unknown>, expiresAt);
+  }
+
+  async find(id: string): Promise<AdapterPayload | undefined> {
+    return (await this.deps.payloads.find(this.kind, id, this.deps.now())) as AdapterPayload | undefined;
+  }
+
+  async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    return (await this.deps.payloads.findByUid(this.kind, uid, this.deps.now())) as AdapterPayload | undefined;
+  }
+
+  async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    return (await this.deps.payloads.findByUserCode(this.kind, userCode, this.deps.now())) as AdapterPayload | undefined;
+  }
+
+  async consume(id: string): Promise<void> {
+    await this.deps.payloads.consume(this.kind, id, this.deps.now());
+  }
+
+  async destroy(id: string): Promise<void> {
+    await this.deps.payloads.destroy(this.kind, id);
+  }
+
+  async revokeByGrantId(grantId: string): Promise<void> {
+    await this.deps.payloads.revokeByGrantId(this.kind, grantId);
+  }
+}
+
+/** Clients come from `gatehouse clients create` and /admin/clients only: dynamic writes are refused. */
+export class ClientAdapter implements Adapter {
+  constructor(private readonly deps: AdapterDependencies) {}
+
+  async find(id: string): Promise<AdapterPayload | undefined> {
+    const client = await this.deps.clients.find(id);
+    return client ? (providerMetadata(client) as AdapterPayload) : undefined;
+  }
+
+  async upsert(): Promise<void> {
+    throw new Error('clients are registered through Gatehouse (CLI or /admin/clients), not through the provider');
+  }
+
+  async destroy(): Promise<void> {
+    throw new Error('clients are deleted through Gatehouse (CLI or /admin/clients), not through the provider');
+  }
+
+  async findByUid(): Promise<undefined> {
+    return undefined;
+  }
+
+  async findByUserCode(): Promise<undefined> {
+    return undefined;
+  }
+
+  async consume(): Promise<void> {}
+
+  async revokeByGrantId(): Promise<void> {}
+}
+
+/** oidc-provider's `adapter` option: one adapter per model name. */
+export function adapterFactory(deps: AdapterDependencies): (name: string) => Adapter {
+  return (name) => (name === 'Client' ? new ClientAdapter(deps) : new OidcPayloadAdapter(name, deps));
+}
