@@ -9,6 +9,7 @@ import { AppError } from './errors.ts';
 import { serve } from './server.ts';
 import { explainStartupFailure } from './startup.ts';
 import { createUser } from './users/service.ts';
+import { CLIENTS_USAGE, clientsCommand } from './oidc/cli.ts';
 
 const USAGE = `Usage: gatehouse <command>
 
@@ -18,6 +19,7 @@ Commands:
   user create --email E [--name N] [--admin] [--role R] [--password-stdin]
                                 create a user; without --password-stdin a random password is printed once
   keys rotate                   add a new signing key; old keys stay published until their tokens expire
+${CLIENTS_USAGE}
 
 Settings come from the environment and a .env file; see the README.`;
 
@@ -104,11 +106,21 @@ async function main(argv: string[]): Promise<number> {
     }
     return 0;
   }
+  if (command === 'clients') {
+    const runtime = await openRuntime(config);
+    let code: number;
+    try {
+      code = await clientsCommand(runtime, sub, rest, (line) => console.log(line));
+    } finally {
+      await runtime.close();
+    }
+    if (code !== 2) return code;
+  }
   console.error(`Unknown command: ${[command, sub].filter(Boolean).join(' ')}\n\n${USAGE}`);
   return 2;
 }
 
-const KNOWN_COMMANDS = new Set(['serve', 'migrate', 'user', 'keys']);
+const KNOWN_COMMANDS = new Set(['serve', 'migrate', 'user', 'keys', 'clients']);
 
 main(process.argv.slice(2)).then(
   (code) => {
