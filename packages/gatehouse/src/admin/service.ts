@@ -5,6 +5,7 @@ import { UUID_PATTERN } from '../crypto/random.ts';
 import { AppError, validationError } from '../errors.ts';
 import { endUserSessions } from '../sessions/service.ts';
 import { checkName, normalizeName } from '../users/policy.ts';
+import { deleteAccount } from '../users/delete-account.ts';
 import type { User, UserPatch } from '../users/store.ts';
 
 export interface UserPage {
@@ -20,10 +21,11 @@ function decodeCursor(cursor: string): string {
   return id;
 }
 
-export async function listUsers(ctx: Context, query: { q?: string; limit?: number; cursor?: string }): Promise<UserPage> {
+export async function listUsers(ctx: Context, query: { q?: string; limit?: number; cursor?: string; disabled?: boolean }): Promise<UserPage> {
   const limit = query.limit ?? 50;
   const users = await ctx.users.list({
     q: query.q?.trim() || undefined,
+    disabled: query.disabled,
     limit: limit + 1,
     afterId: query.cursor ? decodeCursor(query.cursor) : undefined,
   });
@@ -93,10 +95,7 @@ export async function patchUser(ctx: Context, id: string, input: AdminPatch, act
   return updated;
 }
 
+/** The same erasure as DELETE /auth/me (users/delete-account.ts), asked for by an admin. */
 export async function deleteUser(ctx: Context, id: string, actor: Actor): Promise<void> {
-  const user = await getUserById(ctx, id);
-  await keepOneAdmin(ctx, user, true);
-  await endUserSessions(ctx, id, 'user_deleted');
-  await ctx.users.delete(id);
-  await recordEvent(ctx, 'user_deleted', { userId: id, client: actor.client, detail: { by: actor.userId, email: user.email } });
+  await deleteAccount(ctx, await getUserById(ctx, id), actor);
 }

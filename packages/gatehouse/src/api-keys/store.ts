@@ -15,6 +15,8 @@ export interface ApiKeyStore {
   create(key: ApiKey): Promise<void>;
   findByPrefix(prefix: string): Promise<ApiKey | null>;
   listLive(userId: string, now: number): Promise<ApiKey[]>;
+  /** Every key of the user, revoked and expired ones too, newest first: the account export. */
+  listByUser(userId: string): Promise<ApiKey[]>;
   countLive(userId: string, now: number): Promise<number>;
   /** Revokes one of the user's keys; false when it is not theirs or already revoked. */
   revoke(userId: string, id: string, now: number): Promise<boolean>;

@@ -41,14 +41,27 @@ export interface AuditPage {
   nextCursor: string | null;
 }
 
-export async function listEvents(ctx: Context, query: { userId?: string; type?: AuditType; cursor?: string; limit?: number }): Promise<AuditPage> {
+export interface EventQuery {
+  userId?: string;
+  type?: AuditType;
+  cursor?: string;
+  limit?: number;
+  /** Only events at or after `since` and before `until` (epoch ms). */
+  since?: number;
+  until?: number;
+}
+
+export async function listEvents(ctx: Context, query: EventQuery): Promise<AuditPage> {
   const limit = query.limit ?? 50;
   let beforeId: string | undefined;
   if (query.cursor) {
     beforeId = Buffer.from(query.cursor, 'base64url').toString('utf8');
     if (!UUID_PATTERN.test(beforeId)) throw validationError([{ field: 'cursor', message: 'Invalid cursor' }]);
   }
-  const events = await ctx.audit.list({ userId: query.userId, type: query.type, beforeId, limit: limit + 1 });
+  if (query.since !== undefined && query.until !== undefined && query.since >= query.until) {
+    throw validationError([{ field: 'until', message: 'until must be after since' }]);
+  }
+  const events = await ctx.audit.list({ userId: query.userId, type: query.type, beforeId, since: query.since, until: query.until, limit: limit + 1 });
   const page = events.slice(0, limit);
   const last = page[page.length - 1];
   return { events: page, nextCursor: events.length > limit && last ? Buffer.from(last.id).toString('base64url') : null };

@@ -32,6 +32,13 @@ export const AUDIT_TYPES = [
   'new_device_signin',
   'not_me',
   'reauthenticated',
+  'email_change_requested',
+  'email_changed',
+  'email_change_reverted',
+  'account_exported',
+  'user_invited',
+  'verification_resent',
+  'user_signed_out',
   'oidc_consent',
   'oidc_app_revoked',
   'oidc_client_created',
@@ -57,6 +64,9 @@ export interface AuditQuery {
   type?: AuditType;
   /** Only events older than this id (newest first). */
   beforeId?: string;
+  /** Only events at or after `since` and before `until` (epoch ms). */
+  since?: number;
+  until?: number;
   limit: number;
 }
 
@@ -64,4 +74,14 @@ export interface AuditStore {
   append(event: AuditEvent): Promise<void>;
   list(query: AuditQuery): Promise<AuditEvent[]>;
   deleteBefore(at: number): Promise<number>;
+  /**
+   * Events that name the user, as their subject or anywhere in their detail (an admin's `by`), oldest first after
+   * `afterId`: what an account's deletion rewrites.
+   */
+  listMentioning(userId: string, afterId: string | null, limit: number): Promise<AuditEvent[]>;
+  /**
+   * Rewrites one event's subject, client and detail. The log is append-only but for this: an erased account's
+   * events keep their place in the trail under a pseudonym (GDPR art. 17).
+   */
+  rewrite(event: AuditEvent): Promise<void>;
 }

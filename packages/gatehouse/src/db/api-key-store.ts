@@ -55,6 +55,10 @@ export class SqlApiKeyStore implements ApiKeyStore {
     return (await this.live(userId, now).selectAll().orderBy('created_at', 'desc').execute()).map(toApiKey);
   }
 
+  async listByUser(userId: string): Promise<ApiKey[]> {
+    return (await this.db.selectFrom('api_keys').selectAll().where('user_id', '=', userId).orderBy('created_at', 'desc').execute()).map(toApiKey);
+  }
+
   async countLive(userId: string, now: number): Promise<number> {
     const row = await this.live(userId, now).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     return Number(row.n);

@@ -226,6 +226,14 @@ migrations['0009_passkeys'] = {
   },
 };
 
+// Issue 18: an e-mail change's one-time tokens carry an address (the new one to confirm, the old one to revert
+// to), kept beside the token's hash so that the link itself holds nothing but the token.
+migrations['0010_email_change'] = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('one_time_tokens').addColumn('email', 'text').execute();
+  },
+};
+
 // The OpenID provider: oidc-provider's artefacts (sessions, codes, tokens, grants…) in one table, and the
 // clients registered with it, their secrets stored only as SHA-256.
 migrations['0011_oidc'] = {

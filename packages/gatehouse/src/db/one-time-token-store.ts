@@ -16,9 +16,16 @@ export class SqlOneTimeTokenStore implements OneTimeTokenStore {
         .execute();
       await trx
         .insertInto('one_time_tokens')
-        .values({ hash: token.hash, user_id: token.userId, purpose: token.purpose, created_at: token.createdAt, expires_at: token.expiresAt, used_at: null })
+        .values({ hash: token.hash, user_id: token.userId, purpose: token.purpose, created_at: token.createdAt, expires_at: token.expiresAt, used_at: null, email: token.email ?? null })
         .execute();
     });
+  }
+
+  async add(token: OneTimeToken): Promise<void> {
+    await this.db
+      .insertInto('one_time_tokens')
+      .values({ hash: token.hash, user_id: token.userId, purpose: token.purpose, created_at: token.createdAt, expires_at: token.expiresAt, used_at: null, email: token.email ?? null })
+      .execute();
   }
 
   async findUsable(hash: string, purpose: OneTimePurpose, now: number): Promise<OneTimeToken | null> {
@@ -31,7 +38,7 @@ export class SqlOneTimeTokenStore implements OneTimeTokenStore {
       .where('expires_at', '>', now)
       .executeTakeFirst();
     if (!row) return null;
-    return { hash: row.hash, userId: row.user_id, purpose: row.purpose as OneTimePurpose, createdAt: row.created_at, expiresAt: row.expires_at, usedAt: row.used_at };
+    return { hash: row.hash, userId: row.user_id, purpose: row.purpose as OneTimePurpose, createdAt: row.created_at, expiresAt: row.expires_at, usedAt: row.used_at, email: row.email };
   }
 
   async consume(hash: string, purpose: OneTimePurpose, now: number): Promise<boolean> {
@@ -44,5 +51,16 @@ export class SqlOneTimeTokenStore implements OneTimeTokenStore {
       .where('expires_at', '>', now)
       .executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
+  }
+
+  async retire(userId: string, purpose: OneTimePurpose, now: number): Promise<number> {
+    const result = await this.db
+      .updateTable('one_time_tokens')
+      .set({ used_at: now })
+      .where('user_id', '=', userId)
+      .where('purpose', '=', purpose)
+      .where('used_at', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
   }
 }

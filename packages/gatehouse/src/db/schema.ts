@@ -49,6 +49,8 @@ export interface OneTimeTokensTable {
   created_at: number;
   expires_at: number;
   used_at: number | null;
+  /** email_change: the new address to confirm; email_change_revert: the old address to go back to. */
+  email: string | null;
 }
 
 export interface SigningKeysTable {

@@ -129,6 +129,11 @@ export class SqlSessionStore implements SessionStore {
     return rows.map(toSession);
   }
 
+  async listByUser(userId: string): Promise<Session[]> {
+    const rows = await this.db.selectFrom('sessions').selectAll().where('user_id', '=', userId).orderBy('created_at', 'desc').execute();
+    return rows.map(toSession);
+  }
+
   async reauthenticate(id: string, authTime: number, amr: string[]): Promise<boolean> {
     const result = await this.db.updateTable('sessions').set({ auth_time: authTime, amr: amr.join(' ') }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;

@@ -77,6 +77,16 @@ export class SqlUserStore implements UserStore {
     return row ? toUser(row) : null;
   }
 
+  async changeEmail(id: string, email: string, now: number): Promise<User | 'email_taken' | null> {
+    try {
+      const row = await this.db.updateTable('users').set({ email, email_verified_at: now, updated_at: now }).where('id', '=', id).returningAll().executeTakeFirst();
+      return row ? toUser(row) : null;
+    } catch (err) {
+      if (isUniqueViolation(err)) return 'email_taken';
+      throw err;
+    }
+  }
+
   async lock(id: string): Promise<User | null> {
     // A no-op write takes the row lock (PostgreSQL) until the transaction ends; SQLite has one writer anyway.
     const row = await this.db.updateTable('users').set((eb) => ({ updated_at: eb.ref('updated_at') })).where('id', '=', id).returningAll().executeTakeFirst();
@@ -91,6 +101,7 @@ export class SqlUserStore implements UserStore {
   async list(query: UserListQuery): Promise<User[]> {
     let select = this.db.selectFrom('users').selectAll().orderBy('id').limit(query.limit);
     if (query.afterId) select = select.where('id', '>', query.afterId);
+    if (query.disabled !== undefined) select = select.where('disabled_at', query.disabled ? 'is not' : 'is', null);
     if (query.q) {
       const pattern = likePattern(query.q);
       // SQLite has no default LIKE escape character; name one for both databases.

@@ -67,3 +67,15 @@ export const NameField = documented(Type.String({ maxLength: 1000 }), {
 export const CursorField = documented(Type.String({ maxLength: 200 }), { pattern: '^[A-Za-z0-9_-]{48}$', description: "The previous page's nextCursor, unchanged" });
 /** A role name: one of ROLES (user and admin, plus those configured). */
 export const RoleField = documented(Type.String({ maxLength: 32 }), (config) => ({ minLength: 1, enum: [...config.roles], description: 'One of the configured roles' }));
+
+/** A session as its user (GET /auth/sessions) and admins (GET /admin/users/:id/sessions) see it. */
+export const SessionSchema = Type.Object({
+  id: Type.String(),
+  createdAt: DateTime,
+  lastUsedAt: DateTime,
+  expiresAt: DateTime,
+  userAgent: Type.Union([Type.String(), Type.Null()]),
+  device: Type.String({ description: 'The user agent, readable: "Chrome on macOS", or its first product token ("curl")' }),
+  ip: Type.Union([Type.String(), Type.Null()]),
+  current: Type.Boolean(),
+});

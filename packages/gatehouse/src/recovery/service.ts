@@ -8,18 +8,34 @@ import { allowMailTo, consumeSignupAttempt, recordLoginSuccess } from '../sessio
 import { mayRecover } from '../sign-in/access-policy.ts';
 import { checkPassword, normalizeEmail } from '../users/policy.ts';
 import type { User } from '../users/store.ts';
-import type { OneTimePurpose } from './store.ts';
+import type { OneTimePurpose, OneTimeToken } from './store.ts';
 import { passwordChangedMail, resetMail, verificationMail } from './templates.ts';
 
-const PREFIX: Record<OneTimePurpose, string> = { verify_email: 'ghv_', reset_password: 'ghk_', mfa_reset: 'ghf_', not_me: 'ghn_' };
-const PAGE: Record<OneTimePurpose, string> = { verify_email: '/verify-email', reset_password: '/reset-password', mfa_reset: '/mfa-reset', not_me: '/not-me' };
+const PREFIX: Record<OneTimePurpose, string> = { verify_email: 'ghv_', reset_password: 'ghk_', mfa_reset: 'ghf_', not_me: 'ghn_', email_change: 'ghe_', email_change_revert: 'ghx_' };
+const PAGE: Record<OneTimePurpose, string> = {
+  verify_email: '/verify-email',
+  reset_password: '/reset-password',
+  mfa_reset: '/mfa-reset',
+  not_me: '/not-me',
+  email_change: '/email-change',
+  email_change_revert: '/email-change/revert',
+};
+
+export interface TokenOptions {
+  /** An address the token is about, kept with its hash (never in the link). */
+  email?: string;
+  /** Keep the user's older links of this purpose working (a "this wasn't me" link must outlive later requests). */
+  keepOlder?: boolean;
+}
 
 /** A link to `PAGE[purpose]` with a new token for the user; the user's older links of that purpose stop working. */
-export async function issueToken(ctx: Context, user: User, purpose: OneTimePurpose, ttlMs: number, stores: Stores = ctx): Promise<string> {
+export async function issueToken(ctx: Context, user: User, purpose: OneTimePurpose, ttlMs: number, stores: Stores = ctx, options: TokenOptions = {}): Promise<string> {
   const token = randomToken(PREFIX[purpose]);
   const now = ctx.now();
+  const row = { hash: sha256(token), userId: user.id, purpose, createdAt: now, expiresAt: now + ttlMs, usedAt: null, email: options.email ?? null };
   // A new token retires the older ones: only the latest e-mail works.
-  await stores.oneTimeTokens.replace({ hash: sha256(token), userId: user.id, purpose, createdAt: now, expiresAt: now + ttlMs, usedAt: null });
+  if (options.keepOlder) await stores.oneTimeTokens.add(row);
+  else await stores.oneTimeTokens.replace(row);
   return `${ctx.config.publicUrl}${PAGE[purpose]}?token=${encodeURIComponent(token)}`;
 }
 
@@ -34,11 +50,16 @@ function isToken(value: string, purpose: OneTimePurpose): boolean {
 
 /** Uses a token of `purpose` up (once, however many race) and returns its user id; null when it does not work. */
 export async function redeemToken(ctx: Context, token: string, purpose: OneTimePurpose): Promise<string | null> {
+  return (await redeemOneTimeToken(ctx, token, purpose))?.userId ?? null;
+}
+
+/** The same, returning the whole token (its address too); through `stores`, it is used up only if they commit. */
+export async function redeemOneTimeToken(ctx: Context, token: string, purpose: OneTimePurpose, stores: Stores = ctx): Promise<OneTimeToken | null> {
   const now = ctx.now();
   const hash = sha256(token);
-  const found = isToken(token, purpose) ? await ctx.oneTimeTokens.findUsable(hash, purpose, now) : null;
-  if (!found || !(await ctx.oneTimeTokens.consume(hash, purpose, now))) return null;
-  return found.userId;
+  const found = isToken(token, purpose) ? await stores.oneTimeTokens.findUsable(hash, purpose, now) : null;
+  if (!found || !(await stores.oneTimeTokens.consume(hash, purpose, now))) return null;
+  return found;
 }
 
 /** Sends the verification e-mail after the response; it counts against the address's e-mail limit. */

@@ -1,4 +1,5 @@
 import type { User } from '../users/store.ts';
+import { deviceOf } from './device.ts';
 
 export type LoginMode = 'token' | 'cookie' | 'session';
 export const LOGIN_MODES: readonly LoginMode[] = ['token', 'cookie', 'session'];
@@ -38,6 +39,8 @@ export interface SessionStore {
   findByTokenHashWithUser(tokenHash: string): Promise<{ session: Session; user: User | null } | null>;
   touch(id: string, now: number, expiresAt?: number): Promise<void>;
   listLive(userId: string, now: number): Promise<Session[]>;
+  /** Every session row of the user, ended ones too, newest first: the account export. */
+  listByUser(userId: string): Promise<Session[]>;
   /** A fresh proof of identity on a live session (step-up): its auth time, and the methods proven so far. */
   reauthenticate(id: string, authTime: number, amr: string[]): Promise<boolean>;
   /** Returns whether a live session was revoked by this call. */
@@ -62,6 +65,8 @@ export interface PublicSession {
   lastUsedAt: string;
   expiresAt: string;
   userAgent: string | null;
+  /** The user agent, readable: "Chrome on macOS" (sessions/device.ts). */
+  device: string;
   ip: string | null;
   current: boolean;
 }
@@ -73,6 +78,7 @@ export function toPublicSession(session: Session, currentId: string | null): Pub
     lastUsedAt: new Date(session.lastUsedAt).toISOString(),
     expiresAt: new Date(session.expiresAt).toISOString(),
     userAgent: session.userAgent,
+    device: deviceOf(session.userAgent),
     ip: session.ip,
     current: session.id === currentId,
   };

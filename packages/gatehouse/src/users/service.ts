@@ -1,6 +1,6 @@
 // Accounts: sign-up, profile and password changes.
 import { auditEvent, recordEvent } from '../audit/service.ts';
-import type { ClientInfo, Context } from '../context.ts';
+import type { ClientInfo, Context, Stores } from '../context.ts';
 import { uuidv7 } from '../crypto/random.ts';
 import { AppError, validationError, type FieldError } from '../errors.ts';
 import { endUserSessions } from '../sessions/service.ts';
@@ -42,14 +42,20 @@ export interface NewAccount {
 }
 
 /**
- * Creates a user (the CLI's `user create`); the e-mail's local part is the name when none is given. The user
- * and its audit event are written together.
+ * Creates a user (the CLI's `user create`, an admin's invitation); the e-mail's local part is the name when none
+ * is given. The user, its audit event and whatever `alongside` writes (an invitation) are written together.
  */
-export async function createUser(ctx: Context, input: NewAccount, detail: Record<string, string> = {}): Promise<User> {
+export async function createUser(
+  ctx: Context,
+  input: NewAccount,
+  detail: Record<string, string> = {},
+  alongside?: (tx: Stores, user: User) => Promise<void>,
+): Promise<User> {
   const user = await newUser(ctx, checkedAccount(ctx, input));
   await ctx.transaction(async (tx) => {
     if (!(await tx.users.create(user))) throw new AppError('email_taken');
     await tx.audit.append(auditEvent(ctx, 'register', { userId: user.id, detail: { role: user.role, ...detail } }));
+    await alongside?.(tx, user);
   });
   ctx.metrics.event('register');
   return user;

@@ -27,6 +27,8 @@ export interface UserListQuery {
   limit: number;
   /** Only ids after this one (ids are time-ordered UUIDv7). */
   afterId?: string;
+  /** Only disabled (true) or only enabled (false) accounts. */
+  disabled?: boolean;
 }
 
 export interface UserStore {
@@ -37,6 +39,8 @@ export interface UserStore {
   findById(id: string): Promise<User | null>;
   findByEmail(email: string): Promise<User | null>;
   update(id: string, patch: UserPatch, now: number): Promise<User | null>;
+  /** Sets a new address, proven by a link mailed to it (so verified at `now`); 'email_taken' when another account has it. */
+  changeEmail(id: string, email: string, now: number): Promise<User | 'email_taken' | null>;
   delete(id: string): Promise<boolean>;
   list(query: UserListQuery): Promise<User[]>;
   countActiveAdmins(): Promise<number>;

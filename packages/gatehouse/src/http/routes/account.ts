@@ -1,24 +1,66 @@
 // The signed-in user's own account: profile, password and sessions.
-import { Type } from 'typebox';
+import { Type, type TSchema } from 'typebox';
 import type { Context } from '../../context.ts';
 import { endOwnSession, listSessions } from '../../sessions/service.ts';
 import { toPublicSession } from '../../sessions/store.ts';
+import { deleteAccount } from '../../users/delete-account.ts';
+import { confirmEmailChange, requestEmailChange, revertEmailChange } from '../../users/email-change.ts';
+import { exportAccount } from '../../users/export-account.ts';
 import { changePassword, getUser, updateProfile } from '../../users/service.ts';
 import { toPublicUser } from '../../users/store.ts';
+import { clearAuthCookies } from '../cookies.ts';
 import type { Guards } from '../plugins/auth.ts';
 import { NoContent, errors } from '../responses.ts';
-import { DateTime, NameField, NewPasswordField, PasswordField, UserResponseSchema } from '../schemas.ts';
+import { AdminUserSchema, DateTime, EmailField, NameField, NewPasswordField, PasswordField, SessionSchema, UserResponseSchema } from '../schemas.ts';
 import { authOf, clientInfo, sessionOf, type App } from '../types.ts';
 
-const SessionSchema = Type.Object({
-  id: Type.String(),
-  createdAt: DateTime,
-  lastUsedAt: DateTime,
-  expiresAt: DateTime,
-  userAgent: Type.Union([Type.String(), Type.Null()]),
-  ip: Type.Union([Type.String(), Type.Null()]),
-  current: Type.Boolean(),
-});
+const TokenField = Type.String({ maxLength: 512 });
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+/** GET /auth/export: every field is described in users/export-account.ts. */
+const AccountExportSchema = Type.Object(
+  {
+    exportedAt: DateTime,
+    user: Type.Intersect([AdminUserSchema, Type.Object({ updatedAt: DateTime, hasPassword: Type.Boolean() })]),
+    sessions: Type.Array(
+      Type.Intersect([
+        SessionSchema,
+        Type.Object({ signInMethods: Type.Array(Type.String()), lastSignInAt: DateTime, endedAt: Nullable(DateTime), endReason: Nullable(Type.String()) }),
+      ]),
+    ),
+    identities: Type.Array(Type.Object({ provider: Type.String(), subject: Type.String(), email: Nullable(Type.String()), emailVerified: Type.Boolean(), linkedAt: DateTime })),
+    factors: Type.Array(
+      Type.Object({ id: Type.String(), type: Type.String(), name: Type.String(), createdAt: DateTime, lastUsedAt: Nullable(DateTime), confirmed: Type.Boolean() }),
+    ),
+    recoveryCodesLeft: Type.Integer(),
+    pendingMfaReset: Nullable(Type.Object({ requestedAt: DateTime, dueAt: DateTime })),
+    apiKeys: Type.Array(
+      Type.Object({
+        id: Type.String(),
+        name: Type.String(),
+        prefix: Type.String(),
+        scopes: Type.Array(Type.String()),
+        createdAt: DateTime,
+        lastUsedAt: Nullable(DateTime),
+        expiresAt: Nullable(DateTime),
+        revokedAt: Nullable(DateTime),
+      }),
+    ),
+    auditEvents: Type.Array(
+      Type.Object({
+        id: Type.String(),
+        at: DateTime,
+        type: Type.String(),
+        sessionId: Nullable(Type.String()),
+        ip: Nullable(Type.String()),
+        userAgent: Nullable(Type.String()),
+        detail: Nullable(Type.Record(Type.String(), Type.Any())),
+      }),
+    ),
+    connectedApps: Type.Array(Type.Object({ clientId: Type.String(), name: Type.String(), scopes: Type.Array(Type.String()), grantedAt: DateTime })),
+  },
+  { description: 'Everything the server holds about the caller; never a password hash, key, secret or token' },
+);
 
 export function accountRoutes(app: App, ctx: Context, guards: Guards): void {
   const authenticated = { preHandler: guards.authenticate };
@@ -60,4 +102,53 @@ export function accountRoutes(app: App, ctx: Context, guards: Guards): void {
       reply.status(204).send();
     },
   );
+
+  // E-mail change (users/email-change.ts): 202 with the links on their way; the address changes on confirmation.
+  app.post(
+    '/auth/email',
+    { preHandler: guards.recentSignIn, schema: { body: Type.Object({ email: EmailField }), response: { 202: Type.Object({ message: Type.String() }), ...errors(401, 403, 409) } } },
+    async (request, reply) => {
+      const auth = sessionOf(request);
+      await requestEmailChange(ctx, auth, request.body.email, clientInfo(request));
+      reply.status(202);
+      return { message: 'We have sent a confirmation link to the new address; your address changes when it is used.' };
+    },
+  );
+
+  // The link from the new address's mail: single use; 409 when another account took the address meanwhile.
+  app.post(
+    '/auth/email/confirm',
+    { schema: { body: Type.Object({ token: TokenField }), response: { 200: UserResponseSchema, ...errors(409) } } },
+    async (request) => ({ user: toPublicUser(await confirmEmailChange(ctx, request.body.token, clientInfo(request))) }),
+  );
+
+  // "This wasn't me", from the old address's notice: the old address back, every session ended, a reset link mailed.
+  app.post(
+    '/auth/email/revert',
+    {
+      schema: {
+        body: Type.Object({ token: TokenField }),
+        response: { 200: Type.Object({ reverted: Type.Boolean(), sessionsEnded: Type.Integer(), message: Type.String() }) },
+      },
+    },
+    async (request) => {
+      const result = await revertEmailChange(ctx, request.body.token, clientInfo(request));
+      return { ...result, message: 'Your address stays as it was, every session was signed out, and we have e-mailed you a link to choose a new password.' };
+    },
+  );
+
+  app.get('/auth/export', { preHandler: guards.recentSignIn, schema: { response: { 200: AccountExportSchema, ...errors(401, 403) } } }, async (request, reply) => {
+    const auth = sessionOf(request);
+    reply.header('cache-control', 'no-store');
+    reply.header('content-disposition', 'attachment; filename="account-export.json"');
+    return exportAccount(ctx, auth, clientInfo(request));
+  });
+
+  // 409 conflict: the last enabled admin.
+  app.delete('/auth/me', { preHandler: guards.recentSignIn, schema: { response: { 204: NoContent, ...errors(401, 403, 409) } } }, async (request, reply) => {
+    const auth = sessionOf(request);
+    await deleteAccount(ctx, await getUser(ctx, auth.userId), { userId: auth.userId, client: clientInfo(request) });
+    clearAuthCookies(reply, ctx.config);
+    reply.status(204).send();
+  });
 }

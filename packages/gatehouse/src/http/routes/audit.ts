@@ -30,12 +30,20 @@ export function auditRoutes(app: App, ctx: Context, guards: Guards): void {
           type: Type.Optional(Type.Union(AUDIT_TYPES.map((t) => Type.Literal(t)))),
           cursor: Type.Optional(CursorField),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
+          since: Type.Optional(Type.String({ format: 'date-time', description: 'Only events at or after this instant' })),
+          until: Type.Optional(Type.String({ format: 'date-time', description: 'Only events before this instant' })),
         }),
         response: { 200: Type.Object({ events: Type.Array(EventSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...errors(401, 403) },
       },
     },
     async (request) => {
-      const page = await listEvents(ctx, { ...request.query, type: request.query.type as AuditType | undefined });
+      const { since, until, ...query } = request.query;
+      const page = await listEvents(ctx, {
+        ...query,
+        type: query.type as AuditType | undefined,
+        since: since === undefined ? undefined : Date.parse(since),
+        until: until === undefined ? undefined : Date.parse(until),
+      });
       return { events: page.events.map((e) => ({ ...e, at: new Date(e.at).toISOString() })), nextCursor: page.nextCursor };
     },
   );
