@@ -27,7 +27,7 @@ export function gatehousePolicy(ctx: Context) {
   const policy = base();
   const login = policy.get('login')!;
   login.checks.add(
-    new Check('gatehouse_session', 'The Gatehouse session ended or changed', async (koa: KoaContextWithOIDC) => {
+    new Check('gatehouse_session', 'The Gatehouse session ended or changed', 'login_required', async (koa: KoaContextWithOIDC) => {
       const { session } = koa.oidc;
       if (!session?.accountId) return Check.NO_NEED_TO_PROMPT;
       const current = await gatehouseSession(ctx, koa.cookies.get(sessionCookieName(ctx.config)));
@@ -37,7 +37,7 @@ export function gatehousePolicy(ctx: Context) {
     }),
   );
   login.checks.add(
-    new Check('mfa_required', 'acr_values asked for a second factor', async (koa: KoaContextWithOIDC) => {
+    new Check('mfa_required', 'acr_values asked for a second factor', 'login_required', async (koa: KoaContextWithOIDC) => {
       if (!asksForMfa(koa.oidc.params?.acr_values)) return Check.NO_NEED_TO_PROMPT;
       const amr = (koa.oidc.session?.amr as string[] | undefined) ?? [];
       return koa.oidc.session?.accountId && amr.includes(AMR.multiFactor) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;

@@ -98,6 +98,18 @@ function configuration(ctx: Context, deps: OidcDependencies, keys: Awaited<Retur
     // Refresh tokens only with offline_access (oidc-provider's default), rotated on every use; a rotated one
     // presented again revokes the grant (oidc-provider's reuse detection; it has no reuse grace, see README).
     rotateRefreshToken: true,
+    // Consent is once per user and client (CONTRACT), not once per browser: a grant given elsewhere counts.
+    loadExistingGrant: async (koa) => {
+      const { oidc } = koa;
+      const clientId = oidc.client!.clientId;
+      const grantId = oidc.result?.consent?.grantId || oidc.session!.grantIdFor(clientId);
+      if (grantId) return oidc.provider.Grant.find(grantId);
+      const accountId = oidc.session!.accountId;
+      if (!accountId) return undefined;
+      const grants = (await deps.payloads.listGrants(accountId, ctx.now())).filter((grant) => grant.clientId === clientId);
+      const newest = grants.sort((a, b) => Number(b.iat) - Number(a.iat))[0];
+      return newest ? oidc.provider.Grant.find(String(newest.jti)) : undefined;
+    },
     ttl: {
       AuthorizationCode: 60,
       AccessToken: SECONDS(config.accessTokenTtlMs),

@@ -81,14 +81,7 @@ export async function browse(url: string | URL, cookie: string | null, jar: Map<
     if (current.origin !== origin) return { final: current, status: 0, hops, body: '', jar };
     const cookies = [...(cookie ? [cookie] : []), ...[...jar].map(([k, v]) => `${k}=${v}`)].join('; ');
     const res = await fetch(current, { redirect: 'manual', headers: cookies ? { cookie: cookies } : {} });
-    for (const line of res.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const index = pair!.indexOf('=');
-      const name = pair!.slice(0, index).trim();
-      const value = pair!.slice(index + 1).trim();
-      if (!value || /max-age=0|expires=thu, 01 jan 1970/i.test(line)) jar.delete(name);
-      else jar.set(name, value);
-    }
+    storeCookies(res, jar);
     hops.push({ status: res.status, url: current.href });
     const location = res.headers.get('location');
     if (res.status >= 300 && res.status < 400 && location) {
@@ -119,12 +112,43 @@ export async function authorizationRequest(rp: oidc.Configuration, params: Recor
 }
 
 /** Signs in through the whole code flow and returns the tokens. */
-export async function codeFlow(provider: Provider, rp: oidc.Configuration, cookie: string, params: Record<string, string> = {}) {
+export async function codeFlow(provider: Provider, rp: oidc.Configuration, cookie: string, params: Record<string, string> = {}, browser: Map<string, string> = new Map()) {
   const request = await authorizationRequest(rp, params);
-  const { final } = await browse(request.url, cookie);
+  const { final, jar } = await browse(request.url, cookie, browser);
   assert.ok(final.href.startsWith(REDIRECT), `ended at ${final.href}`);
   const tokens = await oidc.authorizationCodeGrant(rp, final, { pkceCodeVerifier: request.verifier, expectedState: request.state, expectedNonce: request.nonce });
-  return { tokens, callback: final, request };
+  return { tokens, callback: final, request, jar };
+}
+
+/** A cookie-authenticated POST /auth/reauthenticate with the password: "confirm it's you" on the pages. */
+export async function reauthenticate(provider: Provider, cookie: string): Promise<void> {
+  const { app } = provider.server;
+  const csrfRes = await call(app, 'GET', '/auth/csrf', { headers: { cookie } });
+  const csrfCookie = cookiesOf(csrfRes).gh_csrf!.value;
+  const res = await call(app, 'POST', '/auth/reauthenticate', { body: { password: PASSWORD }, headers: { cookie: `${cookie}; gh_csrf=${csrfCookie}`, 'x-csrf-token': csrfRes.json().csrfToken } });
+  assert.equal(res.statusCode, 204, res.body);
+}
+
+/** POSTs a form as a browser would (application/x-www-form-urlencoded), with cookies; no redirect following. */
+export async function postForm(url: string | URL, fields: Record<string, string>, cookie: string | null, jar: Map<string, string>): Promise<Response> {
+  const res = await fetch(url, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: jarCookies(cookie, jar) }, body: new URLSearchParams(fields) });
+  storeCookies(res, jar);
+  return res;
+}
+
+function storeCookies(res: Response, jar: Map<string, string>): void {
+  for (const line of res.headers.getSetCookie()) {
+    const [pair] = line.split(';');
+    const index = pair!.indexOf('=');
+    const name = pair!.slice(0, index).trim();
+    const value = pair!.slice(index + 1).trim();
+    if (!value || /max-age=0|expires=thu, 01 jan 1970/i.test(line)) jar.delete(name);
+    else jar.set(name, value);
+  }
+}
+
+export function jarCookies(cookie: string | null, jar: Map<string, string>): string {
+  return [...(cookie ? [cookie] : []), ...[...jar].map(([k, v]) => `${k}=${v}`)].join('; ');
 }
 
 export { oidc };

@@ -133,13 +133,17 @@ export function oauth2Routes(app: App, ctx: Context, oidc: OidcProvider, clients
         return consent(request, reply, provider, viewer);
       }
       // The login prompt: a Gatehouse session is the sign-in, if it is fresh and strong enough for this request.
+      // When this browser first reached the interaction (ms): a sign-in for prompt=login must come after it.
+      const startKey = `oidc:interaction-start:${details.uid}`;
+      const seen = await ctx.state.get(startKey);
+      const startedAt = seen === null ? ctx.now() : Number(seen);
+      if (seen === null) await ctx.state.put(startKey, String(startedAt), 600_000);
       if (!viewer) return reply.header('cache-control', 'no-store').redirect(`/login?redirect_to=${encodeURIComponent(here)}`, 303);
       const { session } = viewer;
       const reasons = new Set(details.prompt.reasons);
-      const startedAt = (details as unknown as { iat: number }).iat * 1000;
       const maxAge = details.params.max_age === undefined ? null : Number(details.params.max_age) * 1000;
       // prompt=login asks for a sign-in now; max_age for one no older than that (OpenID Connect Core §3.1.2.1).
-      const stale = (reasons.has('login_prompt') && session.authTime < startedAt - 1000) || (maxAge !== null && ctx.now() - session.authTime > maxAge);
+      const stale = (reasons.has('login_prompt') && session.authTime < startedAt) || (maxAge !== null && ctx.now() - session.authTime > maxAge);
       const wantsMfa = asksForMfa(details.params.acr_values) && !session.amr.includes('mfa');
       if (wantsMfa && (await ctx.factors.countConfirmed(viewer.user.id)) === 0) {
         // OpenID Connect Core errata: the requested acr cannot be met for this account (it has no second factor).
