@@ -38,7 +38,7 @@ export class SqlOneTimeTokenStore implements OneTimeTokenStore {
       .where('expires_at', '>', now)
       .executeTakeFirst();
     if (!row) return null;
-    return { hash: row.hash, userId: row.user_id, purpose: row.purpose as OneTimePurpose, createdAt: row.created_at, expiresAt: row.expires_at, usedAt: row.used_at, email: row.email };
+    return { hash: row.hash, userId: row.user_id, purpose: row.purpose as OneTimePurpose, createdAt: row.created_at, expiresAt: row.expires_at, usedAt: row.used_at, ...(row.email === null ? {} : { email: row.email }) };
   }
 
   async consume(hash: string, purpose: OneTimePurpose, now: number): Promise<boolean> {

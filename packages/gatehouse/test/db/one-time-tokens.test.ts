@@ -36,6 +36,22 @@ describeEachBackend('OneTimeTokenStore', (backend) => {
     assert.deepEqual(await stores.oneTimeTokens.findUsable(theirs.hash, 'reset_password', T0 + MINUTE), theirs, 'another user\'s stays');
   });
 
+  it('keeps the address a token is about, add keeps older tokens working, and retire uses up one purpose only', async () => {
+    const { stores } = backend();
+    const u = await createUser(stores);
+    const change = { ...aOneTimeToken(u.id, 'email_change'), email: 'new@example.com' };
+    const revert = { ...aOneTimeToken(u.id, 'email_change_revert', { createdAt: T0 }), email: 'old@example.com' };
+    const laterRevert = { ...aOneTimeToken(u.id, 'email_change_revert', { createdAt: T0 + MINUTE }), email: 'new@example.com' };
+    await stores.oneTimeTokens.replace(change);
+    await stores.oneTimeTokens.add(revert);
+    await stores.oneTimeTokens.add(laterRevert);
+    assert.deepEqual(await stores.oneTimeTokens.findUsable(change.hash, 'email_change', T0 + MINUTE), change);
+    assert.deepEqual(await stores.oneTimeTokens.findUsable(revert.hash, 'email_change_revert', T0 + MINUTE), revert, 'add leaves the older one usable');
+    assert.equal(await stores.oneTimeTokens.retire(u.id, 'email_change', T0 + MINUTE), 1);
+    assert.equal(await stores.oneTimeTokens.findUsable(change.hash, 'email_change', T0 + MINUTE), null);
+    assert.ok(await stores.oneTimeTokens.findUsable(laterRevert.hash, 'email_change_revert', T0 + MINUTE), 'another purpose stays');
+  });
+
   it('a token is usable until its expiry instant, and not after it is used', async () => {
     const { stores } = backend();
     const u = await createUser(stores);

@@ -33,7 +33,15 @@ Every error is the ErrorResponse body (components.schemas.ErrorResponse) with th
 statuses listed for each operation, any request may be answered before it reaches one: 400 validation_failed
 (malformed HTTP, a malformed URL), 408 request_timeout, 431 headers_too_large, 404 not_found for a path that is
 not listed here and 405 method_not_allowed (with Allow) for a listed path with another method; such a request may
-also be refused as any operation's request is (400, 413, 415, 429, 503).`;
+also be refused as any operation's request is (400, 413, 415, 429, 503).
+
+OpenID provider (OIDC_PROVIDER=true): the endpoints under /oauth2/ are served by oidc-provider itself and speak
+OAuth's formats, not this API's (form-encoded requests, { error, error_description } errors), so they are not
+operations of this document; /.well-known/openid-configuration lists them. GET /oauth2/authorize (authorization
+code + PKCE S256), POST /oauth2/token (authorization_code, refresh_token, client_credentials; client_secret_basic,
+client_secret_post or none), GET|POST /oauth2/userinfo, POST /oauth2/revoke (RFC 7009), POST /oauth2/introspect
+(RFC 7662), GET|POST /oauth2/logout (RP-initiated logout). GET /oauth2/interaction/{uid} and its consent form are
+Gatehouse pages and are documented below.`;
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
