@@ -28,6 +28,7 @@ import { magicLinkRoutes } from './http/routes/magic-link.ts';
 import { mfaRoutes } from './http/routes/mfa.ts';
 import { socialRoutes } from './http/routes/social.ts';
 import { pageRoutes } from './http/routes/pages.ts';
+import { passkeyRoutes } from './http/routes/passkeys.ts';
 import { recoveryRoutes } from './http/routes/recovery.ts';
 import { wellKnownRoutes } from './http/routes/well-known.ts';
 import { mountOidcProvider } from './http/routes/oauth2.ts';
@@ -131,6 +132,7 @@ export async function buildApp(ctx: Context, db: Db, log: Logger): Promise<App> 
   socialRoutes(app, ctx, guards);
   apiKeyRoutes(app, ctx, guards);
   mfaRoutes(app, ctx, guards);
+  passkeyRoutes(app, ctx, guards);
   magicLinkRoutes(app, ctx);
   auditRoutes(app, ctx, guards);
   if (config.oidcProvider) mountOidcProvider(app, ctx, db, guards, csrf);

@@ -88,8 +88,17 @@ export interface Config {
   readonly oauthProviders: readonly OAuthProviderConfig[];
   /** `OAUTH_REDIRECT_ALLOWLIST`: the exact URLs a sign-in may end at; PUBLIC_URL + '/' by default. */
   readonly oauthRedirectAllowlist: readonly string[];
+  /** Passkeys' relying party: WEBAUTHN_RP_ID (PUBLIC_URL's host), the origins assertions may come from, WEBAUTHN_ATTESTATION. */
+  readonly webauthn: WebAuthnConfig;
   /** OIDC_PROVIDER: Gatehouse is an OpenID provider under /oauth2/ (default on; off with JWT_ALG=HS256, which has no public key to sign ID tokens). */
   readonly oidcProvider: boolean;
+}
+
+export interface WebAuthnConfig {
+  readonly rpId: string;
+  /** PUBLIC_URL's origin, then WEBAUTHN_ORIGINS. */
+  readonly origins: readonly string[];
+  readonly attestation: 'none' | 'direct';
 }
 
 export class ConfigError extends Error {
@@ -252,6 +261,36 @@ function oauthProviders(env: Env): OAuthProviderConfig[] {
     });
   }
   return providers;
+}
+
+/**
+ * The WebAuthn relying party. Its id is PUBLIC_URL's host unless WEBAUTHN_RP_ID says otherwise, and it must be
+ * that host or a parent domain of it and of every origin in WEBAUTHN_ORIGINS (a browser refuses the ceremony
+ * otherwise, so a wrong value is better caught at start than by users).
+ */
+function webauthnConfig(env: Env, publicUrl: URL): WebAuthnConfig {
+  const rpId = (env.WEBAUTHN_RP_ID?.trim() || publicUrl.hostname).toLowerCase();
+  const ipv6 = /^\[.*\]$/.test(rpId);
+  if (!ipv6 && !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(rpId)) {
+    throw new ConfigError('WEBAUTHN_RP_ID', `"${rpId.slice(0, 60)}" is not a host name (e.g. example.com, no scheme or port)`);
+  }
+  const origins = [publicUrl.origin];
+  for (const origin of list(env, 'WEBAUTHN_ORIGINS')) {
+    const parsed = url(env, 'WEBAUTHN_ORIGINS', origin);
+    if (parsed.origin !== origin) throw new ConfigError('WEBAUTHN_ORIGINS', `"${origin}" is not an origin (scheme://host[:port], no path)`);
+    if (!origins.includes(origin)) origins.push(origin);
+  }
+  for (const origin of origins) {
+    const host = new URL(origin).hostname;
+    // An IP address is its own and only relying party; a domain may use itself or any parent domain.
+    const ip = /^[\d.]+$/.test(host) || host.startsWith('[');
+    if (host !== rpId && (ip || !host.endsWith(`.${rpId}`))) {
+      throw new ConfigError(env.WEBAUTHN_RP_ID?.trim() ? 'WEBAUTHN_RP_ID' : 'WEBAUTHN_ORIGINS', `"${rpId}" is not ${host} or a parent domain of it (origin ${origin}): passkeys would not work there`);
+    }
+  }
+  const attestation = env.WEBAUTHN_ATTESTATION?.trim().toLowerCase() || 'none';
+  if (attestation !== 'none' && attestation !== 'direct') throw new ConfigError('WEBAUTHN_ATTESTATION', `"${attestation.slice(0, 20)}" is not none or direct`);
+  return Object.freeze({ rpId, origins: Object.freeze(origins), attestation });
 }
 
 /** `OAUTH_REDIRECT_ALLOWLIST`: comma-separated URLs that `redirect_to` must equal exactly. */
@@ -461,6 +500,7 @@ export function loadConfig(env: Env = readEnv()): Config {
     metricsEnabled,
     oauthProviders: oauthProviders(env),
     oauthRedirectAllowlist: oauthRedirectAllowlist(env, publicUrl.href.replace(/\/$/, '')),
+    webauthn: webauthnConfig(env, publicUrl),
     oidcProvider: oidcProviderEnabled(env, jwtAlg),
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {

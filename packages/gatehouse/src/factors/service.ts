@@ -8,12 +8,14 @@ import { Sealer } from '../crypto/seal.ts';
 import { AppError, validationError } from '../errors.ts';
 import { newRecoveryCodes, normalizeRecoveryCode, recoveryCodeHash } from '../methods/recovery-codes/codes.ts';
 import { matchingStep, newTotpSecret, otpauthUrl } from '../methods/totp/totp.ts';
+import { passkeyAmr, verifyAssertion } from '../methods/passkeys/relying-party.ts';
 import { AMR } from '../sign-in/amr.ts';
+import { removeWayIn } from '../sign-in/ways-in.ts';
 import type { User } from '../users/store.ts';
 import { factorAddedNotice, factorRemovedNotice, recoveryCodeUsedNotice, recoveryCodesRegeneratedNotice } from './notices.ts';
 import type { Factor } from './store.ts';
 
-const MAX_FACTORS = 10;
+export const MAX_FACTORS = 10;
 /** An enrolment not confirmed within this long is abandoned (maintenance deletes it). */
 export const PENDING_FACTOR_TTL_MS = 15 * 60_000;
 
@@ -27,8 +29,15 @@ function sealer(ctx: Context): Sealer {
   return found;
 }
 
-/** A proof of a second factor, as the API takes it. */
-export type SecondFactorProof = { code: string } | { recoveryCode: string };
+/** A proof of a second factor, as the API takes it; `webauthn` is an assertion (AuthenticationResponseJSON). */
+export type SecondFactorProof = { code: string } | { recoveryCode: string } | { webauthn: WebAuthnAssertion };
+export type WebAuthnAssertion = Parameters<typeof verifyAssertion>[1];
+
+/**
+ * What a passkey assertion must have been asked for: the second step of the ticket with this hash (and not by
+ * the factor that was its first step), or the step-up of this session.
+ */
+export type ProofScope = { kind: 'mfa'; ticketHash: string; exceptFactorId: string | null } | { kind: 'reauth'; sessionId: string };
 
 export interface FactorList {
   factors: Factor[];
@@ -43,16 +52,16 @@ export async function listFactors(ctx: Context, userId: string): Promise<FactorL
 export type SecondFactorMethod = 'totp' | 'webauthn' | 'recovery_code';
 const METHOD_ORDER: readonly SecondFactorMethod[] = ['totp', 'webauthn', 'recovery_code'];
 
-/** The methods a second step may use, for the challenge's `methods`. */
-export async function availableMethods(ctx: Context, userId: string): Promise<SecondFactorMethod[]> {
+/** The methods a second step may use, for the challenge's `methods`; never the factor that was the first step. */
+export async function availableMethods(ctx: Context, userId: string, exceptFactorId: string | null = null): Promise<SecondFactorMethod[]> {
   const { factors, recoveryCodesLeft } = await listFactors(ctx, userId);
   const methods = new Set<SecondFactorMethod>();
-  for (const factor of factors) methods.add(factor.type);
+  for (const factor of factors) if (factor.id !== exceptFactorId) methods.add(factor.type);
   if (recoveryCodesLeft > 0) methods.add('recovery_code');
   return METHOD_ORDER.filter((m) => methods.has(m));
 }
 
-function checkName(raw: string | undefined, fallback: string): string {
+export function checkName(raw: string | undefined, fallback: string): string {
   const name = (raw ?? fallback).trim().replace(/\s+/g, ' ');
   if (name.length < 1 || name.length > 100) throw validationError([{ field: 'name', message: 'Name must be 1 to 100 characters' }]);
   return name;
@@ -115,11 +124,14 @@ export async function confirmTotp(ctx: Context, user: User, factorId: string, co
 export async function removeFactor(ctx: Context, user: User, factorId: string, client: ClientInfo): Promise<void> {
   const factor = UUID_PATTERN.test(factorId) ? await ctx.factors.find(factorId) : null;
   if (!factor || factor.userId !== user.id) throw new AppError('not_found', { message: 'No second factor with that id' });
-  await ctx.transaction(async (tx) => {
+  const remove = async (tx: Stores) => {
     if (!(await tx.factors.delete(user.id, factorId))) throw new AppError('not_found', { message: 'No second factor with that id' });
     if ((await tx.factors.countConfirmed(user.id)) === 0) await tx.factors.replaceRecoveryCodes(user.id, [], ctx.now());
     await tx.audit.append(auditEvent(ctx, 'mfa_removed', { userId: user.id, client, detail: { factorId, type: factor.type } }));
-  });
+  };
+  // A passkey may be the account's last way in: then it stays (409), however it is removed.
+  if (factor.type === 'webauthn') await removeWayIn(ctx, user.id, remove);
+  else await ctx.transaction(remove);
   ctx.metrics.event('mfa_removed');
   if (factor.confirmedAt !== null) factorRemovedNotice(ctx, user, factor.name, 'you');
 }
@@ -154,11 +166,27 @@ export async function removeAllFactors(ctx: Context, user: User, by: { actorId: 
 }
 
 /**
- * Checks a second factor: a TOTP code of a confirmed factor (its time step accepted once, across instances) or
- * an unused recovery code. The RFC 8176 methods it proves, or null when it proves nothing.
+ * Checks a second factor: a TOTP code of a confirmed factor (its time step accepted once, across instances), a
+ * passkey assertion for a challenge issued for `scope` (its counter moved forward once), or an unused recovery
+ * code. The RFC 8176 methods it proves, or null when it proves nothing.
  */
-export async function proveSecondFactor(ctx: Context, user: User, proof: SecondFactorProof, client: ClientInfo | null): Promise<string[] | null> {
+export async function proveSecondFactor(ctx: Context, user: User, proof: SecondFactorProof, client: ClientInfo | null, scope?: ProofScope): Promise<string[] | null> {
   const now = ctx.now();
+  if ('webauthn' in proof) {
+    if (!scope) return null;
+    const result = await verifyAssertion(
+      ctx,
+      proof.webauthn,
+      (ceremony, factor) =>
+        factor.userId === user.id &&
+        ceremony.kind === scope.kind &&
+        ceremony.userId === user.id &&
+        (scope.kind === 'mfa' ? ceremony.kind === 'mfa' && ceremony.ticket === scope.ticketHash && factor.id !== scope.exceptFactorId : ceremony.kind === 'reauth' && ceremony.sessionId === scope.sessionId),
+      client,
+    );
+    // Without `mfa`: here the passkey is one factor, whatever else it also proved.
+    return result.ok ? passkeyAmr(result.userVerified).filter((m) => m !== AMR.multiFactor) : null;
+  }
   if ('code' in proof) {
     const factors = (await ctx.factors.listByUser(user.id)).filter((f) => f.type === 'totp' && f.confirmedAt !== null);
     for (const factor of factors) {

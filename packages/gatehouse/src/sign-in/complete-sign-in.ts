@@ -27,6 +27,8 @@ export interface SignInRequest {
   userPatch?: UserPatch;
   /** `register` when the session is the account's first; `login_ok` otherwise. */
   auditType?: Extract<AuditType, 'login_ok' | 'register'>;
+  /** The factor that proved this first step (a passkey without user verification): a second step must use another. */
+  firstFactorId?: string;
 }
 
 export interface SignedIn {

@@ -24,6 +24,8 @@ interface Ticket {
   amr: string[];
   /** Audit detail of the first factor (the provider, say). */
   detail: Record<string, string | number | boolean | null> | null;
+  /** The factor that was the first step (a passkey without user verification): the second must be another. */
+  firstFactorId?: string | null;
   failures: number;
   expiresAt: number;
 }
@@ -39,14 +41,25 @@ export interface MfaChallenge {
 /** Starts the second step: stores the ticket (hashed) in the shared state, so any instance can finish it. */
 export async function issueMfaChallenge(
   ctx: Context,
-  request: { user: User; amr: string[]; mode: LoginMode; client: ClientInfo; detail?: Ticket['detail'] },
+  request: { user: User; amr: string[]; mode: LoginMode; client: ClientInfo; detail?: Ticket['detail']; firstFactorId?: string },
 ): Promise<MfaChallenge> {
   const now = ctx.now();
   const mfaTicket = randomToken(MFA_TICKET_PREFIX);
-  const ticket: Ticket = { userId: request.user.id, mode: request.mode, amr: request.amr, detail: request.detail ?? null, failures: 0, expiresAt: now + MFA_TICKET_TTL_MS };
+  const firstFactorId = request.firstFactorId ?? null;
+  const ticket: Ticket = { userId: request.user.id, mode: request.mode, amr: request.amr, detail: request.detail ?? null, firstFactorId, failures: 0, expiresAt: now + MFA_TICKET_TTL_MS };
   await ctx.state.put(TICKET_KEY + sha256(mfaTicket), JSON.stringify(ticket), MFA_TICKET_TTL_MS);
   await recordEvent(ctx, 'mfa_challenged', { userId: request.user.id, client: request.client, detail: { mode: request.mode, amr: request.amr.join(' ') } });
-  return { kind: 'mfa_required', user: request.user, mfaTicket, methods: await availableMethods(ctx, request.user.id), expiresIn: Math.floor(MFA_TICKET_TTL_MS / 1000) };
+  return { kind: 'mfa_required', user: request.user, mfaTicket, methods: await availableMethods(ctx, request.user.id, firstFactorId), expiresIn: Math.floor(MFA_TICKET_TTL_MS / 1000) };
+}
+
+/** A live ticket's user and first factor, read without using it up (for the passkey options of its second step). */
+export async function peekMfaTicket(ctx: Context, mfaTicket: string): Promise<{ userId: string; ticketHash: string; firstFactorId: string | null }> {
+  if (!mfaTicket.startsWith(MFA_TICKET_PREFIX) || mfaTicket.length > 100) throw deadTicket();
+  const ticketHash = sha256(mfaTicket);
+  const raw = await ctx.state.get(TICKET_KEY + ticketHash);
+  const ticket = raw ? (JSON.parse(raw) as Ticket) : null;
+  if (!ticket || ticket.expiresAt <= ctx.now()) throw deadTicket();
+  return { userId: ticket.userId, ticketHash, firstFactorId: ticket.firstFactorId ?? null };
 }
 
 const deadTicket = () => new AppError('invalid_mfa_ticket', { message: 'The sign-in ticket is invalid, used or expired: sign in again' });
@@ -81,13 +94,16 @@ export async function passSecondStep(ctx: Context, input: { mfaTicket: string; p
     await putBack(ticket.failures);
     throw err;
   }
-  const proved = await proveSecondFactor(ctx, user, input.proof, client);
+  const proved = await proveSecondFactor(ctx, user, input.proof, client, { kind: 'mfa', ticketHash: sha256(input.mfaTicket), exceptFactorId: ticket.firstFactorId ?? null });
   if (!proved) {
     const failures = ticket.failures + 1;
     await recordLoginFailure(ctx, user.email, client.ip);
-    await recordEvent(ctx, 'mfa_failed', { userId: user.id, client, detail: { failures, method: 'code' in input.proof ? 'totp' : 'recovery_code' } });
+    const method = 'code' in input.proof ? 'totp' : 'webauthn' in input.proof ? 'webauthn' : 'recovery_code';
+    await recordEvent(ctx, 'mfa_failed', { userId: user.id, client, detail: { failures, method } });
     if (failures < MFA_TICKET_MAX_FAILURES) await putBack(failures);
-    throw new AppError('invalid_mfa_code', { message: failures < MFA_TICKET_MAX_FAILURES ? 'The code is wrong' : 'The code is wrong, and that was the last try: sign in again' });
+    const last = failures < MFA_TICKET_MAX_FAILURES ? '' : ', and that was the last try: sign in again';
+    if (method === 'webauthn') throw new AppError('invalid_webauthn_response', { message: `The passkey response is invalid or not for this sign-in${last}` });
+    throw new AppError('invalid_mfa_code', { message: last ? `The code is wrong${last}` : 'The code is wrong' });
   }
   await recordLoginSuccess(ctx, user.email);
   await recordEvent(ctx, 'mfa_verified', { userId: user.id, client, detail: { method: proved.join(' ') } });

@@ -39,11 +39,12 @@ export async function reauthenticate(ctx: Context, caller: { userId: string; ses
     const check = user.passwordHash ? await ctx.passwords.verify(user.passwordHash, proof.password) : await ctx.passwords.burn(proof.password);
     proved = check.ok && user.passwordHash ? [AMR.password] : null;
   } else {
-    proved = await proveSecondFactor(ctx, user, proof, client);
+    proved = await proveSecondFactor(ctx, user, proof, client, { kind: 'reauth', sessionId: session.id });
   }
   if (!proved) {
     await recordLoginFailure(ctx, user.email, client.ip);
     await recordEvent(ctx, 'login_failed', { userId: user.id, sessionId: session.id, client, detail: { reason: 'reauthentication_failed' } });
+    if ('webauthn' in proof) throw new AppError('invalid_webauthn_response', { message: 'The passkey response is invalid, expired or not for this session: try again' });
     throw 'password' in proof ? new AppError('invalid_credentials', { message: 'The password is wrong' }) : new AppError('invalid_mfa_code');
   }
   const amr = [...new Set([...session.amr, ...proved])];

@@ -1,6 +1,6 @@
 // "An account keeps at least one way to sign in": a rule of the domain, not of SQL. Each way in counts itself
-// here (a password, each linked provider; passkeys will add a line), and removing one is refused when it
-// would leave none.
+// here (a password, each linked provider, each passkey that signs in alone), and removing one is refused when
+// it would leave none.
 import type { Context, Stores } from '../context.ts';
 import { AppError } from '../errors.ts';
 import type { User } from '../users/store.ts';
@@ -9,7 +9,9 @@ import type { User } from '../users/store.ts';
 export async function countWaysIn(tx: Stores, user: User): Promise<number> {
   const identities = await tx.identities.listByUser(user.id);
   const providers = new Set(identities.map((i) => i.provider));
-  return (user.passwordHash !== null ? 1 : 0) + providers.size;
+  // A passkey registered with user verification signs in alone; one without is a second factor only.
+  const passkeys = (await tx.factors.listByUser(user.id)).filter((f) => f.type === 'webauthn' && f.confirmedAt !== null && f.webauthn?.userVerified).length;
+  return (user.passwordHash !== null ? 1 : 0) + providers.size + passkeys;
 }
 
 /**

@@ -11,10 +11,13 @@ import { codeAt } from '../../src/methods/totp/totp.ts';
 import { registeredRoutes } from '../../src/http/plugins/openapi.ts';
 import { startTestServer, type TestServer } from '../helpers/app.ts';
 import { PASSWORD, call, cookiesOf, registerUser } from '../helpers/http.ts';
+import { SoftAuthenticator } from '../helpers/webauthn.ts';
 
 const T0 = Date.UTC(2026, 10, 30, 10, 0, 0);
 let server: TestServer;
 let victim: { id: string; email: string; secret: string };
+/** The victim's passkey without user verification. */
+const securityKey = new SoftAuthenticator({ uv: false });
 
 /** Routes whose answer can sign in, but which a first factor alone cannot reach, and why. */
 const NOT_A_FIRST_FACTOR: Record<string, string> = {
@@ -31,6 +34,11 @@ const FIRST_FACTOR: Record<string, () => Promise<LightMyRequestResponse>> = {
   'POST /auth/oauth/exchange': async () => call(server.app, 'POST', '/auth/oauth/exchange', { body: { code: await socialCode() } }),
   'POST /login': () => pagePost('/login', { email: victim.email, password: PASSWORD }),
   'POST /login/oauth': async () => pagePost('/login/oauth', { code: await socialCode() }),
+  // A passkey without user verification (a plain security key) is one factor: possession.
+  'POST /auth/passkeys/login': async () => {
+    const options = (await call(server.app, 'POST', '/auth/passkeys/login/options', { body: { email: victim.email } })).json();
+    return call(server.app, 'POST', '/auth/passkeys/login', { body: { response: securityKey.get(options) } });
+  },
 };
 
 /** The one-time code a finished social sign-in leaves (the provider round trip is tested in test/http/oauth.test.ts). */
@@ -73,6 +81,8 @@ before(async () => {
   const { email, body } = await registerUser(server.app);
   const started = (await call(server.app, 'POST', '/auth/mfa/totp', { token: body.accessToken, body: {} })).json();
   assert.equal((await call(server.app, 'POST', `/auth/mfa/totp/${started.id}/confirm`, { token: body.accessToken, body: { code: codeAt(started.secret, T0) } })).statusCode, 200);
+  const passkeyOptions = (await call(server.app, 'POST', '/auth/passkeys/register/options', { token: body.accessToken })).json();
+  assert.equal((await call(server.app, 'POST', '/auth/passkeys/register', { token: body.accessToken, body: { response: securityKey.create(passkeyOptions) } })).statusCode, 201);
   await call(server.app, 'POST', '/auth/logout', { token: body.accessToken });
   victim = { id: body.user.id, email, secret: started.secret };
 });

@@ -12,6 +12,7 @@ import { getUser } from '../../users/service.ts';
 import type { Guards } from '../plugins/auth.ts';
 import { NoContent, errors } from '../responses.ts';
 import { answerSignIn } from '../sign-in-answer.ts';
+import { AuthenticationResponseSchema } from './passkeys.ts';
 import { DateTime, EmailField, LoginResponseSchema, ModeSchema, PasswordField } from '../schemas.ts';
 import { clientInfo, sessionOf, type App } from '../types.ts';
 
@@ -26,11 +27,11 @@ const CodeField = Type.String({ maxLength: 64, description: 'The 6-digit code fr
 const RecoveryCodeField = Type.String({ maxLength: 64, description: 'One of the recovery codes, e.g. k3m9x-7qpd2' });
 const RecoveryCodes = Type.Array(Type.String(), { description: 'Shown once: each works once; keep them somewhere safe' });
 
-/** Exactly one proof, as the client sent it; `webauthn` arrives with passkeys. */
+/** Exactly one proof, as the client sent it; `webauthn` is a passkey assertion for options asked for this ticket or session. */
 function proofOf(body: { code?: string; recoveryCode?: string; webauthn?: unknown }): SecondFactorProof {
   const given = (['code', 'recoveryCode', 'webauthn'] as const).filter((k) => body[k] !== undefined);
   if (given.length !== 1) throw validationError([{ field: 'code', message: 'Send exactly one of code, recoveryCode or webauthn' }]);
-  if (body.webauthn !== undefined) throw new AppError('invalid_webauthn_response', { message: 'This account has no passkey to confirm with' });
+  if (body.webauthn !== undefined) return { webauthn: body.webauthn as never };
   return body.code !== undefined ? { code: body.code } : { recoveryCode: body.recoveryCode! };
 }
 
@@ -93,7 +94,7 @@ export function mfaRoutes(app: App, ctx: Context, guards: Guards): void {
 
   app.delete(
     '/auth/mfa/:id',
-    { preHandler: guards.recentSignIn, schema: { params: Type.Object({ id: Type.String({ maxLength: 64 }) }), response: { 204: NoContent, ...errors(401, 403, 404) } } },
+    { preHandler: guards.recentSignIn, schema: { params: Type.Object({ id: Type.String({ maxLength: 64 }) }), response: { 204: NoContent, ...errors(401, 403, 404, 409) } } },
     async (request, reply) => {
       const user = await getUser(ctx, sessionOf(request).userId);
       await removeFactor(ctx, user, request.params.id, clientInfo(request));
@@ -109,7 +110,7 @@ export function mfaRoutes(app: App, ctx: Context, guards: Guards): void {
           mfaTicket: Type.String({ maxLength: 200 }),
           code: Type.Optional(CodeField),
           recoveryCode: Type.Optional(RecoveryCodeField),
-          webauthn: Type.Optional(Type.Object({}, { additionalProperties: true, description: 'A WebAuthn assertion (passkeys)' })),
+          webauthn: Type.Optional(AuthenticationResponseSchema),
           mode: Type.Optional(ModeSchema),
         }),
         response: { 200: LoginResponseSchema, ...errors(401, 429) },
@@ -157,7 +158,7 @@ export function mfaRoutes(app: App, ctx: Context, guards: Guards): void {
           password: Type.Optional(PasswordField),
           code: Type.Optional(CodeField),
           recoveryCode: Type.Optional(RecoveryCodeField),
-          webauthn: Type.Optional(Type.Object({}, { additionalProperties: true })),
+          webauthn: Type.Optional(AuthenticationResponseSchema),
         }),
         response: { 204: NoContent, ...errors(401, 403, 429) },
       },
