@@ -7,11 +7,13 @@ export const INTEGRITY_CHECKS: Record<string, string> = {
   'an e-mail not stored trimmed and lower-case': `select count(*) from users where email <> lower(trim(email))`,
   'a session of no user': `select count(*) from sessions s left join users u on u.id = s.user_id where u.id is null`,
   'a refresh token of no session': `select count(*) from refresh_tokens t left join sessions s on s.id = t.session_id where s.id is null`,
-  'a refresh token whose parent is gone or in another session': `select count(*) from refresh_tokens t left join refresh_tokens p on p.hash = t.parent_hash where t.parent_hash is not null and (p.hash is null or p.session_id <> t.session_id)`,
+  // A parent may be gone: maintenance deletes used refresh tokens past the newest ten of a live session.
+  'a refresh token whose parent is in another session': `select count(*) from refresh_tokens t join refresh_tokens p on p.hash = t.parent_hash where p.session_id <> t.session_id`,
   'a refresh token with two successors': `select count(*) from (select parent_hash from refresh_tokens where parent_hash is not null group by parent_hash having count(*) > 1) d`,
   'a live session with more than one unused refresh token': `select count(*) from (select t.session_id from refresh_tokens t join sessions s on s.id = t.session_id where s.revoked_at is null and t.used_at is null group by t.session_id having count(*) > 1) d`,
   'a used refresh token with no successor in a live session': `select count(*) from refresh_tokens t join sessions s on s.id = t.session_id where s.revoked_at is null and t.used_at is not null and not exists (select 1 from refresh_tokens c where c.parent_hash = t.hash)`,
-  'a token-mode session without any refresh token (half-made login)': `select count(*) from sessions s where s.mode <> 'session' and not exists (select 1 from refresh_tokens t where t.session_id = s.id)`,
+  // Live sessions only: maintenance deletes the refresh tokens of ended and expired sessions (src/maintenance.ts).
+  'a live token-mode session without any refresh token (half-made login)': `select count(*) from sessions s where s.mode <> 'session' and s.revoked_at is null and s.expires_at > (extract(epoch from now()) * 1000)::bigint and not exists (select 1 from refresh_tokens t where t.session_id = s.id)`,
   'a session-mode session without its cookie hash': `select count(*) from sessions where mode = 'session' and token_hash is null`,
   'a revoked session without a reason': `select count(*) from sessions where revoked_at is not null and revoke_reason is null`,
   'a one-time token of no user': `select count(*) from one_time_tokens o left join users u on u.id = o.user_id where u.id is null`,

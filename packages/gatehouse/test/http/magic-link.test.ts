@@ -7,7 +7,7 @@ import { decodeJwt } from 'jose';
 import { outboxDir } from '../../src/mail/transport.ts';
 import { codeAt } from '../../src/methods/totp/totp.ts';
 import { startTestServer, type TestServer } from '../helpers/app.ts';
-import { call, expectError, registerUser, uniqueEmail } from '../helpers/http.ts';
+import { call, cookiesOf, expectError, registerUser, uniqueEmail } from '../helpers/http.ts';
 import { linkIn, readOutbox } from '../helpers/mail.ts';
 
 const T0 = Date.UTC(2026, 10, 30, 11, 0, 0);
@@ -88,6 +88,27 @@ describe('magic links and e-mail codes', () => {
     }
     expectError(await call(server.app, 'POST', '/auth/magic-link', { body: { email, redirect_to: 'https://evil.example/' } }), 400, 'validation_failed');
     expectError(await call(server.app, 'POST', '/auth/magic-link', { body: { email: 'not an address' } }), 400, 'validation_failed');
+  });
+
+  it('the link page asks for a click: opening it (a mail scanner) uses nothing up; the click signs the browser in', async () => {
+    const { email } = await registerUser(server.app);
+    const sent = (await ask(email))!;
+    const opened = await call(server.app, 'GET', `${sent.link.pathname}${sent.link.search}`);
+    assert.equal(opened.statusCode, 200);
+    assert.equal(opened.headers['referrer-policy'], 'no-referrer');
+    assert.equal(opened.headers['set-cookie']?.toString().includes('gh_session='), false);
+    const again = await call(server.app, 'GET', `${sent.link.pathname}${sent.link.search}`);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(again.body)![1]!;
+    const cookie = Object.entries(cookiesOf(again)).map(([k, v]) => `${k}=${v.value}`).join('; ');
+    const clicked = await server.app.inject({
+      method: 'POST',
+      url: '/magic-link',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
+      payload: new URLSearchParams({ token: sent.token, _csrf: csrf }).toString(),
+    });
+    assert.equal(clicked.statusCode, 303, clicked.body);
+    assert.equal(clicked.headers.location, '/account');
+    assert.ok(cookiesOf(clicked).gh_session?.value, 'signed in');
   });
 
   it('an account with a second factor gets the challenge, not a session', async () => {

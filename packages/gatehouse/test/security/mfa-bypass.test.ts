@@ -9,6 +9,8 @@ import type { LightMyRequestResponse } from 'fastify';
 import { randomToken, sha256 } from '../../src/crypto/random.ts';
 import { codeAt } from '../../src/methods/totp/totp.ts';
 import { registeredRoutes } from '../../src/http/plugins/openapi.ts';
+import { outboxDir } from '../../src/mail/transport.ts';
+import { readOutbox } from '../helpers/mail.ts';
 import { startTestServer, type TestServer } from '../helpers/app.ts';
 import { PASSWORD, call, cookiesOf, registerUser } from '../helpers/http.ts';
 import { SoftAuthenticator } from '../helpers/webauthn.ts';
@@ -24,9 +26,10 @@ const NOT_A_FIRST_FACTOR: Record<string, string> = {
   'POST /auth/register': 'makes a new account, which has no second factor yet',
   'POST /auth/refresh': 'continues a session that already passed the second step',
   'POST /auth/mfa/verify': 'is the second step itself (a wrong code is tried below)',
+  'POST /login/mfa': "is the pages' second step itself",
 };
 /** HTML routes that sign in: their answers are pages, so the document cannot say it. */
-const SIGN_IN_PAGES = ['POST /login', 'POST /login/oauth'];
+const SIGN_IN_PAGES = ['POST /login', 'POST /login/oauth', 'POST /login/mfa', 'POST /magic-link', 'POST /login/magic-link/code'];
 
 /** A valid first factor for the victim through each sign-in route. */
 const FIRST_FACTOR: Record<string, () => Promise<LightMyRequestResponse>> = {
@@ -39,7 +42,25 @@ const FIRST_FACTOR: Record<string, () => Promise<LightMyRequestResponse>> = {
     const options = (await call(server.app, 'POST', '/auth/passkeys/login/options', { body: { email: victim.email } })).json();
     return call(server.app, 'POST', '/auth/passkeys/login', { body: { response: securityKey.get(options) } });
   },
+  'POST /auth/magic-link/verify': async () => call(server.app, 'POST', '/auth/magic-link/verify', { body: { token: await magicLink() } }),
+  'POST /magic-link': async () => pagePost('/magic-link', { token: await magicLink() }),
+  'POST /login/magic-link/code': async () => pagePost('/login/magic-link/code', { email: victim.email, code: await magicCode() }),
 };
+
+/** What a sent magic link leaves in the shared state (the mail round trip is tested in test/http/magic-link.test.ts). */
+async function magicLink(): Promise<string> {
+  const token = randomToken('ghl_');
+  await server.runtime.ctx.state.put(`magic:link:${sha256(token)}`, JSON.stringify({ email: victim.email, redirectTo: null }), 60_000);
+  return token;
+}
+
+/** A real code for the victim, through the API, read from the outbox. */
+async function magicCode(): Promise<string> {
+  await call(server.app, 'POST', '/auth/magic-link', { body: { email: victim.email } });
+  await server.runtime.ctx.background.drain();
+  const mails = (await readOutbox(outboxDir(server.config))).filter((m) => m.to === victim.email && m.subject.startsWith('Sign in'));
+  return /code[^0-9]*(\d{6})/.exec(mails[mails.length - 1]!.text)![1]!;
+}
 
 /** The one-time code a finished social sign-in leaves (the provider round trip is tested in test/http/oauth.test.ts). */
 async function socialCode(): Promise<string> {
@@ -49,7 +70,7 @@ async function socialCode(): Promise<string> {
 }
 
 async function pagePost(path: string, fields: Record<string, string>): Promise<LightMyRequestResponse> {
-  const page = await server.app.inject({ method: 'GET', url: path === '/login/oauth' ? '/login' : path });
+  const page = await server.app.inject({ method: 'GET', url: '/login' });
   const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
   const cookies = cookiesOf(page);
   return server.app.inject({

@@ -13,11 +13,13 @@ import type { PageKit } from './kit.ts';
 import { form, formFields as f, posts, shows } from './page-answers.ts';
 import { csrfInput, errorsByField, field, formError, hidden } from './layout.ts';
 import { formField, queryField, refusal } from './page-request.ts';
+import { magicLinkPages } from './magic-link.ts';
 import { mfaSignInPages } from './mfa-sign-in.ts';
 
 export function signInPages(app: App, kit: PageKit): void {
   const { ctx, pages } = kit;
   const secondStep = mfaSignInPages(app, kit);
+  magicLinkPages(app, kit, secondStep);
   const oauthReturn = `${ctx.config.publicUrl}/login/oauth`;
 
   function providerButtons(): string {
@@ -41,6 +43,10 @@ ${field({ name: 'email', label: 'Email', type: 'email', value: v.email, error: v
 ${field({ name: 'password', label: 'Password', type: 'password', error: v.errors?.password, autocomplete: 'current-password', required: true })}
 <button type="submit">Sign in</button>
 </form>
+<details class="alternative"><summary>E-mail me a sign-in link instead</summary>
+<form method="post" action="/login/magic-link" novalidate>${csrfInput(csrf)}
+${field({ name: 'email', label: 'Address to send the link to', type: 'email', value: v.email, autocomplete: 'username', required: true, maxlength: 320, idPrefix: 'magic-' })}
+<button type="submit" class="secondary">E-mail me a link</button></form></details>
 <p><a href="/forgot-password">Forgot your password?</a> · <a href="/register">Create an account</a></p>`;
 
   app.get('/login', { schema: shows([], { redirect_to: f.redirectTo, error: f.text('Set when a social sign-in did not work', 100) }, true) }, async (request, reply) => {
