@@ -1,5 +1,6 @@
 // Periodic jobs that keep the tables bounded: expired and revoked sessions, spent refresh and one-time
 // tokens, expired shared state, delivered mail and old audit events. One instance at a time on PostgreSQL.
+import { PENDING_FACTOR_TTL_MS } from './factors/service.ts';
 import type { Runtime } from './bootstrap.ts';
 import type { Config } from './config.ts';
 import type { Context, Logger } from './context.ts';
@@ -89,6 +90,8 @@ export async function runMaintenance(options: MaintenanceOptions): Promise<Maint
     deleted.shared_state = await drain((n) => store.deleteExpiredSharedState(now, n), limit);
     deleted.mail_queue = await drain((n) => store.deleteFinishedMail(now - SENT_MAIL_RETENTION_MS, now - DEAD_MAIL_RETENTION_MS, n), limit);
     deleted.audit_events = await drain((n) => store.deleteAuditEventsBefore(now - config.auditRetentionMs, n), limit);
+    // Second-factor enrolments never confirmed: they count for nothing, and their sealed secrets should not linger.
+    if (options.ctx) deleted.mfa_factors = await options.ctx.factors.deletePendingBefore(now - PENDING_FACTOR_TTL_MS);
     // Claimed row by row, so it would be safe on two instances at once; under the lock all the same.
     if (options.ctx) deleted.mfa_resets = await finishDueMfaResets(options.ctx);
     return deleted;

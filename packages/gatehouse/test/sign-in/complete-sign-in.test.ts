@@ -33,6 +33,7 @@ describe('completeSignIn', () => {
     const user = await createUser(ctx, { email: uniqueEmail('pipe'), password: PASSWORD, emailVerified: true });
     server.clock!.advance(5_000);
     const result = await completeSignIn(ctx, { user, amr: ['pwd'], mode: 'token', client });
+    assert.ok(result.kind === 'signed_in');
     const [row] = await sessionsOf(user.id);
     assert.equal(row!.amr, 'pwd');
     assert.equal(Number(row!.auth_time), T0 + 5_000);
