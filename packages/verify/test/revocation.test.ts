@@ -152,8 +152,8 @@ describe('revocation through Gatehouse\'s /auth/introspect', () => {
   after(() => gatehouse.close());
 
   it('refuses a logged-out session through an API key with the introspect scope', async () => {
-    // The service's own credential: an API key with scope introspect, made by a signed-in user.
-    const owner = await signUp(gatehouse);
+    // The service's own credential: an API key with scope introspect, which only an admin may make.
+    const owner = await signUp(gatehouse, { role: 'admin' });
     const created = await post(`${gatehouse.url}/auth/api-keys`, { name: 'orders-service', scopes: ['introspect'] }, owner.accessToken);
     assert.equal(created.status, 201, await created.clone().text());
     const { key } = (await created.json()) as { key: string };
@@ -167,8 +167,8 @@ describe('revocation through Gatehouse\'s /auth/introspect', () => {
     assert.equal((await verifier.verifyAccessToken(accessToken)).role, 'user');
     assert.equal((await post(`${gatehouse.url}/auth/logout`, {}, accessToken)).status, 204);
     await rejects(verifier.verifyAccessToken(accessToken), 'token_revoked');
-    // A key without the scope is refused by Gatehouse (403): the verifier fails closed.
-    const plain = (await (await post(`${gatehouse.url}/auth/api-keys`, { name: 'no-scope' }, owner.accessToken)).json()) as { key: string };
+    // A user's key is refused by Gatehouse (403, introspection is for admins): the verifier fails closed.
+    const plain = (await (await post(`${gatehouse.url}/auth/api-keys`, { name: 'no-scope' }, (await signUp(gatehouse)).accessToken)).json()) as { key: string };
     const unscoped = createVerifier({
       issuer: gatehouse.issuer,
       audience: gatehouse.issuer,
