@@ -56,9 +56,27 @@ export function openState(config: Config, database: DbHandle, log: PinoLogger, o
   return new MemoryState(options.now);
 }
 
+/**
+ * Where log lines go: the given stream (tests), else stdout, as JSON lines (production, pipes, journald) or, for a
+ * person at a terminal in development, through pino-pretty. pino-pretty is a development dependency: without it
+ * the lines stay JSON.
+ */
+async function logDestination(config: Config, stream: DestinationStream | undefined): Promise<DestinationStream | undefined> {
+  if (stream) return stream;
+  const pretty = config.logFormat === 'pretty' || (config.logFormat === 'auto' && config.env === 'development' && process.stdout.isTTY === true);
+  if (!pretty) return undefined;
+  try {
+    const { default: prettyStream } = await import('pino-pretty');
+    return prettyStream({ colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
+  } catch {
+    return undefined;
+  }
+}
+
 export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const now = options.now ?? Date.now;
-  const log = options.logStream ? pino(loggerOptions(config.logLevel), options.logStream) : pino(loggerOptions(config.logLevel));
+  const destination = await logDestination(config, options.logStream);
+  const log = destination ? pino(loggerOptions(config.logLevel), destination) : pino(loggerOptions(config.logLevel));
   let database: DbHandle;
   try {
     database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });

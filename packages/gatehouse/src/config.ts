@@ -63,6 +63,8 @@ export interface Config {
   readonly maxConnections: number;
   readonly corsOrigins: readonly string[];
   readonly logLevel: string;
+  /** LOG_FORMAT: json, pretty (pino-pretty, a development dependency), or auto: pretty in development on a terminal, else JSON. */
+  readonly logFormat: 'json' | 'pretty' | 'auto';
   readonly keyRingRefreshMs: number;
   /** How long a new signing key is published before it signs (KEY_ACTIVATION_DELAY). */
   readonly keyActivationDelayMs: number;
@@ -486,6 +488,7 @@ export function loadConfig(env: Env = readEnv()): Config {
     keepAliveTimeoutMs: duration(env, 'KEEP_ALIVE_TIMEOUT', '72s', 1000),
     maxConnections: integer(env, 'MAX_CONNECTIONS', 10_000, 1, 1_000_000),
     logLevel: env.LOG_LEVEL?.trim() || (nodeEnv === 'test' ? 'silent' : 'info'),
+    logFormat: (env.LOG_FORMAT?.trim().toLowerCase() || 'auto') as Config['logFormat'],
     keyRingRefreshMs: duration(env, 'KEY_RING_REFRESH', '30s', 1000),
     keyActivationDelayMs: duration(env, 'KEY_ACTIVATION_DELAY', '3s'),
     hashConcurrency: integer(env, 'HASH_CONCURRENCY', availableParallelism(), 1, 256),
@@ -503,6 +506,7 @@ export function loadConfig(env: Env = readEnv()): Config {
     webauthn: webauthnConfig(env, publicUrl),
     oidcProvider: oidcProviderEnabled(env, jwtAlg),
   };
+  if (!['json', 'pretty', 'auto'].includes(config.logFormat)) throw new ConfigError('LOG_FORMAT', 'must be json, pretty or auto');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
     throw new ConfigError('LOG_LEVEL', 'must be one of fatal, error, warn, info, debug, trace, silent');
   }
