@@ -14,13 +14,22 @@ import {
   type RevocationCheck,
 } from './revocation.ts';
 import { postgresPushedRevocation, redisPushedRevocation, type PostgresRevocationOptions } from './revocation-feed.ts';
-import { isExpired, verifySignedToken, type AccessTokenClaims, type TokenRules } from './verify-signed-token.ts';
+import { isExpired, verifySignedClientToken, verifySignedToken, type AccessTokenClaims, type ClientAccessTokenClaims, type TokenRules } from './verify-signed-token.ts';
 
 export interface VerifierOptions {
   /** Gatehouse's PUBLIC_URL: the exact `iss` every token must carry. */
   issuer: string;
-  /** Gatehouse's JWT_AUDIENCE (its PUBLIC_URL unless set): the `aud` a token must carry. */
+  /**
+   * Gatehouse's JWT_AUDIENCE (its PUBLIC_URL unless set): the `aud` a token must carry. With
+   * `tokens: 'client'`, this API's resource indicator (what clients send as `resource`).
+   */
   audience: string | readonly string[];
+  /**
+   * Which tokens this verifier accepts. `'session'` (default): Gatehouse's own access tokens (sub, sid, role).
+   * `'client'`: the OpenID provider's access tokens for clients (RFC 9068: client_id, scope, sub; no sid or
+   * role), refused in the other mode and vice versa. Guard them with `requireScope(...)`.
+   */
+  tokens?: 'session' | 'client';
   /** Default `${issuer}/.well-known/jwks.json`. */
   jwksUrl?: string;
   /** Accepted signing algorithms. Default RS256, ES256 and EdDSA; `['HS256']` when `secret` is given. */
@@ -52,11 +61,11 @@ export interface VerifierOptions {
   now?: () => number;
 }
 
-export interface Verifier {
+export interface Verifier<C extends AccessTokenClaims | ClientAccessTokenClaims = AccessTokenClaims> {
   /** The token's claims, or throws VerifyError: invalid_token, token_expired, token_revoked or service_unavailable. */
-  verifyAccessToken(token: string): Promise<AccessTokenClaims>;
+  verifyAccessToken(token: string): Promise<C>;
   /** The same for an `Authorization` header value; a missing header is authentication_required. */
-  verifyAuthorization(header: string | readonly string[] | undefined | null): Promise<AccessTokenClaims>;
+  verifyAuthorization(header: string | readonly string[] | undefined | null): Promise<C>;
   /** How many times the JWKS was requested. */
   readonly jwksFetches: number;
   /** True while pushed revocations are received (Redis pub/sub or PostgreSQL LISTEN); false without push. */
@@ -67,8 +76,14 @@ export interface Verifier {
 
 const MIN_SECRET_BYTES = 32;
 
-export function createVerifier(options: VerifierOptions): Verifier {
+export function createVerifier(options: VerifierOptions & { tokens: 'client' }): Verifier<ClientAccessTokenClaims>;
+export function createVerifier(options: VerifierOptions): Verifier;
+export function createVerifier(options: VerifierOptions): Verifier<any> {
   const settings = validate(options);
+  const clientTokens = options.tokens === 'client';
+  // Client tokens have no session to revoke: they are short-lived, and the provider's own introspection
+  // (/oauth2/introspect) is the place to ask about one.
+  if (clientTokens && options.revocation !== undefined) throw new TypeError('createVerifier: "revocation" applies to session tokens, not to tokens: \'client\'');
   const now = options.now ?? Date.now;
   const fetchImpl = options.fetch ?? globalThis.fetch;
   const keys = new KeySet({
@@ -88,10 +103,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
     clockToleranceSec: settings.clockToleranceSec,
     keyFor: (alg, kid) => (alg === 'HS256' ? secret : findPublicKey(keys, alg, kid)),
   };
-  const verified = new LruCache<AccessTokenClaims>(settings.cacheSize);
+  const verified = new LruCache<AccessTokenClaims | ClientAccessTokenClaims>(settings.cacheSize);
   const revocation = revocationCheck(options.revocation, fetchImpl, now);
+  const verifySigned = clientTokens ? verifySignedClientToken : verifySignedToken;
 
-  async function verifyAccessToken(token: string): Promise<AccessTokenClaims> {
+  async function verifyAccessToken(token: string): Promise<AccessTokenClaims | ClientAccessTokenClaims> {
     if (typeof token !== 'string') throw new VerifyError('invalid_token', { check: 'format' });
     const at = now();
     let claims = verified.get(token);
@@ -100,10 +116,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
       throw new VerifyError('token_expired', { check: 'exp' });
     }
     if (!claims) {
-      claims = await verifySignedToken(token, rules, at);
+      claims = await verifySigned(token, rules, at);
       verified.set(token, claims);
     }
-    if (revocation && (await isRevoked(revocation, claims, token))) throw new VerifyError('token_revoked', { check: 'revoked' });
+    if (revocation && (await isRevoked(revocation, claims as AccessTokenClaims, token))) throw new VerifyError('token_revoked', { check: 'revoked' });
     return claims;
   }
 
@@ -141,6 +157,7 @@ async function isRevoked(check: RevocationCheck, claims: AccessTokenClaims, toke
 
 /** Caller mistakes are TypeErrors at start-up, not 401s at request time. */
 function validate(options: VerifierOptions) {
+  if (options?.tokens !== undefined && options.tokens !== 'session' && options.tokens !== 'client') throw new TypeError('createVerifier: "tokens" is \'session\' or \'client\'');
   if (typeof options?.issuer !== 'string' || options.issuer === '') throw new TypeError('createVerifier: "issuer" is required');
   const audiences = typeof options.audience === 'string' ? [options.audience] : [...(options.audience ?? [])];
   if (audiences.length === 0 || audiences.some((a) => typeof a !== 'string' || a === '')) {

@@ -16,7 +16,7 @@ export const VERIFY_ERRORS = Object.freeze(Object.fromEntries(VERIFY_CODES.map((
  * `alg`, `typ`, `crit`, `kid` (missing, malformed or unknown key), `signature`, `iss`, `aud`, `claims` (a
  * required claim missing or malformed), `nbf`, `iat` (issued in the future), `exp`; then `revoked` (the
  * revocation check said so, or could not answer), `keys` (the JWKS could not be fetched), `authorization`
- * (no usable Authorization header), and the guards' `role`, `mfa`.
+ * (no usable Authorization header), and the guards' `role`, `mfa`, `scope`.
  */
 export type VerifyCheck =
   | 'format'
@@ -35,7 +35,8 @@ export type VerifyCheck =
   | 'keys'
   | 'authorization'
   | 'role'
-  | 'mfa';
+  | 'mfa'
+  | 'scope';
 
 /** The contract's error body: `{ error: { code, message } }`. */
 export interface ErrorBody {
@@ -47,6 +48,8 @@ export interface VerifyErrorOptions {
   check?: VerifyCheck;
   message?: string;
   cause?: unknown;
+  /** For a missing scope: the scopes the route needs, named in WWW-Authenticate (RFC 6750 §3). */
+  scope?: string;
 }
 
 export class VerifyError extends Error {
@@ -55,6 +58,8 @@ export class VerifyError extends Error {
   readonly status: ErrorStatus<VerifyErrorCode>;
   /** Which check failed, or null when no single check did. The message names it too, and holds no secret. */
   readonly check: VerifyCheck | null;
+  /** The scopes a requireScope guard needed (check `scope`), else null. */
+  readonly scope: string | null;
 
   constructor(code: VerifyErrorCode, options: VerifyErrorOptions = {}) {
     super(options.message ?? ERROR_CODES[code][1], options.cause === undefined ? undefined : { cause: options.cause });
@@ -62,6 +67,7 @@ export class VerifyError extends Error {
     this.code = code;
     this.status = ERROR_CODES[code][0];
     this.check = options.check ?? null;
+    this.scope = options.scope ?? null;
   }
 
   /** The body to send: code and message only, never the check or the cause. */
@@ -72,7 +78,7 @@ export class VerifyError extends Error {
 
 /**
  * The `WWW-Authenticate` value for a 401 or 403 (RFC 6750 §3): `Bearer` alone when no token was sent,
- * `error="invalid_token"` for a bad one, `error="insufficient_scope"` for a wrong role or a missing second
+ * `error="invalid_token"` for a bad one, `error="insufficient_scope"` for a wrong role, a missing scope (with `scope="…"`) or a missing second
  * factor. Null for a 503.
  */
 export function wwwAuthenticate(err: VerifyError): string | null {
@@ -80,7 +86,7 @@ export function wwwAuthenticate(err: VerifyError): string | null {
     case 401:
       return err.code === 'authentication_required' ? 'Bearer' : `Bearer error="invalid_token"`;
     case 403:
-      return `Bearer error="insufficient_scope"`;
+      return err.scope ? `Bearer error="insufficient_scope", scope="${err.scope}"` : `Bearer error="insufficient_scope"`;
     default:
       return null;
   }

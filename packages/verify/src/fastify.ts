@@ -5,13 +5,13 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerAsyncH
 import fp from 'fastify-plugin';
 import type { Verifier } from './create-verifier.ts';
 import { VerifyError, wwwAuthenticate } from './errors.ts';
-import { mfaRule, roleRule, type ClaimsRule } from './guard-rules.ts';
-import type { AccessTokenClaims } from './verify-signed-token.ts';
+import { mfaRule, roleRule, scopeRule, type ClaimsRule } from './guard-rules.ts';
+import type { AccessTokenClaims, ClientAccessTokenClaims, VerifiedClaims } from './verify-signed-token.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The verified access-token claims behind requireAuth, requireRole or requireMfa; null elsewhere. */
-    auth: AccessTokenClaims | null;
+    auth: AccessTokenClaims | ClientAccessTokenClaims | null;
   }
   interface FastifyInstance {
     /** preHandler: a valid Gatehouse access token is required. */
@@ -20,21 +20,24 @@ declare module 'fastify' {
     requireRole(...roles: string[]): preHandlerAsyncHookHandler;
     /** preHandler: a valid token whose session passed a second factor (`amr` has "mfa"); else 403 mfa_required. */
     requireMfa(): preHandlerAsyncHookHandler;
+    /** preHandler: a client token (verifier with tokens: 'client') whose scope has every one of `scopes`; else 403. */
+    requireScope(...scopes: string[]): preHandlerAsyncHookHandler;
   }
 }
 
 export interface GatehouseFastifyOptions {
-  verifier: Verifier;
+  verifier: Verifier<VerifiedClaims>;
 }
 
 export interface FastifyGuards {
   requireAuth: preHandlerAsyncHookHandler;
   requireRole(...roles: string[]): preHandlerAsyncHookHandler;
   requireMfa(): preHandlerAsyncHookHandler;
+  requireScope(...scopes: string[]): preHandlerAsyncHookHandler;
 }
 
 /** The guards without the plugin, for apps that prefer to wire preHandlers themselves. */
-export function fastifyGuards(verifier: Verifier): FastifyGuards {
+export function fastifyGuards(verifier: Verifier<VerifiedClaims>): FastifyGuards {
   const guard = (rule: ClaimsRule | null): preHandlerAsyncHookHandler =>
     async function gatehouseGuard(request: FastifyRequest, reply: FastifyReply) {
       let auth = request.auth;
@@ -55,6 +58,7 @@ export function fastifyGuards(verifier: Verifier): FastifyGuards {
     requireAuth: guard(null),
     requireRole: (...roles) => guard(roleRule(roles)),
     requireMfa: () => requireMfa,
+    requireScope: (...scopes) => guard(scopeRule(scopes)),
   };
 }
 
@@ -65,6 +69,7 @@ const plugin: FastifyPluginAsync<GatehouseFastifyOptions> = async (app, options)
   app.decorate('requireAuth', guards.requireAuth);
   app.decorate('requireRole', guards.requireRole);
   app.decorate('requireMfa', guards.requireMfa);
+  app.decorate('requireScope', guards.requireScope);
 };
 
 /** `app.register(gatehouseAuth, { verifier })`, then `{ preHandler: app.requireAuth }` on a route. */

@@ -11,6 +11,7 @@ import { ACR_VALUES_SUPPORTED } from './acr.ts';
 import { adapterFactory } from './adapter.ts';
 import { keysFingerprint, providerKeys } from './keys.ts';
 import { gatehousePolicy } from './policy.ts';
+import { resourceIndicators } from './resources.ts';
 import type { OidcClientStore, OidcPayloadStore } from './store.ts';
 
 /** Every endpoint the provider serves itself, under /oauth2/ (CONTRACT, OpenID provider). */
@@ -94,6 +95,8 @@ function configuration(ctx: Context, deps: OidcDependencies, keys: Awaited<Retur
       backchannelLogout: { enabled: true },
       rpInitiatedLogout: { enabled: true, ...deps.pages },
       registration: { enabled: false },
+      // RFC 8707: a `resource` gets a JWT access token for that API (aud = the resource); see resources.ts.
+      resourceIndicators: resourceIndicators(ctx, alg),
     },
     // Refresh tokens only with offline_access (oidc-provider's default), rotated on every use; a rotated one
     // presented again revokes the grant (oidc-provider's reuse detection; it has no reuse grace, see README).

@@ -96,6 +96,18 @@ describe('OpenID provider: attacks', () => {
     assert.equal(admin.statusCode, 401);
   });
 
+  it('a client\'s JWT access token (at+jwt, signed by the same keys, aud = the issuer itself) is refused by Gatehouse\'s own API', async () => {
+    const { cookie } = await signedInUser(provider);
+    // The issuer as the resource: the very audience of Gatehouse's own tokens.
+    const { tokens } = await codeFlow(provider, rpA, cookie, { scope: 'openid offline_access', prompt: 'consent', resource: provider.issuer });
+    const jwt = await oidc.refreshTokenGrant(rpA, tokens.refresh_token!, { resource: provider.issuer });
+    assert.equal(jwt.access_token.split('.').length, 3);
+    for (const path of ['/auth/me', '/auth/sessions', '/admin/users']) {
+      const res = await call(provider.server.app, 'GET', path, { token: jwt.access_token });
+      assert.equal(res.statusCode, 401, path);
+    }
+  });
+
   it('an ID token is refused by Gatehouse\'s own API (its typ and aud are not an access token\'s)', async () => {
     const { cookie } = await signedInUser(provider);
     const { tokens } = await codeFlow(provider, rpA, cookie);

@@ -14,6 +14,8 @@ export interface Gatehouse {
   /** Adds a signing key that signs from now on. */
   rotateKey(): Promise<{ kid: string }>;
   createUser(input: { email: string; password: string; role: string }): Promise<void>;
+  /** Registers an OpenID provider client as `gatehouse clients create` does; the secret is shown once. */
+  registerClient(input: { name: string; redirectUris?: string[]; grants?: string[]; backchannelLogoutUri?: string; firstParty?: boolean }): Promise<{ clientId: string; secret: string }>;
   close(): Promise<void>;
 }
 
@@ -30,6 +32,8 @@ const load = (path: string): Promise<any> => import(new URL(path, serverTest).hr
 export async function startGatehouse(options: StartOptions = {}): Promise<Gatehouse> {
   const { startTestServer } = await load('helpers/app.ts');
   const { createUser } = await load('../src/users/service.ts');
+  const { createClient } = await load('../src/oidc/clients.ts');
+  const { SqlOidcClientStore } = await load('../src/db/oidc-store.ts');
   const server = await startTestServer({ ...options, env: { ROLES: 'manager', LOG_LEVEL: 'warn', KEY_ACTIVATION_DELAY: '0s', ...options.env } });
   await server.app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = server.app.server.address();
@@ -43,6 +47,11 @@ export async function startGatehouse(options: StartOptions = {}): Promise<Gateho
     rotateKey: () => server.runtime.ctx.keyRing.rotate(),
     createUser: async (input) => {
       await createUser(server.runtime.ctx, { ...input, emailVerified: true });
+    },
+    registerClient: async (input) => {
+      const deps = { clients: new SqlOidcClientStore(server.runtime.database.db), now: server.runtime.ctx.now };
+      const { client, secret } = await createClient(deps, { redirectUris: [], ...input });
+      return { clientId: client.clientId, secret };
     },
     close: () => server.close(),
   };
@@ -85,4 +94,16 @@ export async function signUp(gatehouse: Gatehouse, options: { role?: string } = 
   const res = await post(`${gatehouse.url}/auth/register`, { email, password: PASSWORD, name: 'Verify Test' });
   assert.equal(res.status, 201, await res.clone().text());
   return res.json() as any;
+}
+
+/** A client_credentials token from the OpenID provider (for `resource`, when given). */
+export async function clientCredentialsToken(gatehouse: Gatehouse, client: { clientId: string; secret: string }, params: Record<string, string> = {}): Promise<string> {
+  const res = await fetch(`${gatehouse.url}/oauth2/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${client.clientId}:${client.secret}`).toString('base64')}` },
+    body: new URLSearchParams({ grant_type: 'client_credentials', ...params }),
+  });
+  const body = (await res.json()) as { access_token?: string };
+  assert.equal(res.status, 200, JSON.stringify(body));
+  return body.access_token!;
 }
