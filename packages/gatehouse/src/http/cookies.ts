@@ -1,11 +1,13 @@
 import type { CookieSerializeOptions } from '@fastify/cookie';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
 import { randomToken } from '../crypto/random.ts';
+import { DEVICE_COOKIE_MAX_AGE_S } from '../sessions/device-cookie.ts';
 
 export const REFRESH_COOKIE = 'gh_refresh';
 export const SESSION_COOKIE = 'gh_session';
 export const CSRF_COOKIE = 'gh_csrf';
+export const DEVICE_COOKIE = 'gh_device';
 
 /**
  * Over https the CSRF nonce cookie is `__Host-gh_csrf`: browsers accept a `__Host-` cookie only from this very
@@ -22,6 +24,14 @@ export function csrfCookieName(config: Config): string {
  */
 export function sessionCookieName(config: Config): string {
   return config.secureCookies ? `__Host-${SESSION_COOKIE}` : SESSION_COOKIE;
+}
+
+/**
+ * The device cookie (src/sessions/device-cookie.ts) is `__Host-gh_device` over https too: a sibling subdomain
+ * must not be able to plant or shadow it.
+ */
+export function deviceCookieName(config: Config): string {
+  return config.secureCookies ? `__Host-${DEVICE_COOKIE}` : DEVICE_COOKIE;
 }
 
 function base(config: Config): CookieSerializeOptions {
@@ -60,6 +70,20 @@ export function setSessionCookie(reply: FastifyReply, config: Config, token: str
 
 export function setCsrfCookie(reply: FastifyReply, config: Config, nonce: string): void {
   reply.setCookie(csrfCookieName(config), nonce, { ...base(config), sameSite: 'lax', path: '/' });
+}
+
+/**
+ * After a finished sign-in: the device cookie that exempts this browser from an account lockout others cause.
+ * HttpOnly, SameSite=Lax (so a sign-in page reached by a link still sends it), Path=/, one year. Logout keeps it:
+ * it signs nobody in, it only says "this browser signed in to this account before".
+ */
+export function setDeviceCookie(reply: FastifyReply, config: Config, value: string): void {
+  reply.setCookie(deviceCookieName(config), value, { ...base(config), sameSite: 'lax', path: '/', maxAge: DEVICE_COOKIE_MAX_AGE_S });
+}
+
+/** The device cookie the request carries (unchecked: the throttle verifies it against the e-mail). */
+export function deviceCookieOf(request: FastifyRequest, config: Config): string | undefined {
+  return request.cookies[deviceCookieName(config)];
 }
 
 export function clearAuthCookies(reply: FastifyReply, config: Config): void {

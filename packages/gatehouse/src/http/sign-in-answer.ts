@@ -1,13 +1,16 @@
 // The answer to a sign-in, written in one place for the API and the pages: tokens in the body, the refresh
-// token in a cookie, or only a session cookie, by mode; nothing at all when no session was started.
+// token in a cookie, or only a session cookie, by mode; nothing at all when no session was started. A finished
+// sign-in in the cookie and session modes also gets a fresh device cookie (src/sessions/device-cookie.ts); token
+// mode sets no cookie at all.
 import type { FastifyReply } from 'fastify';
 import type { Context } from '../context.ts';
 import type { LoginMode } from '../sessions/store.ts';
 import type { SecondFactorMethod } from '../factors/service.ts';
 import type { SignInResult } from '../sign-in/complete-sign-in.ts';
+import { issueDeviceCookie } from '../sessions/device-cookie.ts';
 import type { Registration } from '../users/service.ts';
 import { toPublicUser, type PublicUser } from '../users/store.ts';
-import { setRefreshCookie, setSessionCookie } from './cookies.ts';
+import { setDeviceCookie, setRefreshCookie, setSessionCookie } from './cookies.ts';
 
 export interface SignedInBody {
   user: PublicUser;
@@ -33,6 +36,7 @@ export function answerSignIn(ctx: Context, reply: FastifyReply, result: SignInRe
   const user = toPublicUser(result.user);
   if (result.kind === 'created') return { user };
   const { issued } = result;
+  if (mode !== 'token') setDeviceCookie(reply, ctx.config, issueDeviceCookie(ctx.config.secret, result.user.email));
   if (mode === 'session') {
     setSessionCookie(reply, ctx.config, issued.sessionToken!);
     return { user };

@@ -10,8 +10,7 @@ import type { LoginMode } from '../sessions/store.ts';
 import type { User, UserPatch } from '../users/store.ts';
 import { signInRefusal } from './access-policy.ts';
 import { AMR } from './amr.ts';
-import { issueMfaChallenge, passSecondStep, type MfaChallenge } from './mfa-challenge.ts';
-import type { SecondFactorProof } from '../factors/service.ts';
+import { issueMfaChallenge, passSecondStep, type MfaChallenge, type SecondStepInput } from './mfa-challenge.ts';
 import { cancelMfaReset } from '../factors/reset.ts';
 import { noticeNewDevice } from './new-device.ts';
 
@@ -97,7 +96,7 @@ export async function completeSignIn(ctx: Context, request: SignInRequest): Prom
 }
 
 /** The second step: a factor against the ticket, then the same pipeline with both factors' methods. */
-export async function completeMfaSignIn(ctx: Context, input: { mfaTicket: string; proof: SecondFactorProof; mode?: LoginMode }, client: ClientInfo): Promise<SignedIn> {
+export async function completeMfaSignIn(ctx: Context, input: SecondStepInput, client: ClientInfo): Promise<SignedIn> {
   const step = await passSecondStep(ctx, input, client);
   const result = await completeSignIn(ctx, { user: step.user, amr: step.amr, mode: step.mode, client, detail: step.detail ?? undefined });
   if (result.kind !== 'signed_in') throw new Error('a second step must end signed in');

@@ -1,7 +1,8 @@
 // The second step of a sign-in. A first factor (password, social sign-in, magic link, a passkey without user
 // verification) on an account with a confirmed second factor starts no session: it gets a ticket, bound to the
 // user and the first factor's mode, single use, five minutes, dead after five wrong codes. Each wrong code also
-// counts toward the account's failed-login limit, so a 6-digit code cannot be guessed across many tickets.
+// counts toward the account's failed-login limit, so a 6-digit code cannot be guessed across many tickets (from
+// a browser with a valid device cookie, toward that device's: src/sessions/device-cookie.ts).
 import { recordEvent } from '../audit/service.ts';
 import type { ClientInfo, Context } from '../context.ts';
 import { randomToken, sha256 } from '../crypto/random.ts';
@@ -72,11 +73,19 @@ export interface SecondStep {
   detail: Ticket['detail'];
 }
 
+export interface SecondStepInput {
+  mfaTicket: string;
+  proof: SecondFactorProof;
+  mode?: LoginMode;
+  /** The browser's device cookie, if any: wrong codes from a trusted device count against it, not the account. */
+  deviceCookie?: string | null;
+}
+
 /**
  * Checks the second factor against the ticket. The ticket is taken first (so it works once, however many
  * requests race with it) and put back, one failure more, after a wrong code while it has tries left.
  */
-export async function passSecondStep(ctx: Context, input: { mfaTicket: string; proof: SecondFactorProof; mode?: LoginMode }, client: ClientInfo): Promise<SecondStep> {
+export async function passSecondStep(ctx: Context, input: SecondStepInput, client: ClientInfo): Promise<SecondStep> {
   if (!input.mfaTicket.startsWith(MFA_TICKET_PREFIX) || input.mfaTicket.length > 100) throw deadTicket();
   const key = TICKET_KEY + sha256(input.mfaTicket);
   const raw = await ctx.state.take(key);
@@ -89,7 +98,7 @@ export async function passSecondStep(ctx: Context, input: { mfaTicket: string; p
   if (!user) throw deadTicket();
   const putBack = (failures: number) => ctx.state.put(key, JSON.stringify({ ...ticket, failures }), ticket.expiresAt - now);
   try {
-    await checkLoginAllowed(ctx, user.email, client.ip);
+    await checkLoginAllowed(ctx, user.email, client.ip, input.deviceCookie);
   } catch (err) {
     await putBack(ticket.failures);
     throw err;
@@ -97,7 +106,7 @@ export async function passSecondStep(ctx: Context, input: { mfaTicket: string; p
   const proved = await proveSecondFactor(ctx, user, input.proof, client, { kind: 'mfa', ticketHash: sha256(input.mfaTicket), exceptFactorId: ticket.firstFactorId ?? null });
   if (!proved) {
     const failures = ticket.failures + 1;
-    await recordLoginFailure(ctx, user.email, client.ip);
+    await recordLoginFailure(ctx, user.email, client.ip, input.deviceCookie);
     const method = 'code' in input.proof ? 'totp' : 'webauthn' in input.proof ? 'webauthn' : 'recovery_code';
     await recordEvent(ctx, 'mfa_failed', { userId: user.id, client, detail: { failures, method } });
     if (failures < MFA_TICKET_MAX_FAILURES) await putBack(failures);
@@ -105,7 +114,7 @@ export async function passSecondStep(ctx: Context, input: { mfaTicket: string; p
     if (method === 'webauthn') throw new AppError('invalid_webauthn_response', { message: `The passkey response is invalid or not for this sign-in${last}` });
     throw new AppError('invalid_mfa_code', { message: last ? `The code is wrong${last}` : 'The code is wrong' });
   }
-  await recordLoginSuccess(ctx, user.email);
+  await recordLoginSuccess(ctx, user.email, input.deviceCookie);
   await recordEvent(ctx, 'mfa_verified', { userId: user.id, client, detail: { method: proved.join(' ') } });
   return { user, mode: ticket.mode, amr: [...new Set([...ticket.amr, ...proved, AMR.multiFactor])], detail: ticket.detail };
 }

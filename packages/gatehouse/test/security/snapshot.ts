@@ -29,7 +29,7 @@ async function tables(server: TestServer): Promise<string[]> {
 }
 
 // Rate-limit counters (every `hit` key in src/): a refusal counts, so they are left out of the digest.
-const COUNTER_PREFIXES = ['ip:', 'login:acct:', 'login:ip:', 'signup:ip:', 'mail:acct:'];
+const COUNTER_PREFIXES = ['ip:', 'login:acct:', 'login:device:', 'login:ip:', 'signup:ip:', 'mail:acct:'];
 const isCounter = (key: string) => COUNTER_PREFIXES.some((p) => key.startsWith(p));
 
 /**

@@ -6,6 +6,7 @@ import { AppError } from '../../errors.ts';
 import type { SecondFactorProof } from '../../factors/service.ts';
 import { completeMfaSignIn } from '../../sign-in/complete-sign-in.ts';
 import type { MfaChallenge } from '../../sign-in/mfa-challenge.ts';
+import { deviceCookieOf } from '../cookies.ts';
 import { answerSignIn } from '../sign-in-answer.ts';
 import { clientInfo, type App } from '../types.ts';
 import type { PageKit } from './kit.ts';
@@ -79,7 +80,7 @@ export function mfaSignInPages(app: App, kit: PageKit): MfaStep {
       }
       const proof: SecondFactorProof = usedRecovery ? { recoveryCode } : { code };
       try {
-        const result = await completeMfaSignIn(ctx, { mfaTicket: ticket, proof, mode: 'session' }, clientInfo(request));
+        const result = await completeMfaSignIn(ctx, { mfaTicket: ticket, proof, mode: 'session', deviceCookie: deviceCookieOf(request, ctx.config) }, clientInfo(request));
         answerSignIn(ctx, reply, result, 'session');
         return pages.redirect(reply, redirectTo);
       } catch (err) {

@@ -6,7 +6,7 @@ import { exchangeCode } from '../../methods/social/service.ts';
 import { login } from '../../methods/password/login.ts';
 import { logout } from '../../sessions/service.ts';
 import { register } from '../../users/service.ts';
-import { clearAuthCookies } from '../cookies.ts';
+import { clearAuthCookies, deviceCookieOf } from '../cookies.ts';
 import { answerSignIn } from '../sign-in-answer.ts';
 import { clientInfo, type App } from '../types.ts';
 import type { PageKit } from './kit.ts';
@@ -74,7 +74,7 @@ ${field({ name: 'email', label: 'Address to send the link to', type: 'email', va
       return kit.show(request, reply, null, { title: 'Sign in', status: 400, body: (csrf) => loginForm(csrf, { email, redirectTo, errors }) });
     }
     try {
-      const result = await login(ctx, { email, password, mode: 'session' }, clientInfo(request));
+      const result = await login(ctx, { email, password, mode: 'session', deviceCookie: deviceCookieOf(request, ctx.config) }, clientInfo(request));
       // A second factor is needed: no cookie yet, the ticket travels in the next form.
       if (result.kind === 'mfa_required') return secondStep.show(request, reply, result, redirectTo);
       answerSignIn(ctx, reply, result, 'session');

@@ -7,7 +7,7 @@ import { rotateRefreshToken } from '../../sessions/rotate-refresh-token.ts';
 import { logout, logoutEverywhere } from '../../sessions/service.ts';
 import { register } from '../../users/service.ts';
 import { toPublicUser } from '../../users/store.ts';
-import { REFRESH_COOKIE, clearAuthCookies, renewRefreshCookie, setCsrfCookie } from '../cookies.ts';
+import { REFRESH_COOKIE, clearAuthCookies, deviceCookieOf, renewRefreshCookie, setCsrfCookie } from '../cookies.ts';
 import { answerSignIn } from '../sign-in-answer.ts';
 import type { Guards } from '../plugins/auth.ts';
 import type { Csrf } from '../plugins/csrf.ts';
@@ -42,7 +42,8 @@ export function authRoutes(app: App, ctx: Context, guards: Guards, csrf: Csrf): 
     },
     async (request, reply) => {
       const mode = request.body.mode ?? 'token';
-      const result = await login(ctx, { email: request.body.email, password: request.body.password, mode }, clientInfo(request));
+      const deviceCookie = deviceCookieOf(request, ctx.config);
+      const result = await login(ctx, { email: request.body.email, password: request.body.password, mode, deviceCookie }, clientInfo(request));
       return answerSignIn(ctx, reply, result, mode);
     },
   );

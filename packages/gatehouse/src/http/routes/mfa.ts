@@ -9,6 +9,7 @@ import { confirmMfaReset, requestMfaReset } from '../../factors/reset.ts';
 import { completeMfaSignIn } from '../../sign-in/complete-sign-in.ts';
 import { reauthenticate, type ReauthProof } from '../../sign-in/step-up.ts';
 import { getUser } from '../../users/service.ts';
+import { deviceCookieOf } from '../cookies.ts';
 import type { Guards } from '../plugins/auth.ts';
 import { NoContent, errors } from '../responses.ts';
 import { answerSignIn } from '../sign-in-answer.ts';
@@ -117,7 +118,8 @@ export function mfaRoutes(app: App, ctx: Context, guards: Guards): void {
       },
     },
     async (request, reply) => {
-      const result = await completeMfaSignIn(ctx, { mfaTicket: request.body.mfaTicket, proof: proofOf(request.body), mode: request.body.mode }, clientInfo(request));
+      const deviceCookie = deviceCookieOf(request, ctx.config);
+      const result = await completeMfaSignIn(ctx, { mfaTicket: request.body.mfaTicket, proof: proofOf(request.body), mode: request.body.mode, deviceCookie }, clientInfo(request));
       return answerSignIn(ctx, reply, result, result.issued.session.mode);
     },
   );

@@ -13,12 +13,14 @@ export interface LoginInput {
   email: string;
   password: string;
   mode: LoginMode;
+  /** The browser's device cookie, if any: a valid one for this e-mail counts failures per device (src/sessions/device-cookie.ts). */
+  deviceCookie?: string | null;
 }
 
 export async function login(ctx: Context, input: LoginInput, client: ClientInfo): Promise<SignInResult> {
   const email = normalizeEmail(input.email);
   try {
-    await checkLoginAllowed(ctx, email, client.ip);
+    await checkLoginAllowed(ctx, email, client.ip, input.deviceCookie);
   } catch (err) {
     await recordEvent(ctx, 'login_failed', { client, detail: { reason: 'rate_limited', emailHash: sha256(email).slice(0, 16) } });
     throw err;
@@ -32,7 +34,7 @@ export async function login(ctx: Context, input: LoginInput, client: ClientInfo)
   if (!user || !check.ok) {
     // Every failure takes as long as the slowest check (an imported bcrypt hash), whatever the account.
     await ctx.passwords.padFailure(check);
-    const lockedOut = await recordLoginFailure(ctx, email, client.ip);
+    const lockedOut = await recordLoginFailure(ctx, email, client.ip, input.deviceCookie);
     // An unknown e-mail is logged by hash only: the log must not become a list of guessed addresses.
     const who = user ? { userId: user.id } : { detail: { reason: 'unknown_email', emailHash: sha256(email).slice(0, 16) } };
     await recordEvent(ctx, 'login_failed', { client, detail: { reason: 'wrong_password' }, ...who });
@@ -46,6 +48,6 @@ export async function login(ctx: Context, input: LoginInput, client: ClientInfo)
   const result = await completeSignIn(ctx, { user, amr: [AMR.password], mode: input.mode, client, userPatch: passwordHash ? { passwordHash } : undefined });
   // Only a finished sign-in clears the account's failures: a right password followed by wrong second-factor
   // codes must keep counting, or the password would reset the count between guesses.
-  if (result.kind === 'signed_in') await recordLoginSuccess(ctx, email);
+  if (result.kind === 'signed_in') await recordLoginSuccess(ctx, email, input.deviceCookie);
   return result;
 }
