@@ -102,6 +102,13 @@ export class SqlOidcPayloadStore implements OidcPayloadStore {
     return rows.map((row) => payloadOf(row)!);
   }
 
+  async deleteGrant(grantId: string): Promise<void> {
+    await this.db
+      .deleteFrom('oidc_payloads')
+      .where((eb) => eb.or([eb('grant_id', '=', grantId), eb.and([eb('kind', '=', 'Grant'), eb('id', '=', grantId)])]))
+      .execute();
+  }
+
   async deleteExpired(before: number): Promise<number> {
     const result = await this.db.deleteFrom('oidc_payloads').where('expires_at', '<', before).executeTakeFirst();
     return Number(result.numDeletedRows);

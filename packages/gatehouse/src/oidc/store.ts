@@ -17,6 +17,8 @@ export interface OidcPayloadStore {
   listGrants(accountId: string, now: number): Promise<Array<Record<string, unknown>>>;
   /** Deletes rows expired before `before`; maintenance. */
   deleteExpired(before: number): Promise<number>;
+  /** Deletes a grant and everything issued under it (codes, access and refresh tokens): "Connected apps". */
+  deleteGrant(grantId: string): Promise<void>;
 }
 
 /** RFC 7591 metadata as oidc-provider reads it (snake_case), minus the secret. */

@@ -18,6 +18,7 @@ import { csrfInput, date, errorsByField, field, formError, hidden } from './layo
 import { formField, queryField, refusal, type SignedIn } from './page-request.ts';
 import { ENROL_TITLE, PendingEnrolments, enrolBody, factorSection, qrSvg } from './factors.ts';
 import { ENROL_NOTICE, mustEnrol, type StepUp } from './step-up.ts';
+import { connectedAppsSection } from './connected-apps.ts';
 
 type Section = 'profile' | 'password' | 'sessions' | 'identities' | 'keys' | 'verify' | 'mfa';
 
@@ -92,6 +93,7 @@ export function accountPages(app: App, kit: PageKit, stepUp: StepUp): void {
       listApiKeys(ctx, user.id),
     ]);
 
+    const connectedApps = await connectedAppsSection(ctx, user.id);
     const body = (csrf: string) => `
 <section aria-labelledby="profile-h"><h2 id="profile-h">Profile</h2>
 <p>${escapeHtml(user.email)} · ${user.emailVerifiedAt === null ? '<strong>not confirmed yet</strong>' : 'confirmed'} · role ${escapeHtml(user.role)}</p>
@@ -109,6 +111,8 @@ ${field({ name: 'newPassword', label: 'New password', type: 'password', error: e
 <button type="submit">Change password</button></form></section>
 
 ${mfa(csrf)}
+
+${connectedApps(csrf)}
 
 <section aria-labelledby="sessions-h"><h2 id="sessions-h">Where you are signed in</h2>
 ${message('sessions')}

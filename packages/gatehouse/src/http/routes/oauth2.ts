@@ -16,9 +16,11 @@ import type { Db } from '../../db/schema.ts';
 import { sessionCookieName } from '../cookies.ts';
 import type { Guards } from '../plugins/auth.ts';
 import { oidcClientRoutes } from './oidc-clients.ts';
+import { connectedAppRoutes } from './connected-apps.ts';
 import { interactionPath } from '../../oidc/provider.ts';
 import { gatehouseSession } from '../../oidc/policy.ts';
-import type { OidcClientStore } from '../../oidc/store.ts';
+import type { OidcClientStore, OidcPayloadStore } from '../../oidc/store.ts';
+import { connectedAppPages, registerConnectedApps } from '../pages/connected-apps.ts';
 import { endSession } from '../../sessions/service.ts';
 import { recordEvent } from '../../audit/service.ts';
 import { loadAssets } from '../pages/assets.ts';
@@ -46,7 +48,7 @@ const DiscoverySchema = Type.Object(
   { additionalProperties: true, description: 'OpenID provider metadata (OpenID Connect Discovery 1.0 §3), as oidc-provider publishes it' },
 );
 
-export function oauth2Routes(app: App, ctx: Context, oidc: OidcProvider, clients: OidcClientStore, csrf: Csrf): void {
+export function oauth2Routes(app: App, ctx: Context, oidc: OidcProvider, clients: OidcClientStore, csrf: Csrf, payloads?: OidcPayloadStore): void {
   // The discovery document, read from the provider in-process and cached per provider instance (it changes
   // only with the configuration, which changes only with the keys).
   const discovery = new WeakMap<Provider, Record<string, unknown>>();
@@ -98,6 +100,8 @@ export function oauth2Routes(app: App, ctx: Context, oidc: OidcProvider, clients
     });
 
     const uidParams = Type.Object({ uid: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) });
+    // The "Revoke" button of Connected apps on /account: a form like these, with their error pages.
+    if (payloads) connectedAppPages(scope, ctx, pages, { payloads, clients });
 
     async function finish(request: FastifyRequest, reply: FastifyReply, provider: Provider, result: Record<string, unknown>) {
       const to = await provider.interactionResult(request.raw, reply.raw, result, { mergeWithLastSubmission: true });
@@ -213,7 +217,9 @@ export function mountOidcProvider(app: App, ctx: Context, db: Db, guards: Guards
     clients,
     onLogout: endGatehouseSessionOnLogout(ctx, sessionCookieName(ctx.config)),
   });
-  oauth2Routes(app, ctx, oidc, clients, csrf);
+  oauth2Routes(app, ctx, oidc, clients, csrf, payloads);
+  registerConnectedApps(ctx, { payloads, clients });
   oidcClientRoutes(app, ctx, guards, { clients, now: ctx.now });
+  connectedAppRoutes(app, ctx, guards, { payloads, clients });
   return oidc;
 }
