@@ -5,6 +5,7 @@ import type { Runtime } from './bootstrap.ts';
 import type { Config } from './config.ts';
 import type { Context, Logger } from './context.ts';
 import { SqlMaintenanceStore } from './db/maintenance-store.ts';
+import { SqlOidcPayloadStore } from './db/oidc-store.ts';
 import type { Db, Dialect } from './db/schema.ts';
 import { finishDueMfaResets } from './factors/reset.ts';
 
@@ -88,6 +89,7 @@ export async function runMaintenance(options: MaintenanceOptions): Promise<Maint
     deleted.sessions = await drain((n) => store.deleteEndedSessions(now - sessionRetentionMs(config), n), limit);
     deleted.one_time_tokens = await drain((n) => store.deleteSpentOneTimeTokens(now - ONE_TIME_TOKEN_RETENTION_MS, n), limit);
     deleted.shared_state = await drain((n) => store.deleteExpiredSharedState(now, n), limit);
+    deleted.oidc_payloads = await drain((n) => new SqlOidcPayloadStore(options.db).deleteExpiredBatch(now, n), limit);
     deleted.mail_queue = await drain((n) => store.deleteFinishedMail(now - SENT_MAIL_RETENTION_MS, now - DEAD_MAIL_RETENTION_MS, n), limit);
     deleted.audit_events = await drain((n) => store.deleteAuditEventsBefore(now - config.auditRetentionMs, n), limit);
     // Second-factor enrolments never confirmed: they count for nothing, and their sealed secrets should not linger.

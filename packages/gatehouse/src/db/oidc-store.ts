@@ -109,6 +109,20 @@ export class SqlOidcPayloadStore implements OidcPayloadStore {
       .execute();
   }
 
+  /** Maintenance: up to `limit` rows expired before `before` (oidc-provider's finished codes, tokens, sessions…). */
+  async deleteExpiredBatch(before: number, limit: number): Promise<number> {
+    const expired = this.db.selectFrom('oidc_payloads').select(['kind', 'id']).where('expires_at', '<', before).limit(limit);
+    const rows = await expired.execute();
+    if (rows.length === 0) return 0;
+    let deleted = 0;
+    for (const kind of new Set(rows.map((r) => r.kind))) {
+      const ids = rows.filter((r) => r.kind === kind).map((r) => r.id);
+      const result = await this.db.deleteFrom('oidc_payloads').where('kind', '=', kind).where('id', 'in', ids).where('expires_at', '<', before).executeTakeFirst();
+      deleted += Number(result.numDeletedRows);
+    }
+    return deleted;
+  }
+
   async deleteExpired(before: number): Promise<number> {
     const result = await this.db.deleteFrom('oidc_payloads').where('expires_at', '<', before).executeTakeFirst();
     return Number(result.numDeletedRows);
