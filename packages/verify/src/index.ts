@@ -6,3 +6,4 @@ export type { Algorithm } from './algorithms.ts';
 export { bearerToken } from './bearer.ts';
 export type { RevocationCheck, RedisLike, RedisRevocationOptions, IntrospectRevocationOptions } from './revocation.ts';
 export type { PostgresRevocationOptions } from './revocation-feed.ts';
+export { createLogoutTokenVerifier, BACKCHANNEL_LOGOUT_EVENT, type LogoutTokenVerifier, type LogoutTokenVerifierOptions, type LogoutClaims } from './backchannel-logout.ts';

@@ -269,6 +269,27 @@ migrations['0011_oidc'] = {
   },
 };
 
+// Back-channel logout (OpenID Connect Back-Channel Logout 1.0): signed logout tokens waiting to be POSTed to
+// clients, delivered with retries like the mail queue.
+migrations['0012_backchannel_logout'] = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('backchannel_logouts')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('client_id', 'text', (c) => c.notNull())
+      .addColumn('uri', 'text', (c) => c.notNull())
+      .addColumn('token', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('attempts', 'integer', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('next_attempt_at', 'bigint', (c) => c.notNull())
+      .addColumn('sent_at', 'bigint')
+      .addColumn('last_error', 'text')
+      .execute();
+    await db.schema.createIndex('backchannel_logouts_due').on('backchannel_logouts').columns(['status', 'next_attempt_at']).execute();
+  },
+};
+
 export const MIGRATION_NAMES = Object.keys(migrations);
 
 export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {

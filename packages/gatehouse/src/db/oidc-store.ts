@@ -102,6 +102,11 @@ export class SqlOidcPayloadStore implements OidcPayloadStore {
     return rows.map((row) => payloadOf(row)!);
   }
 
+  async listByAccount(kind: string, accountId: string, now: number): Promise<Array<Record<string, unknown>>> {
+    const rows = await this.live(kind, now).where('account_id', '=', accountId).execute();
+    return rows.map((row) => payloadOf(row)!);
+  }
+
   async deleteGrant(grantId: string): Promise<void> {
     await this.db
       .deleteFrom('oidc_payloads')

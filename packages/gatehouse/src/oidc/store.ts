@@ -17,6 +17,8 @@ export interface OidcPayloadStore {
   listGrants(accountId: string, now: number): Promise<Array<Record<string, unknown>>>;
   /** Deletes rows expired before `before`; maintenance. */
   deleteExpired(before: number): Promise<number>;
+  /** The live instances of `kind` that belong to an account (Session, Grant); back-channel logout reads Sessions. */
+  listByAccount(kind: string, accountId: string, now: number): Promise<Array<Record<string, unknown>>>;
   /** Deletes a grant and everything issued under it (codes, access and refresh tokens): "Connected apps". */
   deleteGrant(grantId: string): Promise<void>;
 }

@@ -1,6 +1,7 @@
 // The revocation set: session ids whose access tokens must be refused before they expire. An entry lives
 // as long as the longest access token of that session can.
 import type { Context } from '../context.ts';
+import { notifySessionsEnded } from './ended.ts';
 
 const key = (sessionId: string) => `rev:${sessionId}`;
 
@@ -9,6 +10,7 @@ export async function markSessionsRevoked(ctx: Context, sessionIds: readonly str
   // After the set is written, so a verifier that re-reads the set on a message finds the entry.
   const until = ctx.now() + ctx.config.accessTokenTtlMs + 60_000;
   await ctx.revocationFeed?.publish(sessionIds.map((sid) => ({ sid, until })));
+  await notifySessionsEnded(ctx, sessionIds);
 }
 
 async function recordRevocations(ctx: Context, sessionIds: readonly string[]): Promise<void> {

@@ -15,6 +15,8 @@ export interface Gatehouse {
   rotateKey(): Promise<{ kid: string }>;
   createUser(input: { email: string; password: string; role: string }): Promise<void>;
   /** Registers an OpenID provider client as `gatehouse clients create` does; the secret is shown once. */
+  /** A logout token signed by the provider's back-channel logout (the server's own code and keys). */
+  logoutToken(clientId: string, sub: string, sid?: string): Promise<string>;
   registerClient(input: { name: string; redirectUris?: string[]; grants?: string[]; backchannelLogoutUri?: string; firstParty?: boolean }): Promise<{ clientId: string; secret: string }>;
   close(): Promise<void>;
 }
@@ -34,6 +36,7 @@ export async function startGatehouse(options: StartOptions = {}): Promise<Gateho
   const { createUser } = await load('../src/users/service.ts');
   const { createClient } = await load('../src/oidc/clients.ts');
   const { SqlOidcClientStore } = await load('../src/db/oidc-store.ts');
+  const { backchannelLogouts } = await load('../src/oidc/backchannel.ts');
   const server = await startTestServer({ ...options, env: { ROLES: 'manager', LOG_LEVEL: 'warn', KEY_ACTIVATION_DELAY: '0s', ...options.env } });
   await server.app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = server.app.server.address();
@@ -48,6 +51,7 @@ export async function startGatehouse(options: StartOptions = {}): Promise<Gateho
     createUser: async (input) => {
       await createUser(server.runtime.ctx, { ...input, emailVerified: true });
     },
+    logoutToken: (clientId, sub, sid) => backchannelLogouts.get(server.runtime.ctx).logoutToken(clientId, sub, sid),
     registerClient: async (input) => {
       const deps = { clients: new SqlOidcClientStore(server.runtime.database.db), now: server.runtime.ctx.now };
       const { client, secret } = await createClient(deps, { redirectUris: [], ...input });

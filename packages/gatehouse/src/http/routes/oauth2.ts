@@ -21,6 +21,9 @@ import { interactionPath } from '../../oidc/provider.ts';
 import { gatehouseSession } from '../../oidc/policy.ts';
 import type { OidcClientStore, OidcPayloadStore } from '../../oidc/store.ts';
 import { connectedAppPages, registerConnectedApps } from '../pages/connected-apps.ts';
+import { BackchannelLogout, backchannelLogouts } from '../../oidc/backchannel.ts';
+import { SqlBackchannelStore } from '../../db/backchannel-store.ts';
+import { onSessionsEnded } from '../../sessions/ended.ts';
 import { endSession } from '../../sessions/service.ts';
 import { recordEvent } from '../../audit/service.ts';
 import { loadAssets } from '../pages/assets.ts';
@@ -221,5 +224,11 @@ export function mountOidcProvider(app: App, ctx: Context, db: Db, guards: Guards
   registerConnectedApps(ctx, { payloads, clients });
   oidcClientRoutes(app, ctx, guards, { clients, now: ctx.now });
   connectedAppRoutes(app, ctx, guards, { payloads, clients });
+  const dialect = ctx.config.databaseUrl ? 'postgres' : 'sqlite';
+  const backchannel = new BackchannelLogout(ctx, { payloads, clients, keyStore: new SqlKeyStore(db), queue: new SqlBackchannelStore(db, dialect) });
+  backchannelLogouts.set(ctx, backchannel);
+  onSessionsEnded(ctx, (ids) => backchannel.sessionsEnded(ids));
+  backchannel.start();
+  app.addHook('onClose', async () => backchannel.stop());
   return oidc;
 }
