@@ -17,13 +17,16 @@ import { form, formFields as f, posts, shows } from './page-answers.ts';
 import { csrfInput, date, errorsByField, field, formError, hidden } from './layout.ts';
 import { formField, queryField, refusal, type SignedIn } from './page-request.ts';
 import { ENROL_TITLE, PendingEnrolments, enrolBody, factorSection, qrSvg } from './factors.ts';
+import { listPasskeys, removePasskey, renamePasskey } from '../../methods/passkeys/service.ts';
+import { PASSKEY_SCRIPTS } from './assets.ts';
+import { passkeySection } from './passkeys.ts';
 import { ENROL_NOTICE, mustEnrol, type StepUp } from './step-up.ts';
 import { connectedAppsSection } from './connected-apps.ts';
 
-type Section = 'profile' | 'password' | 'sessions' | 'identities' | 'keys' | 'verify' | 'mfa';
+type Section = 'profile' | 'password' | 'sessions' | 'identities' | 'keys' | 'verify' | 'mfa' | 'passkeys';
 
 /** Where the "Confirm it's you" page sends the browser back to, per section. */
-const SECTION_RETURN: Partial<Record<Section, string>> = { password: '/account#password', keys: '/account#api-keys', mfa: '/account#mfa' };
+const SECTION_RETURN: Partial<Record<Section, string>> = { password: '/account#password', keys: '/account#api-keys', mfa: '/account#mfa', passkeys: '/account#passkeys' };
 
 /** What each of the page's forms posts, for the document. */
 const FORMS = {
@@ -39,6 +42,8 @@ const FORMS = {
   '/account/mfa/totp/confirm': form({ id: f.id, code: f.code }),
   '/account/mfa/remove': form({ id: f.id }),
   '/account/mfa/recovery-codes': form({}),
+  '/account/passkeys/rename': form({ id: f.id, name: f.text('The new name: 1 to 100 characters after trimming', 1000) }),
+  '/account/passkeys/remove': form({ id: f.id }),
 };
 
 interface ActionOptions {
@@ -87,10 +92,11 @@ export function accountPages(app: App, kit: PageKit, stepUp: StepUp): void {
     if (await mustEnrol(ctx, viewer)) {
       return kit.show(request, reply, viewer, { title: 'Your account', status: problem?.status, body: (csrf) => mfa(csrf, ENROL_NOTICE) });
     }
-    const [sessions, identities, keys] = await Promise.all([
+    const [sessions, identities, keys, passkeys] = await Promise.all([
       listSessions(ctx, user.id),
       listIdentities(ctx, user.id),
       listApiKeys(ctx, user.id),
+      listPasskeys(ctx, user.id),
     ]);
 
     const connectedApps = await connectedAppsSection(ctx, user.id);
@@ -111,6 +117,8 @@ ${field({ name: 'newPassword', label: 'New password', type: 'password', error: e
 <button type="submit">Change password</button></form></section>
 
 ${mfa(csrf)}
+
+${passkeySection(csrf, { passkeys, errors: errors('passkeys'), values: values('passkeys'), message: at('passkeys')?.message })}
 
 ${connectedApps(csrf)}
 
@@ -147,7 +155,7 @@ ${field({ name: 'name', idPrefix: 'key-', label: 'Key name', value: values('keys
 ${field({ name: 'scopes', idPrefix: 'key-', label: 'Scopes', value: values('keys').scopes, error: errors('keys').scopes, hint: 'Optional, separated by spaces (e.g. introspect)', maxlength: 1000 })}
 <button type="submit">Create key</button></form></section>`;
 
-    return kit.show(request, reply, viewer, { title: 'Your account', status: problem?.status, body });
+    return kit.show(request, reply, viewer, { title: 'Your account', status: problem?.status, body, scripts: PASSKEY_SCRIPTS });
   }
 
   app.get('/account', { schema: shows([], undefined, true) }, async (request, reply) => {
@@ -313,6 +321,28 @@ ${field({ name: 'scopes', idPrefix: 'key-', label: 'Scopes', value: values('keys
     async (request, reply, viewer) => {
       await removeFactor(ctx, viewer.user, formField(request.body, 'id', 64), clientInfo(request));
       return pages.redirect(reply, '/account#mfa', { kind: 'ok', text: 'The second factor is removed.' });
+    },
+    [],
+    { recent: true },
+  );
+
+  action(
+    '/account/passkeys/rename',
+    'passkeys',
+    async (request, reply, viewer) => {
+      const renamed = await renamePasskey(ctx, viewer.user, formField(request.body, 'id', 64), formField(request.body, 'name', 1000));
+      return pages.redirect(reply, '/account#passkeys', { kind: 'ok', text: `The passkey is now called "${renamed.name}".` });
+    },
+    ['id', 'name'],
+  );
+
+  // 409: the account's last way in (no password, no linked provider, no other passkey) stays.
+  action(
+    '/account/passkeys/remove',
+    'passkeys',
+    async (request, reply, viewer) => {
+      await removePasskey(ctx, viewer.user, formField(request.body, 'id', 64), clientInfo(request));
+      return pages.redirect(reply, '/account#passkeys', { kind: 'ok', text: 'The passkey is removed: it no longer signs you in.' });
     },
     [],
     { recent: true },

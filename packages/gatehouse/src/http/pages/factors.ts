@@ -25,11 +25,13 @@ export interface FactorSectionView {
 }
 
 export function factorSection(csrf: string, v: FactorSectionView): string {
+  // Passkeys are factors too, but they are listed (and renamed, removed) in their own part of the page.
+  const apps = v.factors.filter((x) => x.type !== 'webauthn');
   const list =
     v.factors.length === 0
       ? '<p>Off. With an authenticator app, a stolen password alone cannot open your account.</p>'
-      : `<p>On. Signing in asks for a code after your password.</p>
-<ul class="rows factors">${v.factors
+      : `<p>On. ${apps.length ? 'Signing in asks for a code after your password.' : 'Signing in with your password asks for a passkey too (see Passkeys below).'}</p>
+<ul class="rows factors">${apps
           .map(
             (x) => `<li><div><strong>${escapeHtml(x.name)}</strong> <span class="tag">${escapeHtml(FACTOR_KIND[x.type] ?? x.type)}</span><br>
 <small>added ${date(x.confirmedAt ?? x.createdAt)} · last used ${date(x.lastUsedAt)}</small></div>

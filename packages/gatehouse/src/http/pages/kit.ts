@@ -11,6 +11,8 @@ export interface PageView {
   status?: number;
   /** A message to show now, besides any left by the previous request. */
   flash?: Flash | null;
+  /** Same-origin scripts this page needs besides gatehouse.js (the passkey pages'). */
+  scripts?: readonly string[];
 }
 
 export interface PageKit {
@@ -33,6 +35,7 @@ export function createKit(ctx: Context, pages: PageRequests, assetVersion: strin
         flash,
         csrfToken: csrf,
         viewer: viewer ? { name: viewer.user.name, role: viewer.user.role } : null,
+        scripts: view.scripts,
       });
     },
   };

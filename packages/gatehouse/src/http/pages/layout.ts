@@ -28,6 +28,8 @@ export interface PageParts {
   flash?: Flash | null;
   status?: number;
   csrfToken: string;
+  /** Same-origin scripts this page needs besides gatehouse.js (the passkey pages'), loaded deferred in order. */
+  scripts?: readonly string[];
 }
 
 /** Strict for pages: scripts and styles only from our own files, forms only to us or an allow-listed app. */
@@ -65,7 +67,7 @@ export function render(reply: FastifyReply, config: Config, assetVersion: string
 <title>${escapeHtml(parts.title)} · ${brand}</title>
 <link rel="stylesheet" href="/assets/gatehouse.css?v=${assetVersion}">
 <script src="/assets/gatehouse.js?v=${assetVersion}" defer></script>
-</head><body>
+${(parts.scripts ?? []).map((src) => `<script src="${escapeHtml(src)}?v=${assetVersion}" defer></script>\n`).join('')}</head><body>
 <header class="top"><a class="brand" href="/account">${brand}</a>${nav}</header>
 <main id="main">
 <h1>${escapeHtml(parts.title)}</h1>

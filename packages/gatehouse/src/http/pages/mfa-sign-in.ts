@@ -5,10 +5,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.ts';
 import type { SecondFactorProof } from '../../factors/service.ts';
 import { completeMfaSignIn } from '../../sign-in/complete-sign-in.ts';
-import type { MfaChallenge } from '../../sign-in/mfa-challenge.ts';
+import { availableMethods } from '../../factors/service.ts';
+import { escapeHtml } from '../../html.ts';
+import { peekMfaTicket, type MfaChallenge } from '../../sign-in/mfa-challenge.ts';
 import { deviceCookieOf } from '../cookies.ts';
 import { answerSignIn } from '../sign-in-answer.ts';
 import { clientInfo, type App } from '../types.ts';
+import { PASSKEY_SCRIPTS } from './assets.ts';
 import type { PageKit } from './kit.ts';
 import { form, formFields as f, posts } from './page-answers.ts';
 import { csrfInput, field, formError, hidden } from './layout.ts';
@@ -27,6 +30,8 @@ interface StepView {
   recoveryOpen?: boolean;
   /** Without an app factor (only recovery codes left), the code form is not offered. */
   withCode?: boolean;
+  /** The ticket may be finished with a passkey (passkeys.js shows the button; not without JavaScript). */
+  withPasskey?: boolean;
 }
 
 function stepForm(csrf: string, v: StepView): string {
@@ -40,9 +45,14 @@ ${field({ name: 'code', label: 'Code from your authenticator app', error: v.erro
   const recoveryForm = `<form method="post" action="/login/mfa" novalidate>${carried}
 ${field({ name: 'recovery_code', label: 'Recovery code', error: v.errors?.recoveryCode, autocomplete: 'off', plain: true, maxlength: 64, hint: 'One of the codes you saved when you added the app; each works once' })}
 <button type="submit" class="secondary">Use recovery code</button></form>`;
+  const passkey = v.withPasskey
+    ? `<div class="passkey" data-passkey-second-step data-ticket="${escapeHtml(v.ticket)}" data-return-to="${escapeHtml(v.redirectTo)}" hidden>
+<button type="button"${v.withCode === false ? '' : ' class="secondary"'}>Use a passkey</button>
+<p class="passkey-error" role="alert" data-passkey-error hidden></p></div>`
+    : '';
   return `${formError(v.problem)}
 <p>Your account has two-step verification. Confirm it is you to finish signing in.</p>
-${codeForm}
+${passkey}${codeForm}
 <details class="alternative"${v.recoveryOpen || v.withCode === false ? ' open' : ''}><summary>Use a recovery code instead</summary>
 ${recoveryForm}</details>
 <p><a href="/login">Start again</a></p>`;
@@ -51,13 +61,36 @@ ${recoveryForm}</details>
 export interface MfaStep {
   /** Answers a first step that ended in a challenge: the second-factor form, with no cookie set. */
   show(request: FastifyRequest, reply: FastifyReply, challenge: MfaChallenge, redirectTo: string): Promise<FastifyReply>;
+  /** The same form for a ticket a script got (a passkey sign-in without user verification); a dead ticket: sign in again. */
+  showTicket(request: FastifyRequest, reply: FastifyReply, mfaTicket: string, redirectTo: string): Promise<FastifyReply>;
 }
 
 export function mfaSignInPages(app: App, kit: PageKit): MfaStep {
   const { ctx, pages } = kit;
 
-  const render = (request: FastifyRequest, reply: FastifyReply, view: StepView, status?: number) =>
-    kit.show(request, reply, null, { title: MFA_STEP_TITLE, status, body: (csrf) => stepForm(csrf, view) });
+  /** The ticket's methods, read without using it up; null when it is dead. */
+  async function methodsOf(mfaTicket: string) {
+    try {
+      const ticket = await peekMfaTicket(ctx, mfaTicket);
+      return await availableMethods(ctx, ticket.userId, ticket.firstFactorId);
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'invalid_mfa_ticket') return null;
+      throw err;
+    }
+  }
+
+  const render = async (request: FastifyRequest, reply: FastifyReply, view: StepView, status?: number) => {
+    const withPasskey = view.withPasskey ?? (await methodsOf(view.ticket))?.includes('webauthn') ?? false;
+    return kit.show(request, reply, null, {
+      title: MFA_STEP_TITLE,
+      status,
+      scripts: withPasskey ? PASSKEY_SCRIPTS : undefined,
+      body: (csrf) => stepForm(csrf, { ...view, withPasskey }),
+    });
+  };
+  // The app's code form unless only recovery codes or passkeys are left.
+  const offered = (methods: string[]) => ({ withCode: methods.includes('totp') || !methods.some((m) => m === 'recovery_code' || m === 'webauthn'), withPasskey: methods.includes('webauthn') });
+  const again = (redirectTo: string) => (redirectTo === '/account' ? '/login' : `/login?redirect_to=${encodeURIComponent(redirectTo)}`);
 
   // 401 a wrong code; 403 the form expired (CSRF) or the account is disabled; 429 too many tries.
   app.post(
@@ -85,8 +118,7 @@ export function mfaSignInPages(app: App, kit: PageKit): MfaStep {
         return pages.redirect(reply, redirectTo);
       } catch (err) {
         if (err instanceof AppError && err.code === 'invalid_mfa_ticket') {
-          const back = redirectTo === '/account' ? '/login' : `/login?redirect_to=${encodeURIComponent(redirectTo)}`;
-          return pages.redirect(reply, back, { kind: 'error', text: 'That sign-in took too long or was already finished: sign in again.' });
+          return pages.redirect(reply, again(redirectTo), { kind: 'error', text: 'That sign-in took too long or was already finished: sign in again.' });
         }
         const shown = refusal(err, reply);
         if (!shown) throw err;
@@ -101,7 +133,12 @@ export function mfaSignInPages(app: App, kit: PageKit): MfaStep {
 
   return {
     show(request, reply, challenge, redirectTo) {
-      return render(request, reply, { ticket: challenge.mfaTicket, redirectTo, withCode: challenge.methods.includes('totp') || !challenge.methods.includes('recovery_code') });
+      return render(request, reply, { ticket: challenge.mfaTicket, redirectTo, ...offered(challenge.methods) });
+    },
+    async showTicket(request, reply, mfaTicket, redirectTo) {
+      const methods = await methodsOf(mfaTicket);
+      if (!methods) return pages.redirect(reply, again(redirectTo), { kind: 'error', text: 'That sign-in took too long or was already finished: sign in again.' });
+      return render(request, reply, { ticket: mfaTicket, redirectTo, ...offered(methods) });
     },
   };
 }

@@ -10,6 +10,7 @@ import { clearAuthCookies, deviceCookieOf } from '../cookies.ts';
 import { answerSignIn } from '../sign-in-answer.ts';
 import { clientInfo, type App } from '../types.ts';
 import type { PageKit } from './kit.ts';
+import { PASSKEY_SCRIPTS } from './assets.ts';
 import { form, formFields as f, posts, shows } from './page-answers.ts';
 import { csrfInput, errorsByField, field, formError, hidden } from './layout.ts';
 import { formField, queryField, refusal } from './page-request.ts';
@@ -36,10 +37,17 @@ export function signInPages(app: App, kit: PageKit): void {
   const resendForm = (csrf: string, email: string) => `<form method="post" action="/verify-email/resend" class="inline">${csrfInput(csrf)}${hidden('email', email)}
 <button type="submit" class="secondary">Send a new confirmation link</button></form>`;
 
+  // Shown by passkeys.js only where the browser has WebAuthn: without JavaScript there is no passkey button.
+  const passkeyButton = (csrf: string, redirectTo: string) => `<div class="passkey" data-passkey-login data-return-to="${escapeHtml(redirectTo)}" data-csrf="${escapeHtml(csrf)}" hidden>
+<button type="button" class="secondary">Sign in with a passkey</button>
+<p class="passkey-error" role="alert" data-passkey-error hidden></p>
+<p class="or">or</p></div>`;
+
   const loginForm = (csrf: string, v: { email?: string; redirectTo: string; errors?: Record<string, string>; problem?: string; unverified?: boolean }) => `${providerButtons()}
 ${formError(v.problem)}${v.unverified && v.email ? resendForm(csrf, v.email) : ''}
+${passkeyButton(csrf, v.redirectTo)}
 <form method="post" action="/login" novalidate>${csrfInput(csrf)}${hidden('redirect_to', v.redirectTo)}
-${field({ name: 'email', label: 'Email', type: 'email', value: v.email, error: v.errors?.email, autocomplete: 'username', required: true, maxlength: 320 })}
+${field({ name: 'email', label: 'Email', type: 'email', value: v.email, error: v.errors?.email, autocomplete: 'username webauthn', required: true, maxlength: 320 })}
 ${field({ name: 'password', label: 'Password', type: 'password', error: v.errors?.password, autocomplete: 'current-password', required: true })}
 <button type="submit">Sign in</button>
 </form>
@@ -56,6 +64,7 @@ ${field({ name: 'email', label: 'Address to send the link to', type: 'email', va
     const error = queryField(request, 'error', 100);
     return kit.show(request, reply, null, {
       title: 'Sign in',
+      scripts: PASSKEY_SCRIPTS,
       body: (csrf) => loginForm(csrf, { redirectTo, problem: error ? 'Signing in with the provider did not work; try again.' : undefined }),
     });
   });
@@ -71,7 +80,7 @@ ${field({ name: 'email', label: 'Address to send the link to', type: 'email', va
     if (!email.trim()) errors.email = 'Enter your email address';
     if (!password) errors.password = 'Enter your password';
     if (Object.keys(errors).length) {
-      return kit.show(request, reply, null, { title: 'Sign in', status: 400, body: (csrf) => loginForm(csrf, { email, redirectTo, errors }) });
+      return kit.show(request, reply, null, { title: 'Sign in', scripts: PASSKEY_SCRIPTS, status: 400, body: (csrf) => loginForm(csrf, { email, redirectTo, errors }) });
     }
     try {
       const result = await login(ctx, { email, password, mode: 'session', deviceCookie: deviceCookieOf(request, ctx.config) }, clientInfo(request));
@@ -86,10 +95,18 @@ ${field({ name: 'email', label: 'Address to send the link to', type: 'email', va
       const unverified = err instanceof AppError && err.code === 'email_not_verified';
       return kit.show(request, reply, null, {
         title: 'Sign in',
+      scripts: PASSKEY_SCRIPTS,
         status: shown.status,
         body: (csrf) => loginForm(csrf, { email, redirectTo, unverified, ...(onPassword ? { errors: { password: shown.message } } : { problem: shown.message }) }),
       });
     }
+  });
+
+  // A passkey without user verification signed in on /login (passkeys.js) and got the MFA challenge: its ticket
+  // comes here in a form POST (never in a URL), and the page is the second step, as after a password.
+  app.post('/login/passkey', { schema: posts(form({ mfa_ticket: f.mfaTicket, redirect_to: f.redirectTo }, ['redirect_to']), [403], true) }, async (request, reply) => {
+    pages.checkCsrf(request);
+    return secondStep.showTicket(request, reply, formField(request.body, 'mfa_ticket', 200), pages.returnTo(formField(request.body, 'redirect_to')));
   });
 
   const registerForm = (csrf: string, v: { email?: string; name?: string; errors?: Record<string, string>; problem?: string }) => `${formError(v.problem)}

@@ -9,6 +9,9 @@ import { AppError } from '../../errors.ts';
 import { mustEnrolFirst } from '../../sign-in/access-policy.ts';
 import { assertRecentSignIn, reauthenticate, type ReauthProof } from '../../sign-in/step-up.ts';
 import { clientInfo, type App } from '../types.ts';
+import { escapeHtml } from '../../html.ts';
+import { listPasskeys } from '../../methods/passkeys/service.ts';
+import { PASSKEY_SCRIPTS } from './assets.ts';
 import type { PageKit } from './kit.ts';
 import { form, formFields as f, posts, shows } from './page-answers.ts';
 import { csrfInput, errorsByField, field, formError, hidden } from './layout.ts';
@@ -28,7 +31,7 @@ export function mustEnrol(ctx: Context, viewer: SignedIn): Promise<boolean> {
 }
 
 /** Where a confirmation may return: our own pages only, so the field is never an open redirect. */
-const RETURNS = new Set(['/account', '/account#password', '/account#api-keys', '/account#mfa', '/admin']);
+const RETURNS = new Set(['/account', '/account#password', '/account#api-keys', '/account#mfa', '/account#passkeys', '/admin']);
 const ENROL_RETURN = /^\/account\/mfa\/totp\?id=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 // The OpenID provider's interaction page: prompt=login, max_age and acr_values=mfa confirm here, then continue.
 const OIDC_INTERACTION_RETURN = /^\/oauth2\/interaction\/[A-Za-z0-9_-]{1,64}$/;
@@ -40,6 +43,10 @@ interface ConfirmView {
   returnTo: string;
   hasFactor: boolean;
   hasPassword: boolean;
+  /** Offer "Confirm with a passkey" (passkeys.js shows it; not without JavaScript). */
+  hasPasskey: boolean;
+  /** Passkeys but no authenticator app: no code form, the recovery code one open. */
+  onlyPasskeys?: boolean;
   errors?: Record<string, string>;
   problem?: string;
   recoveryOpen?: boolean;
@@ -49,11 +56,16 @@ function confirmForm(csrf: string, v: ConfirmView): string {
   const carried = `${csrfInput(csrf)}${hidden('return_to', v.returnTo)}`;
   const intro = '<p>This change needs a recent sign-in. Confirm it is you, then do it again.</p>';
   let forms: string;
+  const passkey = v.hasPasskey
+    ? `<div class="passkey" data-passkey-reauth data-return-to="${escapeHtml(v.returnTo)}" hidden>
+<button type="button">Confirm with a passkey</button>
+<p class="passkey-error" role="alert" data-passkey-error hidden></p><p class="or">or</p></div>`
+    : '';
   if (v.hasFactor) {
-    forms = `<form method="post" action="/account/reauthenticate" novalidate>${carried}
+    forms = `${v.onlyPasskeys ? '' : `<form method="post" action="/account/reauthenticate" novalidate>${carried}
 ${field({ name: 'code', label: 'Code from your authenticator app', error: v.errors?.code, autocomplete: 'one-time-code', inputmode: 'numeric', plain: true, required: true, maxlength: 10 })}
-<button type="submit">Confirm</button></form>
-<details class="alternative"${v.recoveryOpen ? ' open' : ''}><summary>Use a recovery code instead</summary>
+<button type="submit">Confirm</button></form>`}
+<details class="alternative"${v.recoveryOpen || v.onlyPasskeys ? ' open' : ''}><summary>Use a recovery code instead</summary>
 <form method="post" action="/account/reauthenticate" novalidate>${carried}
 ${field({ name: 'recovery_code', label: 'Recovery code', error: v.errors?.recovery_code, autocomplete: 'off', plain: true, required: true, maxlength: 64 })}
 <button type="submit" class="secondary">Confirm with recovery code</button></form></details>`;
@@ -64,7 +76,7 @@ ${field({ name: 'password', label: 'Password', type: 'password', error: v.errors
   } else {
     forms = '<p>Your account has no password: sign out, then sign in again with your provider.</p>';
   }
-  return `${formError(v.problem)}${intro}${forms}<p><a href="${v.returnTo === '/admin' ? '/admin' : '/account'}">Cancel</a></p>`;
+  return `${formError(v.problem)}${intro}${passkey}${forms}<p><a href="${v.returnTo === '/admin' ? '/admin' : '/account'}">Cancel</a></p>`;
 }
 
 export interface StepUp {
@@ -79,10 +91,13 @@ export interface StepUp {
 export function stepUpPages(app: App, kit: PageKit): StepUp {
   const { ctx, pages } = kit;
 
-  async function show(request: FastifyRequest, reply: FastifyReply, viewer: SignedIn, view: Omit<ConfirmView, 'hasFactor' | 'hasPassword'>, status?: number) {
+  async function show(request: FastifyRequest, reply: FastifyReply, viewer: SignedIn, view: Omit<ConfirmView, 'hasFactor' | 'hasPassword' | 'hasPasskey'>, status?: number) {
     const hasFactor = (await ctx.factors.countConfirmed(viewer.user.id)) > 0;
-    const full: ConfirmView = { ...view, hasFactor, hasPassword: viewer.user.passwordHash !== null };
-    return kit.show(request, reply, viewer, { title: CONFIRM_TITLE, status, body: (csrf) => confirmForm(csrf, full) });
+    const passkeys = hasFactor ? (await listPasskeys(ctx, viewer.user.id)).length : 0;
+    const hasPasskey = passkeys > 0;
+    const onlyPasskeys = hasPasskey && passkeys === (await ctx.factors.countConfirmed(viewer.user.id));
+    const full: ConfirmView = { ...view, hasFactor, hasPassword: viewer.user.passwordHash !== null, hasPasskey, onlyPasskeys };
+    return kit.show(request, reply, viewer, { title: CONFIRM_TITLE, status, scripts: hasPasskey ? PASSKEY_SCRIPTS : undefined, body: (csrf) => confirmForm(csrf, full) });
   }
 
   async function signedInOr303(request: FastifyRequest, reply: FastifyReply): Promise<SignedIn | null> {
