@@ -222,7 +222,7 @@ describe('sessions', () => {
     const sessions = list.json().sessions;
     assert.equal(sessions.length, 2);
     assert.equal(sessions.filter((s: { current: boolean }) => s.current).length, 1);
-    assert.deepEqual(Object.keys(sessions[0]).sort(), ['createdAt', 'current', 'expiresAt', 'id', 'ip', 'lastUsedAt', 'userAgent']);
+    assert.deepEqual(Object.keys(sessions[0]).sort(), ['createdAt', 'current', 'device', 'expiresAt', 'id', 'ip', 'lastUsedAt', 'userAgent']);
     const otherSid = decodeJwt(other.body.accessToken).sid as string;
     const strangerSid = decodeJwt(stranger.body.accessToken).sid as string;
 

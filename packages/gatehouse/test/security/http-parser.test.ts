@@ -113,7 +113,7 @@ describe('405 for a known path with a wrong method', () => {
   it('PUT /auth/me is 405 with Allow', async () => {
     const res = await exchange(port, 'PUT /auth/me HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
     expectContractError(res, 405, 'method_not_allowed');
-    assert.equal(res.headers.allow?.[0], 'GET, HEAD, PATCH');
+    assert.equal(res.headers.allow?.[0], 'DELETE, GET, HEAD, PATCH');
   });
 
   it('a parameterised path: DELETE on /auth/login and GET on /admin/users/:id/…', async () => {
