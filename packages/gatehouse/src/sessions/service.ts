@@ -21,7 +21,7 @@ export const REFRESH_PREFIX = 'ghr_';
 export const SESSION_PREFIX = 'ghs_';
 
 // Session-mode cookies slide; writing last_used_at at most this often keeps reads cheap.
-const TOUCH_INTERVAL_MS = 60_000;
+export const TOUCH_INTERVAL_MS = 60_000;
 
 export interface PreparedSession {
   session: Session;
