@@ -30,7 +30,36 @@ export interface ClientOptions {
    * Token mode never shares: each tab holds its own refresh token (its own session).
    */
   crossTab?: boolean;
+  /**
+   * The browser side of WebAuthn, for `signInWithPasskey()` and `registerPasskey()`: `@simplewebauthn/browser`
+   * itself (`import * as webauthn from '@simplewebauthn/browser'`), or any object with the same two functions.
+   * The client has no dependencies, so it does not bring a WebAuthn library of its own.
+   */
+  webauthn?: WebAuthnAdapter;
 }
+
+/** JSON, as WebAuthn's `…OptionsJSON` and `…ResponseJSON` types are; kept loose so any adapter fits. */
+export type WebAuthnJSON = Record<string, unknown>;
+
+/**
+ * What `@simplewebauthn/browser` exports (v13 and v14): each turns Gatehouse's options into a ceremony of the
+ * browser's `navigator.credentials` and resolves to the response to send back.
+ */
+export interface WebAuthnAdapter {
+  startAuthentication(options: { optionsJSON: any; useBrowserAutofill?: boolean }): Promise<any>;
+  startRegistration(options: { optionsJSON: any }): Promise<any>;
+}
+
+/** A passkey just added to the account. `recoveryCodes` come with the account's first second factor only: show them once. */
+export interface RegisteredPasskey {
+  id: string;
+  name: string;
+  createdAt: string;
+  recoveryCodes?: string[];
+}
+
+/** A magic link's token (from the link's `?token=`), or the address and the 6-digit code from the same e-mail. */
+export type MagicLinkProof = { token: string } | { email: string; code: string };
 
 export interface User {
   id: string;
@@ -91,6 +120,7 @@ export class GatehouseClient extends EventTarget {
   #refreshing: Promise<boolean> | null = null;
   #obtainedAt = 0;
   readonly #tabs: TabRefresh | null;
+  readonly #webauthn: WebAuthnAdapter | null;
 
   constructor(options: ClientOptions) {
     super();
@@ -102,6 +132,7 @@ export class GatehouseClient extends EventTarget {
     this.#base = base.href.replace(/\/+$/, '');
     // Bound, so a browser's fetch is not called with the client as `this` (an "Illegal invocation").
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.#webauthn = options.webauthn ?? null;
     const pageOrigin = (globalThis as { location?: { origin?: string } }).location?.origin;
     this.#tokenOrigins = new Set(options.tokenOrigins ?? [base.origin, ...(pageOrigin && pageOrigin !== 'null' ? [pageOrigin] : [])]);
     this.#tabs =
@@ -174,6 +205,88 @@ export class GatehouseClient extends EventTarget {
       credentials: this.#credentials(),
     });
     if (!res.ok) throw await toError(res);
+  }
+
+  /**
+   * Signs in with a passkey: asks Gatehouse for options (for `email`'s passkeys, or, without one, usernameless:
+   * the browser offers the passkeys it holds for the site), runs the browser's ceremony through the `webauthn`
+   * adapter, and signs in in the client's mode. A passkey that verified the user (PIN, biometrics) signs in alone;
+   * one that did not resolves to the MFA challenge, like a password. `useBrowserAutofill`: conditional mediation
+   * (the passkeys are offered in an `<input autocomplete="username webauthn">`'s suggestions; the promise waits
+   * until one is picked). The adapter's errors (`NotAllowedError` when the person cancels) are thrown as they are.
+   */
+  async signInWithPasskey(input: { email?: string; useBrowserAutofill?: boolean } = {}): Promise<LoginResult> {
+    const webauthn = this.#adapter();
+    const res = await this.#fetch(`${this.#base}/auth/passkeys/login/options`, {
+      method: 'POST',
+      headers: JSON_HEADERS,
+      body: JSON.stringify(input.email === undefined ? {} : { email: input.email }),
+      credentials: this.#credentials(),
+    });
+    if (!res.ok) throw await toError(res);
+    const optionsJSON = (await res.json()) as WebAuthnJSON;
+    const response = await webauthn.startAuthentication(input.useBrowserAutofill ? { optionsJSON, useBrowserAutofill: true } : { optionsJSON });
+    return this.#signIn('/auth/passkeys/login', { response });
+  }
+
+  /**
+   * Adds a passkey to the signed-in account (`name` defaults to "Passkey"). Needs a recent sign-in: otherwise
+   * `GatehouseError` 403 `reauthentication_required` (call `reauthenticate()`, then again).
+   */
+  async registerPasskey(input: { name?: string } = {}): Promise<RegisteredPasskey> {
+    const webauthn = this.#adapter();
+    const options = await this.fetch(`${this.#base}/auth/passkeys/register/options`, { method: 'POST', headers: JSON_HEADERS, body: '{}', credentials: this.#credentials() });
+    if (!options.ok) throw await toError(options);
+    const response = await webauthn.startRegistration({ optionsJSON: (await options.json()) as WebAuthnJSON });
+    const res = await this.fetch(`${this.#base}/auth/passkeys/register`, {
+      method: 'POST',
+      headers: JSON_HEADERS,
+      body: JSON.stringify(input.name === undefined ? { response } : { response, name: input.name }),
+      credentials: this.#credentials(),
+    });
+    if (!res.ok) throw await toError(res);
+    return (await res.json()) as RegisteredPasskey;
+  }
+
+  /** The second step of a challenge with a passkey (when `methods` has `webauthn`); signs in in the client's mode. */
+  async verifyMfaWithPasskey(input: { mfaTicket: string }): Promise<User> {
+    const webauthn = this.#adapter();
+    const res = await this.#fetch(`${this.#base}/auth/mfa/webauthn/options`, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ mfaTicket: input.mfaTicket }), credentials: this.#credentials() });
+    if (!res.ok) throw await toError(res);
+    const webauthnResponse = await webauthn.startAuthentication({ optionsJSON: (await res.json()) as WebAuthnJSON });
+    const result = await this.#signIn('/auth/mfa/verify', { mfaTicket: input.mfaTicket, webauthn: webauthnResponse });
+    if ('mfaRequired' in result) throw new TypeError('Gatehouse answered a second challenge to a second factor');
+    return result;
+  }
+
+  /** Step-up with a passkey of the signed-in user (`POST /auth/reauthenticate` with `{ webauthn }`). */
+  async reauthenticateWithPasskey(): Promise<void> {
+    const webauthn = this.#adapter();
+    const options = await this.fetch(`${this.#base}/auth/reauthenticate/webauthn/options`, { method: 'POST', headers: JSON_HEADERS, body: '{}', credentials: this.#credentials() });
+    if (!options.ok) throw await toError(options);
+    const response = await webauthn.startAuthentication({ optionsJSON: (await options.json()) as WebAuthnJSON });
+    const res = await this.fetch(`${this.#base}/auth/reauthenticate`, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ webauthn: response }), credentials: this.#credentials() });
+    if (!res.ok) throw await toError(res);
+  }
+
+  /**
+   * E-mails a sign-in link and a 6-digit code to `email` (`POST /auth/magic-link`, 202 whatever the address).
+   * `redirectTo`: where the link's page sends the browser afterwards (`/account` or an `OAUTH_REDIRECT_ALLOWLIST` entry).
+   */
+  async requestMagicLink(email: string, redirectTo?: string): Promise<void> {
+    const res = await this.#fetch(`${this.#base}/auth/magic-link`, {
+      method: 'POST',
+      headers: JSON_HEADERS,
+      body: JSON.stringify(redirectTo === undefined ? { email } : { email, redirect_to: redirectTo }),
+      credentials: this.#credentials(),
+    });
+    if (!res.ok) throw await toError(res);
+  }
+
+  /** Signs in with a magic link's token, or the address and its code; resolves like `login()` (the challenge for an account with a second factor). */
+  async verifyMagicLink(input: MagicLinkProof): Promise<LoginResult> {
+    const proof = 'token' in input ? { token: input.token } : { email: input.email, code: input.code };
+    return this.#signIn('/auth/magic-link/verify', proof);
   }
 
   /** Ends this session on Gatehouse and forgets the tokens; emits `sessionEnded` with reason `logout`. */
@@ -308,6 +421,11 @@ export class GatehouseClient extends EventTarget {
     const headers = new Headers(request.headers);
     headers.set('authorization', `Bearer ${token}`);
     return new Request(request, { headers });
+  }
+
+  #adapter(): WebAuthnAdapter {
+    if (!this.#webauthn) throw new TypeError('createClient: passkeys need the "webauthn" option (e.g. import * as webauthn from "@simplewebauthn/browser")');
+    return this.#webauthn;
   }
 
   #credentials(): RequestCredentials {

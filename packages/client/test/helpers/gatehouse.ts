@@ -3,7 +3,9 @@
 export interface Gatehouse {
   url: string;
   clock: { now: number; advance(ms: number): void };
-  config: { accessTokenTtlMs: number; refreshReuseGraceMs?: number };
+  config: { accessTokenTtlMs: number; refreshReuseGraceMs?: number; publicUrl: string };
+  /** The e-mails written to the server's outbox for `to`, oldest first, once its background mail work is done. */
+  mailsTo(to: string): Promise<Array<{ subject: string; text: string }>>;
   close(): Promise<void>;
 }
 
@@ -12,7 +14,13 @@ export async function startGatehouse(env: Record<string, string> = {}): Promise<
   const server = await startTestServer({ fakeClock: Date.now(), env: { LOG_LEVEL: 'warn', ...env } });
   await server.app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = server.app.server.address();
-  return { url: `http://127.0.0.1:${port}`, clock: server.clock, config: server.config, close: () => server.close() };
+  const { readOutbox } = await import(new URL('../../../gatehouse/test/helpers/mail.ts', import.meta.url).href);
+  const { outboxDir } = await import(new URL('../../../gatehouse/src/mail/transport.ts', import.meta.url).href);
+  const mailsTo = async (to: string) => {
+    await server.runtime.ctx.background.drain();
+    return ((await readOutbox(outboxDir(server.config))) as Array<{ to: string; subject: string; text: string }>).filter((m) => m.to === to);
+  };
+  return { url: `http://127.0.0.1:${port}`, clock: server.clock, config: server.config, mailsTo, close: () => server.close() };
 }
 
 export interface Exchange {
