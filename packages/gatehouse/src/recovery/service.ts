@@ -157,6 +157,13 @@ export async function deliverReset(ctx: Context, user: User): Promise<void> {
   logLinkInDevelopment(ctx, 'password reset', user.email, link);
 }
 
+/** Whether a reset link still works, without using it: the page says so before anything is typed. */
+export async function resetLinkUsable(ctx: Context, token: string): Promise<boolean> {
+  if (!isToken(token, 'reset_password')) return false;
+  const found = await ctx.oneTimeTokens.findUsable(sha256(token), 'reset_password', ctx.now());
+  return found !== null && mayRecover(await ctx.users.findById(found.userId));
+}
+
 /** Sets a new password (same policy as sign-up), ends every session and tells the owner. */
 export async function resetPassword(ctx: Context, token: string, password: string, client: ClientInfo | null = null): Promise<User> {
   const now = ctx.now();

@@ -202,13 +202,21 @@ describe('password recovery', () => {
     const link = await resetLink(email);
     const form = await call(server.app, 'GET', `${link.pathname}${link.search}`);
     assert.match(form.body, /<form method="post" action="\/reset-password">/);
-    const post = (password: string) => postPageForm(`${link.pathname}${link.search}`, { token: link.searchParams.get('token')!, password });
+    const post = (password: string, again = password) => postPageForm(`${link.pathname}${link.search}`, { token: link.searchParams.get('token')!, password, password_again: again });
     const weak = await post('short');
     assert.equal(weak.statusCode, 400);
     assert.match(weak.body, /at least 8 characters/);
+    const slip = await post('a fresh strong passphrase', 'a fresh strong passphrasf');
+    assert.equal(slip.statusCode, 400);
+    assert.match(slip.body, /The two passwords differ/);
     const ok = await post('a fresh strong passphrase');
     assert.equal(ok.statusCode, 303);
     await login(server.app, email, 'a fresh strong passphrase');
+    // The used link says so when opened, before anything is typed.
+    const used = await call(server.app, 'GET', `${link.pathname}${link.search}`);
+    assert.equal(used.statusCode, 400);
+    assert.match(used.body, /already used or has expired/);
+    assert.doesNotMatch(used.body, /action="\/reset-password"/);
   });
 
   it('limits forgot-password and resend per IP', async () => {

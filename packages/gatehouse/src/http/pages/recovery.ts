@@ -2,7 +2,7 @@
 // scanners and previews open links too): the page shows a form, and only its POST acts.
 import { AppError } from '../../errors.ts';
 import { confirmMfaReset } from '../../factors/reset.ts';
-import { forgotPassword, resendVerificationTo, resetPassword, verifyEmail } from '../../recovery/service.ts';
+import { forgotPassword, resetLinkUsable, resendVerificationTo, resetPassword, verifyEmail } from '../../recovery/service.ts';
 import { disownSignIn } from '../../sign-in/new-device.ts';
 import { clientInfo, type App } from '../types.ts';
 import type { PageKit } from './kit.ts';
@@ -63,25 +63,35 @@ ${field({ name: 'email', label: 'Email', type: 'email', value: v.email, error: v
     return pages.redirect(reply, '/login', { kind: 'ok', text: 'If the address is not confirmed yet, a new link is on its way.' });
   });
 
-  const resetForm = (csrf: string, token: string, error?: string) => `<form method="post" action="/reset-password">${csrfInput(csrf)}${hidden('token', token)}
-${field({ name: 'password', label: 'New password', type: 'password', error, autocomplete: 'new-password', required: true, hint: `${ctx.config.passwordMinLength} to ${ctx.config.passwordMaxLength} characters; every session will be signed out` })}
+  const resetForm = (csrf: string, token: string, errors: { password?: string; password_again?: string } = {}) => `<form method="post" action="/reset-password">${csrfInput(csrf)}${hidden('token', token)}
+${field({ name: 'password', label: 'New password', type: 'password', error: errors.password, autocomplete: 'new-password', required: true, hint: `${ctx.config.passwordMinLength} to ${ctx.config.passwordMaxLength} characters; every session will be signed out` })}
+${field({ name: 'password_again', label: 'Repeat the password', type: 'password', error: errors.password_again, autocomplete: 'new-password', required: true })}
 <button type="submit">Set new password</button>
 </form>`;
 
-  app.get('/reset-password', { schema: shows([], { token: f.token }) }, async (request, reply) => {
+  // A used or expired link says so at once, before anyone types a new password into a form that cannot work.
+  app.get('/reset-password', { schema: shows([400], { token: f.token }) }, async (request, reply) => {
     const token = queryField(request, 'token', 200);
+    if (!(await resetLinkUsable(ctx, token))) {
+      return kit.show(request, reply, null, { title: 'Link not valid', status: 400, body: badLink('<a href="/forgot-password">Ask for a new link</a>') });
+    }
     return kit.show(request, reply, null, { title: 'Choose a new password', body: (csrf) => resetForm(csrf, token) });
   });
 
-  app.post('/reset-password', { schema: posts(form({ token: f.token, password: f.newPassword }), [403]) }, async (request, reply) => {
+  app.post('/reset-password', { schema: posts(form({ token: f.token, password: f.newPassword, password_again: f.text('The new password again', 4096) }), [403]) }, async (request, reply) => {
     pages.checkCsrf(request);
     const token = formField(request.body, 'token', 200);
+    const password = formField(request.body, 'password');
+    // Typed twice, so a slip of the finger does not lock the owner out of the account they just recovered.
+    if (password !== formField(request.body, 'password_again')) {
+      return kit.show(request, reply, null, { title: 'Choose a new password', status: 400, body: (csrf) => resetForm(csrf, token, { password_again: 'The two passwords differ: type the same one twice' }) });
+    }
     try {
-      await resetPassword(ctx, token, formField(request.body, 'password'), clientInfo(request));
+      await resetPassword(ctx, token, password, clientInfo(request));
     } catch (err) {
       if (err instanceof AppError && err.code === 'validation_failed') {
         const error = errorsByField(err.details).password ?? err.message;
-        return kit.show(request, reply, null, { title: 'Choose a new password', status: 400, body: (csrf) => resetForm(csrf, token, error) });
+        return kit.show(request, reply, null, { title: 'Choose a new password', status: 400, body: (csrf) => resetForm(csrf, token, { password: error }) });
       }
       const shown = refusal(err, reply);
       if (!shown) throw err;
