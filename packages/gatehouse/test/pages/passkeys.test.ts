@@ -194,6 +194,17 @@ describe('passkeys on the pages', () => {
       await page.getByRole('button', { name: 'Use recovery code' }).click();
       await page.waitForURL(`${server.origin}/account`);
       assert.ok((await sessionAmr(email)).some((amr) => ['hwk', 'rc', 'mfa'].every((m) => amr.includes(m)) && !amr.includes('user')));
+
+      // After a password, the passkey is the second step: "Use a passkey" on that page.
+      await signOut(page);
+      await page.getByLabel('Email', { exact: true }).fill(email);
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await page.waitForURL(`${server.origin}/login`);
+      assert.equal(await page.locator('h1').innerText(), 'Two-step verification');
+      await page.getByRole('button', { name: 'Use a passkey' }).click();
+      await page.waitForURL(`${server.origin}/account`);
+      assert.ok((await sessionAmr(email)).some((amr) => ['pwd', 'hwk', 'mfa'].every((m) => amr.includes(m))), 'password, then the passkey');
       await authenticator.setUserVerification(true);
 
       // Removing needs a recent sign-in: "Confirm it's you" offers the passkey, then the removal is done again.
