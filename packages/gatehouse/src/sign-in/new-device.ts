@@ -10,6 +10,7 @@ import type { ClientInfo, Context } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { deliverReset, issueToken, redeemToken } from '../recovery/service.ts';
 import { noticeMail } from '../recovery/templates.ts';
+import { deviceOf } from '../sessions/device.ts';
 import { endUserSessions } from '../sessions/service.ts';
 import type { Session } from '../sessions/store.ts';
 import { ipBucket } from '../sessions/throttle.ts';
@@ -25,32 +26,8 @@ export const NOT_ME_TOKEN_TTL_MS = 7 * DAY;
 const EVENTS_READ = 500;
 const SIGN_IN_EVENTS: ReadonlySet<AuditType> = new Set(['login_ok', 'register']);
 
-// The browser family and the OS, not their versions: an update must not make a known laptop new. Order matters
-// (Edge and Opera say "Chrome" too, Chrome says "Safari").
-const BROWSERS: ReadonlyArray<[RegExp, string]> = [
-  [/\bEdg(e|A|iOS)?\//, 'Edge'],
-  [/\b(OPR|Opera)\//, 'Opera'],
-  [/\bSamsungBrowser\//, 'Samsung Internet'],
-  [/\b(Firefox|FxiOS)\//, 'Firefox'],
-  [/\b(Chrome|CriOS|Chromium)\//, 'Chrome'],
-  [/\bVersion\/[\d.]+.*Safari\//, 'Safari'],
-];
-const SYSTEMS: ReadonlyArray<[RegExp, string]> = [
-  [/\b(iPhone|iPad|iPod)\b/, 'iOS'],
-  [/\bAndroid\b/, 'Android'],
-  [/\bCrOS\b/, 'ChromeOS'],
-  [/\bWindows\b/, 'Windows'],
-  [/\bMac OS X\b|\bMacintosh\b/, 'macOS'],
-  [/\bLinux\b/, 'Linux'],
-];
-
-/** "Firefox on Linux"; for a user agent no table row knows, its first product token ("curl", "okhttp"). */
-export function deviceOf(userAgent: string | null): string {
-  if (!userAgent) return 'unknown';
-  const browser = BROWSERS.find(([pattern]) => pattern.test(userAgent))?.[1] ?? (/^[\w.-]+/.exec(userAgent)?.[0]?.toLowerCase() ?? 'unknown');
-  const system = SYSTEMS.find(([pattern]) => pattern.test(userAgent))?.[1];
-  return system ? `${browser} on ${system}` : browser;
-}
+/** The device, as every page and notice names it (sessions/device.ts): the family and the OS, not their versions. */
+export { deviceOf };
 
 /** The network: an IPv4 address's /24, an IPv6 address's /64 (one subscriber's usual allocation). */
 export function networkOf(ip: string | null): string | null {
