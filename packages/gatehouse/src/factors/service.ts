@@ -49,6 +49,16 @@ export async function listFactors(ctx: Context, userId: string): Promise<FactorL
   return { factors: all.filter((f) => f.confirmedAt !== null), recoveryCodesLeft: await ctx.factors.countRecoveryCodes(userId) };
 }
 
+/** Whether the user has a confirmed second factor (an app or a passkey): what the policy and step-up ask. */
+export async function hasSecondFactor(ctx: Context, userId: string): Promise<boolean> {
+  return (await ctx.factors.countConfirmed(userId)) > 0;
+}
+
+/** How many confirmed second factors the user has. */
+export async function countSecondFactors(ctx: Context, userId: string): Promise<number> {
+  return ctx.factors.countConfirmed(userId);
+}
+
 export type SecondFactorMethod = 'totp' | 'webauthn' | 'recovery_code';
 const METHOD_ORDER: readonly SecondFactorMethod[] = ['totp', 'webauthn', 'recovery_code'];
 

@@ -6,6 +6,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../../context.ts';
 import { AppError } from '../../errors.ts';
+import { countSecondFactors, hasSecondFactor } from '../../factors/service.ts';
 import { mustEnrolFirst } from '../../sign-in/access-policy.ts';
 import { assertRecentSignIn, reauthenticate, type ReauthProof } from '../../sign-in/step-up.ts';
 import { clientInfo, type App } from '../types.ts';
@@ -27,7 +28,7 @@ export const ENROL_NOTICE = 'Your role needs two-step verification: add an authe
 
 /** MFA_REQUIRED_ROLES: this viewer may only enrol a second factor (and sign out) until they have one. */
 export function mustEnrol(ctx: Context, viewer: SignedIn): Promise<boolean> {
-  return mustEnrolFirst(ctx.config, { role: viewer.user.role, amr: viewer.session.amr }, async () => (await ctx.factors.countConfirmed(viewer.user.id)) > 0);
+  return mustEnrolFirst(ctx.config, { role: viewer.user.role, amr: viewer.session.amr }, () => hasSecondFactor(ctx, viewer.user.id));
 }
 
 /** Where a confirmation may return: our own pages only, so the field is never an open redirect. */
@@ -92,10 +93,11 @@ export function stepUpPages(app: App, kit: PageKit): StepUp {
   const { ctx, pages } = kit;
 
   async function show(request: FastifyRequest, reply: FastifyReply, viewer: SignedIn, view: Omit<ConfirmView, 'hasFactor' | 'hasPassword' | 'hasPasskey'>, status?: number) {
-    const hasFactor = (await ctx.factors.countConfirmed(viewer.user.id)) > 0;
+    const factors = await countSecondFactors(ctx, viewer.user.id);
+    const hasFactor = factors > 0;
     const passkeys = hasFactor ? (await listPasskeys(ctx, viewer.user.id)).length : 0;
     const hasPasskey = passkeys > 0;
-    const onlyPasskeys = hasPasskey && passkeys === (await ctx.factors.countConfirmed(viewer.user.id));
+    const onlyPasskeys = hasPasskey && passkeys === factors;
     const full: ConfirmView = { ...view, hasFactor, hasPassword: viewer.user.passwordHash !== null, hasPasskey, onlyPasskeys };
     return kit.show(request, reply, viewer, { title: CONFIRM_TITLE, status, scripts: hasPasskey ? PASSKEY_SCRIPTS : undefined, body: (csrf) => confirmForm(csrf, full) });
   }

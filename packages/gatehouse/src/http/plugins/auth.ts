@@ -5,6 +5,7 @@ import { looksLikeApiKey, resolveApiKey } from '../../api-keys/service.ts';
 import { AppError } from '../../errors.ts';
 import { isSessionRevoked } from '../../sessions/revocation.ts';
 import { resolveSessionCookieWithUser } from '../../sessions/service.ts';
+import { hasSecondFactor } from '../../factors/service.ts';
 import { mayAct, mustEnrolFirst } from '../../sign-in/access-policy.ts';
 import { assertRecentSignIn } from '../../sign-in/step-up.ts';
 import { sessionCookieName } from '../cookies.ts';
@@ -20,7 +21,7 @@ export function createGuards(ctx: Context, csrf: Csrf) {
     const auth = await identify(request);
     request.auth = auth;
     // MFA_REQUIRED_ROLES: until such a user has a second factor, only the routes that lead to one answer.
-    if (!request.routeOptions.config.allowWithoutMfa && (await mustEnrolFirst(ctx.config, auth, async () => (await ctx.factors.countConfirmed(auth.userId)) > 0))) {
+    if (!request.routeOptions.config.allowWithoutMfa && (await mustEnrolFirst(ctx.config, auth, () => hasSecondFactor(ctx, auth.userId)))) {
       throw new AppError('mfa_enrollment_required', { message: 'Your role needs a second factor: add one (POST /auth/mfa/totp) before anything else' });
     }
   }

@@ -34,6 +34,7 @@ import { formField, PageRequests, type SignedIn } from '../pages/page-request.ts
 import type { Csrf } from '../plugins/csrf.ts';
 import { toAppError } from '../plugins/error-handler.ts';
 import { clientInfo, type App } from '../types.ts';
+import { hasSecondFactor } from '../../factors/service.ts';
 
 /** The path every provider endpoint lives under; the OpenAPI check leaves it out (see openapi.ts). */
 export const OAUTH2_CATCH_ALL = '/oauth2/*';
@@ -152,7 +153,7 @@ export function oauth2Routes(app: App, ctx: Context, oidc: OidcProvider, clients
       // prompt=login asks for a sign-in now; max_age for one no older than that (OpenID Connect Core §3.1.2.1).
       const stale = (reasons.has('login_prompt') && session.authTime < startedAt) || (maxAge !== null && ctx.now() - session.authTime > maxAge);
       const wantsMfa = asksForMfa(details.params.acr_values) && !session.amr.includes('mfa');
-      if (wantsMfa && (await ctx.factors.countConfirmed(viewer.user.id)) === 0) {
+      if (wantsMfa && !(await hasSecondFactor(ctx, viewer.user.id))) {
         // OpenID Connect Core errata: the requested acr cannot be met for this account (it has no second factor).
         return finish(request, reply, provider, { error: 'unmet_authentication_requirements', error_description: 'This account has no second factor to sign in with' });
       }
