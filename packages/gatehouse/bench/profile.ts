@@ -92,7 +92,7 @@ async function main(): Promise<void> {
     for (const email of emails) await postJson(`${peer.url}/auth/register`, { email, password: PASSWORD, name: 'Bench' }, 201);
     const login = async (mode: string) => {
       const res = await postJson(`${peer.url}/auth/login`, { email: emails[0], password: PASSWORD, mode }, 200);
-      return { body: (await res.json()) as { accessToken?: string; refreshToken?: string }, cookie: res.headers.getSetCookie().find((c) => c.startsWith('gh_session='))?.split(';')[0] };
+      return { body: (await res.json()) as { accessToken?: string; refreshToken?: string }, cookie: res.headers.getSetCookie().find((c) => /^(__Host-)?gh_session=/.test(c))?.split(';')[0] };
     };
     const base = { url: peer.url, connections, warmupSeconds: 1, seconds };
     let job: LoadJob;
