@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sha256 } from '../../src/crypto/random.ts';
 import { startTestServer, type TestServer } from '../helpers/app.ts';
-import { PASSWORD, call, expectError, login, registerUser, uniqueEmail } from '../helpers/http.ts';
+import { PASSWORD, call, cookiesOf, expectError, login, registerUser, uniqueEmail } from '../helpers/http.ts';
 import { linkIn, startSmtpSink, type SmtpSink } from '../helpers/mail.ts';
 
 let smtp: SmtpSink;
@@ -145,5 +145,34 @@ describe('POST /auth/email/revert ("this wasn\'t me")', () => {
     const { email, body } = await registerUser(server.app);
     const { confirm } = await requestChange(body.accessToken, email, uniqueEmail('purpose'));
     expectError(await call(server.app, 'POST', '/auth/email/revert', { body: { token: confirm } }), 400, 'invalid_or_expired_token');
+  });
+});
+
+describe('the pages the links open', () => {
+  /** Opens a link's page (which must change nothing), then presses its button as a browser would. */
+  async function press(path: string, token: string) {
+    const page = await call(server.app, 'GET', `${path}?token=${encodeURIComponent(token)}`);
+    assert.equal(page.statusCode, 200);
+    assert.equal(page.headers['referrer-policy'], 'no-referrer');
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
+    const cookie = `gh_csrf=${cookiesOf(page).gh_csrf!.value}`;
+    return server.app.inject({ method: 'POST', url: path, headers: { 'content-type': 'application/x-www-form-urlencoded', cookie }, payload: new URLSearchParams({ token, _csrf: csrf }).toString() });
+  }
+
+  it('the confirmation page changes the address on its button only; the revert page undoes it', async () => {
+    const { email, body } = await registerUser(server.app);
+    const next = uniqueEmail('paged');
+    const { confirm, revert } = await requestChange(body.accessToken, email, next);
+    const done = await press('/email-change', confirm);
+    assert.equal(done.statusCode, 303, done.body);
+    assert.equal((await server.runtime.ctx.users.findById(body.user.id))!.email, next);
+    const used = await press('/email-change', confirm);
+    assert.equal(used.statusCode, 400, 'the link works once');
+
+    const undone = await press('/email-change/revert', revert);
+    assert.equal(undone.statusCode, 303, undone.body);
+    assert.equal(undone.headers.location, '/login');
+    assert.equal((await server.runtime.ctx.users.findById(body.user.id))!.email, email);
+    expectError(await call(server.app, 'GET', '/auth/me', { token: body.accessToken }), 401, 'token_revoked');
   });
 });

@@ -9,6 +9,7 @@ import { assetRoutes, loadAssets } from '../pages/assets.ts';
 import { createKit } from '../pages/kit.ts';
 import { formError, pagePolicy } from '../pages/layout.ts';
 import { PageRequests } from '../pages/page-request.ts';
+import { emailChangePages } from '../pages/email-change.ts';
 import { recoveryPages } from '../pages/recovery.ts';
 import { signInPages } from '../pages/sign-in.ts';
 import { stepUpPages } from '../pages/step-up.ts';
@@ -57,6 +58,7 @@ export function pageRoutes(app: App, ctx: Context, csrf: Csrf): void {
 
     signInPages(scope, kit);
     recoveryPages(scope, kit);
+    emailChangePages(scope, kit);
     const stepUp = stepUpPages(scope, kit);
     accountPages(scope, kit, stepUp);
     adminPages(scope, kit, stepUp);
