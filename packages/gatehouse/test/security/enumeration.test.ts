@@ -89,6 +89,17 @@ describe('the same answer for known and unknown accounts', () => {
     await server.runtime.ctx.background.drain();
   });
 
+  it('magic link: known, unknown, disabled and differently-cased addresses get the same 202', async () => {
+    const answers = [];
+    for (const email of [known.email, uniqueEmail('nobody'), disabled, known.email.toUpperCase()]) {
+      const res = await call(server.app, 'POST', '/auth/magic-link', { body: { email }, ip: '10.20.0.4' });
+      assert.equal(res.statusCode, 202, res.body);
+      answers.push(shape(res));
+    }
+    for (const answer of answers.slice(1)) assert.deepEqual(answer, answers[0]);
+    await server.runtime.ctx.background.drain();
+  });
+
   it('resend verification: a verified and an unverified account get the same 202 (it needs a sign-in, so no stranger can ask)', async () => {
     expectError(await call(server.app, 'POST', '/auth/verify-email/resend'), 401, 'authentication_required');
     const unverified = await call(server.app, 'POST', '/auth/verify-email/resend', { token: known.token, ip: '10.20.0.3' });
@@ -234,5 +245,21 @@ describe('the same time for known and unknown accounts', () => {
     const nobody = `x${email.slice(1)}`;
     const { diff } = await compare('forgot-password', attempt(email), attempt(nobody), { perBatch: SAMPLES * 10, limit: 0.1, settle });
     assert.ok(diff <= 0.1, `forgot-password timing differs by ${(diff * 100).toFixed(1)}%`);
+  });
+
+  it('magic link: unknown vs known within 10% (the lookup and the e-mail happen after the answer)', async () => {
+    let n = 0;
+    const attempt = (address: string) => async () => {
+      n += 1;
+      const res = await call(timed.app, 'POST', '/auth/magic-link', { body: { email: address }, ip: `10.60.${n % 250}.1` });
+      assert.equal(res.statusCode, 202, res.body);
+    };
+    const settle = async () => {
+      await timed.runtime.ctx.background.drain();
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    };
+    const nobody = `x${email.slice(1)}`;
+    const { diff } = await compare('magic link', attempt(email), attempt(nobody), { perBatch: SAMPLES * 10, limit: 0.1, settle });
+    assert.ok(diff <= 0.1, `magic-link timing differs by ${(diff * 100).toFixed(1)}%`);
   });
 });
