@@ -1,6 +1,8 @@
 // Profiles the Gatehouse process (node --cpu-prof) under one load of bench:compare, and prints where its
 // CPU time went: self time by function and by package.
-//   node --import tsx bench/profile.ts me-session|me-bearer|refresh|login [seconds]
+//   node --import tsx bench/profile.ts me-session|me-bearer|refresh|login|floor-me|floor-session [seconds]
+//   floor-me and floor-session profile bench/peers/floor.ts (the floors of /auth/me in bench:compare) instead,
+//   on the same Gatehouse's SQLite file, so the two profiles can be read side by side.
 //   BENCH_PG_URL=postgres://… to profile on PostgreSQL (a fresh database is made and dropped)
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -21,12 +23,24 @@ interface ProfileNode {
   hitCount?: number;
 }
 
-function summarise(file: string): void {
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
+/**
+ * `window`: the measured run, in CLOCK_MONOTONIC microseconds (V8's profile clock and process.hrtime share
+ * it on Linux), and the requests answered in it: only its samples count, and every line also says how many
+ * microseconds of the server's main thread each request spent there.
+ */
+function summarise(file: string, window: { fromUs: number; toUs: number; requests: number } | null): void {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number };
   const byNode = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
-  profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  let at = profile.startTime;
+  profile.samples.forEach((id, i) => {
+    at += profile.timeDeltas[i] ?? 0;
+    if (window && (at < window.fromUs || at > window.toUs)) return;
+    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  });
   const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
+  const perRequest = (us: number) => (window ? `${(us / window.requests).toFixed(1).padStart(7)} µs  ` : '');
+  if (window) console.log(`measured window: ${(total / 1e6).toFixed(2)} s sampled, ${window.requests} requests: ${(total / window.requests).toFixed(1)} µs of the main thread per request, idle included`);
   const byFunction = new Map<string, number>();
   const byPackage = new Map<string, number>();
   for (const [id, us] of selfUs) {
@@ -40,7 +54,7 @@ function summarise(file: string): void {
     [...m.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, n)
-      .map(([k, v]) => `${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`)
+      .map(([k, v]) => `${((100 * v) / total).toFixed(1).padStart(5)}%  ${perRequest(v)}${k}`)
       .join('\n');
   // Inclusive time: every distinct frame on a sample's stack gets its time once.
   const parent = new Map<number, number>();
@@ -65,6 +79,7 @@ function summarise(file: string): void {
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-profile-'));
   let drop: (() => Promise<void>) | null = null;
+  let window: { fromUs: number; toUs: number; requests: number } | null = null;
   let databaseUrl = '';
   if (process.env.BENCH_PG_URL) {
     const name = `gatehouse_profile_${randomBytes(3).toString('hex')}`;
@@ -82,11 +97,14 @@ async function main(): Promise<void> {
       await c.end();
     };
   }
+  const floor = scenario.startsWith('floor-');
+  const profiling = ['--cpu-prof', `--cpu-prof-dir=${path.join(dir, 'prof')}`];
   const peer = await startPeer('./peers/gatehouse.ts', {
     BENCH_DATA_DIR: path.join(dir, 'data'),
     BENCH_DATABASE_URL: databaseUrl,
     BENCH_REDIS_URL: databaseUrl ? (process.env.BENCH_PG_REDIS_URL ?? 'redis://127.0.0.1:6379') : '',
-  }, ['--cpu-prof', `--cpu-prof-dir=${path.join(dir, 'prof')}`]);
+  }, floor ? [] : profiling);
+  let floorPeer: Awaited<ReturnType<typeof startPeer>> | null = null;
   try {
     const emails = Array.from({ length: 8 }, (_, i) => `bench-user-${i}@example.com`);
     for (const email of emails) await postJson(`${peer.url}/auth/register`, { email, password: PASSWORD, name: 'Bench' }, 201);
@@ -103,6 +121,18 @@ async function main(): Promise<void> {
     } else if (scenario === 'me-bearer') {
       const { body } = await login('token');
       job = { ...base, requests: [{ method: 'GET', path: '/auth/me', headers: { authorization: `Bearer ${body.accessToken}` } }] };
+    } else if (floor) {
+      const { body, cookie } = await login(scenario === 'floor-session' ? 'session' : 'token');
+      const me = (await (await fetch(`${peer.url}/auth/me`, { headers: cookie ? { cookie } : { authorization: `Bearer ${body.accessToken}` } })).json()) as { user: { id: string } };
+      floorPeer = await startPeer('./peers/floor.ts', {
+        BENCH_FLOOR: scenario === 'floor-session' ? 'session' : 'me',
+        BENCH_DB_FILE: path.join(dir, 'data', 'gatehouse.db'),
+        BENCH_USER_ID: me.user.id,
+        BENCH_LOG_FILE: path.join(dir, 'floor.log'),
+      }, profiling);
+      const headers: Record<string, string> = cookie ? { cookie } : { authorization: `Bearer ${body.accessToken}` };
+      await expectOk(`${floorPeer.url}/auth/me`, headers);
+      job = { ...base, url: floorPeer.url, requests: [{ method: 'GET', path: '/auth/me', headers }] };
     } else if (scenario === 'refresh') {
       const tokens: string[] = [];
       for (let i = 0; i < 2 * connections; i++) tokens.push((await login('token')).body.refreshToken!);
@@ -111,15 +141,21 @@ async function main(): Promise<void> {
       const requests: StaticRequest[] = emails.map((email) => ({ method: 'POST', path: '/auth/login', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: PASSWORD }) }));
       job = { ...base, requests };
     }
-    const result = await runLoad(job);
+    // The warm-up as a run of its own, so that the profile can be cut to the measured run.
+    await runLoad({ ...job, seconds: 1, warmupSeconds: 0, ...(job.refresh ? { refresh: { ...job.refresh, tokens: job.refresh.warmupTokens } } : {}) });
+    const fromUs = Number(process.hrtime.bigint() / 1000n);
+    const result = await runLoad({ ...job, warmupSeconds: 0 });
+    const toUs = Number(process.hrtime.bigint() / 1000n);
+    window = { fromUs, toUs, requests: result.ok };
     console.log(`${scenario}: ${Math.round(result.perSecond)}/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, non-2xx ${result.non2xx}`);
   } finally {
+    await floorPeer?.stop();
     await peer.stop();
     await drop?.();
   }
   const profDir = path.join(dir, 'prof');
   const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
-  if (file) summarise(path.join(profDir, file));
+  if (file) summarise(path.join(profDir, file), window);
   if (process.env.BENCH_KEEP_PROFILE) console.log(`\nprofile kept in ${profDir}`);
   else rmSync(dir, { recursive: true, force: true });
 }
