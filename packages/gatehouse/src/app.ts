@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from './context.ts';
 import type { Db } from './db/schema.ts';
 import { AppError, errorBody } from './errors.ts';
+import { requestLineLogger } from './logger.ts';
 import { createGuards } from './http/plugins/auth.ts';
 import { Csrf } from './http/plugins/csrf.ts';
 import { registerErrorHandler, toAppError } from './http/plugins/error-handler.ts';
@@ -80,8 +81,10 @@ export async function buildApp(ctx: Context, db: Db, log: Logger): Promise<App> 
   app.server.maxConnections = config.maxConnections;
 
   app.decorateRequest('auth', null);
+  const requestLines = requestLineLogger(log);
   app.addHook('onResponse', (request, reply, done) => {
-    request.log.info({ req: request, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime }, 'request completed');
+    // The same fields, in the same order, as request.log would write (its reqId binding first).
+    requestLines.info({ reqId: request.id, req: request, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime }, 'request completed');
     done();
   });
   registerErrorHandler(app);

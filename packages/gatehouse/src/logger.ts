@@ -1,7 +1,7 @@
 // JSON logs that never carry a secret: credentials are redacted by path, and URLs lose their query string
 // (reset and verification links carry tokens there).
 import type { FastifyRequest } from 'fastify';
-import type { LoggerOptions } from 'pino';
+import type { Logger, LoggerOptions } from 'pino';
 
 // pino's `*.x` matches one level down only: each secret field is listed at the top level too.
 const SECRET_FIELDS = ['password', 'currentPassword', 'newPassword', 'token', 'accessToken', 'refreshToken', 'sessionToken', 'csrfToken', 'key', 'secret'];
@@ -46,4 +46,15 @@ export function loggerOptions(level: string): LoggerOptions {
       },
     },
   };
+}
+
+/**
+ * The logger of the one line written per request (app.ts): `req` through the serializer above (method, the URL
+ * without its query string, the address), `res.statusCode`, `responseTime` and `reqId`. None of the redaction
+ * paths can match in it, yet pino's redaction walked it on every request: about 10 µs of the 14 µs the line
+ * cost (bench/profile.ts, and the same bytes either way). Every other line, the request's own logger
+ * included, is still redacted.
+ */
+export function requestLineLogger(log: Logger): Logger {
+  return log.child({}, { redact: [] });
 }

@@ -14,7 +14,7 @@ import SQLite from 'better-sqlite3';
 import { pino, destination } from 'pino';
 import { createHash, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { loggerOptions } from '../../src/logger.ts';
+import { loggerOptions, requestLineLogger } from '../../src/logger.ts';
 
 const mode = process.env.BENCH_FLOOR ?? 'me';
 const file = process.env.BENCH_DB_FILE;
@@ -23,15 +23,18 @@ const db = new SQLite(file, { readonly: true });
 db.pragma('journal_mode = WAL');
 
 const logStream = destination({ dest: process.env.BENCH_LOG_FILE ?? '/dev/null', sync: false, mkdir: true });
+const log = pino(loggerOptions('info'), logStream);
+const requestLines = requestLineLogger(log);
 const app = Fastify({
-  loggerInstance: pino(loggerOptions('info'), logStream),
+  loggerInstance: log,
   genReqId: () => randomUUID(),
   logController: new LogController({ disableRequestLogging: true }),
   requestIdHeader: false,
 });
-// app.ts's one line per request, the same fields.
+// app.ts's one line per request, the same fields, through the same logger (a per-request child logger is made
+// by Fastify for each request here too).
 app.addHook('onResponse', (request, reply, done) => {
-  request.log.info({ req: request, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime }, 'request completed');
+  requestLines.info({ reqId: request.id, req: request, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime }, 'request completed');
   done();
 });
 
