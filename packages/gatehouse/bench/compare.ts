@@ -41,6 +41,8 @@ const settings = {
   hashSeconds: envNumber('BENCH_HASH_DURATION', 20) || 20,
   /** Rounds of the alternated figures (/auth/me and its floors, the verifier and the route without auth): each is the median. */
   rounds: Math.max(1, Math.floor(envNumber('BENCH_ROUNDS', 3))),
+  /** Single-use POST /auth/mfa/verify requests in the measured MFA run (plus a fifth of that as warm-up). */
+  mfaVerifies: Math.max(300, Math.floor(envNumber('BENCH_MFA_VERIFIES', 6000))),
   jwtAlg: (process.env.BENCH_JWT_ALG || 'RS256') as JwtAlg,
   /** A server whose database `create database` works; empty skips the PostgreSQL figures. */
   postgresUrl: process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
@@ -206,6 +208,28 @@ async function benchGatehouseSqlite(dataDir: string) {
   }
 }
 
+/**
+ * POST /auth/mfa/verify on its own Gatehouse (production configuration, SQLite) whose clock stands still, so
+ * that every TOTP code of the drift window stays valid: each request's ticket and code work once, so they are
+ * made beforehand by the peer (bench/peers/gatehouse.ts mfaPool) and each is sent exactly once. As in bench/run.ts.
+ */
+async function benchMfaVerify(dataDir: string): Promise<LoadResult> {
+  progress('Gatehouse on SQLite, clock frozen: POST /auth/mfa/verify');
+  const peer = await startPeer('./peers/gatehouse.ts', { BENCH_DATA_DIR: dataDir, BENCH_JWT_ALG: settings.jwtAlg, BENCH_FROZEN_CLOCK: '1' });
+  try {
+    const pool = async (count: number, tag: string) => {
+      const reply = await peer.ask({ mfaPool: { count, tag } });
+      if (reply.mfaPoolError) throw new Error(String(reply.mfaPoolError));
+      return reply.mfaPool as string[];
+    };
+    const warmupBodies = settings.warmupSeconds > 0 ? await pool(Math.max(300, Math.floor(settings.mfaVerifies / 5)), 'warmup') : [];
+    const bodies = await pool(settings.mfaVerifies, 'run');
+    return await runLoad({ ...job(peer.url, {}), pool: { path: '/auth/mfa/verify', warmupBodies, bodies } });
+  } finally {
+    await peer.stop();
+  }
+}
+
 async function createDatabase(baseUrl: string): Promise<{ url: string; drop(): Promise<void> } | string> {
   const name = `gatehouse_bench_${process.pid}_${randomBytes(3).toString('hex')}`;
   const admin = new pg.Client({ connectionString: baseUrl, connectionTimeoutMillis: 2000 });
@@ -344,6 +368,7 @@ async function benchBaselines(user: object, accessToken: string) {
 // ---------------------------------------------------------------------------------------------- report
 
 type Results = {
+  mfa: LoadResult;
   sqlite: Awaited<ReturnType<typeof benchGatehouseSqlite>>;
   sqliteRotation: Ceiling;
   postgres: Awaited<ReturnType<typeof benchGatehousePostgres>>;
@@ -381,6 +406,7 @@ function figures(r: Results): Figure[] {
   const list: Figure[] = [
     http('login', 'Gatehouse POST /auth/login (SQLite)', r.sqlite.login),
     http('refreshSqlite', 'Gatehouse POST /auth/refresh (SQLite)', r.sqlite.refresh),
+    http('mfaVerify', 'Gatehouse POST /auth/mfa/verify, TOTP (SQLite)', r.mfa),
   ];
   if (!('skipped' in r.postgres)) {
     const on = `PostgreSQL + ${r.postgres.state === 'Redis' ? 'Redis' : 'state in PostgreSQL'}`;
@@ -566,11 +592,12 @@ async function main(): Promise<void> {
     const sqlite = await benchGatehouseSqlite(sqliteDir);
     progress('raw rotation transactions on the same SQLite file');
     const sqliteRotation = sqliteRotations(path.join(sqliteDir, 'gatehouse.db'), timing);
+    const mfa = await benchMfaVerify(path.join(dataDir, 'mfa'));
     const postgres = await benchGatehousePostgres(path.join(dataDir, 'postgres'));
     if ('skipped' in postgres) progress(`PostgreSQL skipped: ${postgres.skipped}`);
     const betterAuth = await benchBetterAuth(dataDir);
     const seed = await benchSeed();
-    const r: Results = { sqlite, sqliteRotation, postgres, betterAuth, seed, baselines: sqlite.baselines, argon2: sqlite.argon2, argon2Keycloak: sqlite.argon2Keycloak, signing: sqlite.signing };
+    const r: Results = { mfa, sqlite, sqliteRotation, postgres, betterAuth, seed, baselines: sqlite.baselines, argon2: sqlite.argon2, argon2Keycloak: sqlite.argon2Keycloak, signing: sqlite.signing };
     const env = environment(loadAtStart);
     const list = figures(r);
     const rows = targets(r);

@@ -14,6 +14,8 @@ export interface Peer {
   url: string;
   /** Whatever the peer sent besides its port. */
   info: Record<string, unknown>;
+  /** Sends one IPC message and resolves with the peer's next message. */
+  ask(message: object): Promise<Record<string, unknown>>;
   stop(): Promise<void>;
 }
 
@@ -43,6 +45,12 @@ export function startPeer(script: string, env: Record<string, string | undefined
       resolve({
         url: `http://127.0.0.1:${port}`,
         info,
+        ask(message) {
+          return new Promise((answer) => {
+            child.once('message', (reply) => answer(reply as Record<string, unknown>));
+            child.send(message);
+          });
+        },
         async stop() {
           if (child.exitCode !== null || child.signalCode !== null) return;
           child.kill('SIGTERM');

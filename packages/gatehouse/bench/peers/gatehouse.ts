@@ -7,12 +7,21 @@
 //   BENCH_DATABASE_URL  PostgreSQL instead of SQLite (optional)
 //   BENCH_REDIS_URL     Redis for the shared state (optional; with PostgreSQL only)
 //   BENCH_JWT_ALG       JWT_ALG (default RS256)
+//   BENCH_FROZEN_CLOCK  1: the server's clock stands still at start, for single-use MFA verifies (see
+//                       bench/run.ts benchMfaVerify); the bench then asks for the requests over IPC
+//                       ({ mfaPool: { count, tag } } → { mfaPool: bodies }).
 import { destination } from 'pino';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { buildApp as realBuildApp } from '../../src/app.ts';
 import { openRuntime } from '../../src/bootstrap.ts';
 import { loadConfig, type JwtAlg } from '../../src/config.ts';
+import { hashPassword } from '../../src/crypto/passwords.ts';
+import { uuidv7 } from '../../src/crypto/random.ts';
+import { enrolTotp } from '../../src/factors/service.ts';
+import { codeAt, TOTP_PERIOD_S } from '../../src/methods/totp/totp.ts';
+import { issueMfaChallenge } from '../../src/sign-in/mfa-challenge.ts';
+import type { User } from '../../src/users/store.ts';
 
 const BENCH_PUBLIC_URL = 'https://auth.bench.example';
 
@@ -40,10 +49,46 @@ const config = loadConfig({
 });
 
 const logStream = destination({ dest: path.join(dataDir, 'gatehouse.log'), sync: false, mkdir: true });
-const runtime = await openRuntime(config, { logStream, redisPrefix: `gatehouse-bench-${process.pid}:` });
+const frozen = process.env.BENCH_FROZEN_CLOCK === '1' ? Date.now() : null;
+const runtime = await openRuntime(config, { logStream, redisPrefix: `gatehouse-bench-${process.pid}:`, ...(frozen !== null ? { now: () => frozen } : {}) });
 const buildApp = process.env.BENCH_EXPERIMENTAL_APP ? (await import(process.env.BENCH_EXPERIMENTAL_APP)).buildApp as typeof realBuildApp : realBuildApp;
 const app = await buildApp(runtime.ctx, runtime.database.db, runtime.log);
 await app.listen({ host: '127.0.0.1', port: 0 });
+
+/**
+ * `count` single-use POST /auth/mfa/verify bodies, as bench/run.ts makes them: accounts and confirmed TOTP
+ * factors written through the stores, tickets by the domain's issueMfaChallenge (what a password login does
+ * after its argon2 verify), and each factor's codes for the previous, current and next step, in step order.
+ */
+async function mfaPool(count: number, tag: string): Promise<string[]> {
+  if (frozen === null) throw new Error('MFA pools need BENCH_FROZEN_CLOCK=1');
+  const { ctx } = runtime;
+  const passwordHash = await hashPassword('bench-mfa-unused-password');
+  const STEPS = [-1, 0, 1];
+  const accounts = [];
+  for (let i = 0; i < Math.ceil(count / STEPS.length); i++) {
+    const user: User = { id: uuidv7(frozen), email: `bench-mfa-${tag}-${i}@example.com`, name: `MFA ${i}`, role: 'user', passwordHash, emailVerifiedAt: frozen, disabledAt: null, createdAt: frozen, updatedAt: frozen, lastLoginAt: null };
+    await ctx.users.create(user);
+    const { factor, secret } = await enrolTotp(ctx, user, {});
+    await ctx.factors.confirm(factor.id, frozen);
+    accounts.push({ user, secret });
+  }
+  const bodies: string[] = [];
+  for (const offset of STEPS) {
+    for (const { user, secret } of accounts) {
+      const { mfaTicket } = await issueMfaChallenge(ctx, { user, amr: ['pwd'], mode: 'token', client: { ip: '127.0.0.1', userAgent: null } });
+      bodies.push(JSON.stringify({ mfaTicket, code: codeAt(secret, frozen + offset * TOTP_PERIOD_S * 1000) }));
+    }
+  }
+  return bodies.slice(0, count);
+}
+process.on('message', (message: { mfaPool?: { count: number; tag: string } }) => {
+  if (!message.mfaPool) return;
+  mfaPool(message.mfaPool.count, message.mfaPool.tag).then(
+    (bodies) => process.send!({ mfaPool: bodies }),
+    (err: Error) => process.send!({ mfaPoolError: err.stack ?? String(err) }),
+  );
+});
 
 process.send?.({ port: (app.server.address() as AddressInfo).port, publicUrl: config.publicUrl });
 process.once('SIGTERM', () => {
