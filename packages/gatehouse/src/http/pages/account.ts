@@ -3,13 +3,18 @@
 // sees only how to add one until it has one.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../api-keys/service.ts';
-import { AppError } from '../../errors.ts';
+import { AppError, validationError } from '../../errors.ts';
 import { confirmTotp, enrolTotp, listFactors, regenerateRecoveryCodes, removeFactor } from '../../factors/service.ts';
 import { escapeHtml } from '../../html.ts';
 import { listIdentities, unlinkIdentity } from '../../methods/social/service.ts';
 import { resendVerification } from '../../recovery/service.ts';
 import { endOwnSession, listSessions, logoutEverywhere } from '../../sessions/service.ts';
 import { changePassword, updateProfile } from '../../users/service.ts';
+import { requestEmailChange } from '../../users/email-change.ts';
+import { exportAccount } from '../../users/export-account.ts';
+import { deleteAccount } from '../../users/delete-account.ts';
+import { normalizeEmail } from '../../users/policy.ts';
+import { Type } from 'typebox';
 import { clearAuthCookies } from '../cookies.ts';
 import { clientInfo, type App } from '../types.ts';
 import type { PageKit } from './kit.ts';
@@ -23,7 +28,7 @@ import { passkeySection } from './passkeys.ts';
 import { ENROL_NOTICE, mustEnrol, type StepUp } from './step-up.ts';
 import { connectedAppsSection } from './connected-apps.ts';
 
-type Section = 'profile' | 'password' | 'sessions' | 'identities' | 'keys' | 'verify' | 'mfa' | 'passkeys';
+type Section = 'profile' | 'password' | 'sessions' | 'identities' | 'keys' | 'verify' | 'mfa' | 'passkeys' | 'email' | 'export' | 'delete';
 
 /** Where the "Confirm it's you" page sends the browser back to, per section. */
 const SECTION_RETURN: Partial<Record<Section, string>> = { password: '/account#password', keys: '/account#api-keys', mfa: '/account#mfa', passkeys: '/account#passkeys' };
@@ -44,7 +49,13 @@ const FORMS = {
   '/account/mfa/recovery-codes': form({}),
   '/account/passkeys/rename': form({ id: f.id, name: f.text('The new name: 1 to 100 characters after trimming', 1000) }),
   '/account/passkeys/remove': form({ id: f.id }),
+  '/account/email': form({ email: f.email }),
+  '/account/export': form({}),
+  '/account/delete': form({ email: f.text('The account\'s e-mail address, typed to confirm', 320) }),
 };
+
+/** The export's answer: the same JSON document as GET /auth/export, as a download. */
+const EXPORT_DOWNLOAD = Type.Object({}, { additionalProperties: true, description: 'The account export (see GET /auth/export), with content-disposition: attachment; filename="gatehouse-export.json"' });
 
 interface ActionOptions {
   /** Needs a sign-in within REAUTH_MAX_AGE; else the "Confirm it's you" page. */
@@ -55,6 +66,8 @@ interface ActionOptions {
   statuses?: number[];
   /** Where to come back to after confirming it's you, when not the section's. */
   returnTo?: (request: FastifyRequest) => string;
+  /** Answers 200 with a JSON download besides its pages. */
+  download?: boolean;
 }
 
 /** A form that came back: which section, what was typed (never passwords) and what is wrong. */
@@ -109,6 +122,12 @@ ${message('profile')}
 ${field({ name: 'name', label: 'Name', value: values('profile').name ?? user.name, error: errors('profile').name, autocomplete: 'name', required: true, maxlength: 100 })}
 <button type="submit">Save</button></form></section>
 
+<section aria-labelledby="email-h" id="email"><h2 id="email-h">E-mail address</h2>
+${message('email')}
+<form method="post" action="/account/email" novalidate>${csrfInput(csrf)}
+${field({ name: 'email', idPrefix: 'new-', label: 'New e-mail address', type: 'email', value: values('email').email, error: errors('email').email, autocomplete: 'email', required: true, maxlength: 320, hint: 'We send a link to the new address; your address changes when you open it' })}
+<button type="submit">Change e-mail address</button></form></section>
+
 <section aria-labelledby="password-h" id="password"><h2 id="password-h">Password</h2>
 ${message('password')}
 <form method="post" action="/account/password" novalidate>${csrfInput(csrf)}
@@ -153,7 +172,18 @@ ${keys.length === 0 ? '<p>No keys yet.</p>' : `<ul class="rows">${keys
 <form method="post" action="/account/api-keys" novalidate>${csrfInput(csrf)}
 ${field({ name: 'name', idPrefix: 'key-', label: 'Key name', value: values('keys').name, error: errors('keys').name, required: true, maxlength: 100 })}
 ${field({ name: 'scopes', idPrefix: 'key-', label: 'Scopes', value: values('keys').scopes, error: errors('keys').scopes, hint: 'Optional, separated by spaces (e.g. introspect)', maxlength: 1000 })}
-<button type="submit">Create key</button></form></section>`;
+<button type="submit">Create key</button></form></section>
+
+<section aria-labelledby="data-h" id="data"><h2 id="data-h">Your data</h2>
+${message('export')}
+<form method="post" action="/account/export">${csrfInput(csrf)}<button type="submit" class="secondary">Download my data</button></form></section>
+
+<section aria-labelledby="delete-h" id="delete"><h2 id="delete-h">Delete your account</h2>
+<p>This deletes your account, its sessions, linked providers, second factors and API keys. It cannot be undone.</p>
+${message('delete')}
+<form method="post" action="/account/delete" novalidate>${csrfInput(csrf)}
+${field({ name: 'email', idPrefix: 'delete-', label: 'Type your e-mail address to confirm', type: 'email', error: errors('delete').email, autocomplete: 'off', required: true, maxlength: 320, hint: user.email })}
+<button type="submit" class="danger">Delete my account</button></form></section>`;
 
     return kit.show(request, reply, viewer, { title: 'Your account', status: problem?.status, body, scripts: PASSKEY_SCRIPTS });
   }
@@ -174,7 +204,11 @@ ${field({ name: 'scopes', idPrefix: 'key-', label: 'Scopes', value: values('keys
     // 403 form expired (CSRF), a second factor must be added first, or a recent sign-in is needed ("Confirm it's
     // you"); 404 the session, key, identity or factor is not the viewer's; 409 the last way to sign in, too many
     // keys or factors.
-    app.post(path, { schema: posts(FORMS[path], [403, 404, 409, ...(options.statuses ?? [])], options.statuses?.includes(200)) }, async (request, reply) => {
+    const base = posts(FORMS[path], [403, 404, 409, ...(options.statuses ?? [])], options.statuses?.includes(200));
+    const schema = options.download
+      ? { ...base, produces: ['text/html', 'application/json'], response: { ...(base.response as object), 200: EXPORT_DOWNLOAD } }
+      : base;
+    app.post(path, { schema }, async (request, reply) => {
       pages.checkCsrf(request);
       const viewer = await signedInOr303(request, reply);
       if (!viewer) return reply;
@@ -357,5 +391,51 @@ ${field({ name: 'scopes', idPrefix: 'key-', label: 'Scopes', value: values('keys
     },
     [],
     { recent: true },
+  );
+
+  // 400 the address is not one, or is already yours (beside the field); 409 another account has it; 429 too many
+  // mails to it.
+  action(
+    '/account/email',
+    'email',
+    async (request, reply, viewer) => {
+      const email = formField(request.body, 'email', 1000);
+      await requestEmailChange(ctx, { userId: viewer.user.id, sessionId: viewer.session.id }, email, clientInfo(request));
+      return pages.redirect(reply, '/account', { kind: 'ok', text: `We sent a link to ${normalizeEmail(email)}: your address changes when you open it.` });
+    },
+    ['email'],
+    { recent: true, statuses: [400, 429] },
+  );
+
+  action(
+    '/account/export',
+    'export',
+    async (request, reply, viewer) => {
+      const document = await exportAccount(ctx, { userId: viewer.user.id, sessionId: viewer.session.id }, clientInfo(request));
+      return reply
+        .status(200)
+        .header('cache-control', 'no-store')
+        .header('content-type', 'application/json; charset=utf-8')
+        .header('content-disposition', 'attachment; filename="gatehouse-export.json"')
+        .send(JSON.stringify(document, null, 2));
+    },
+    [],
+    { recent: true, download: true },
+  );
+
+  // 400 the typed address is not the account's (beside the field); 409 the last enabled admin.
+  action(
+    '/account/delete',
+    'delete',
+    async (request, reply, viewer) => {
+      if (normalizeEmail(formField(request.body, 'email', 1000)) !== viewer.user.email) {
+        throw validationError([{ field: 'email', message: 'Type your e-mail address exactly as shown to confirm' }]);
+      }
+      await deleteAccount(ctx, viewer.user, { userId: viewer.user.id, client: clientInfo(request) });
+      clearAuthCookies(reply, ctx.config);
+      return pages.redirect(reply, '/login', { kind: 'ok', text: 'Your account is deleted, and every device signed out.' });
+    },
+    [],
+    { recent: true, statuses: [400] },
   );
 }
