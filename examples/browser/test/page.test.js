@@ -1,11 +1,12 @@
 // The browser example as a user runs it: a real Gatehouse (`gatehouse serve`, SQLite in a temporary DATA_DIR)
 // and the example's own server (serve.js, which serves the page and passes /auth/* to Gatehouse), each a child
 // process on a free loopback port, and the page driven in headless Chromium: create an account, see the
-// signed-in state, reload and still be signed in (the refresh cookie), log out, log in again. Any CSP
+// signed-in state, reload and still be signed in (the refresh cookie), log out, log in again; and sign in with
+// the code of an "e-mail me a link" message (read from Gatehouse's outbox folder). Any CSP
 // violation, page error or failed request for one of the page's own files fails the test.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -82,25 +83,7 @@ after(async () => {
 it('registers, stays signed in across a reload, logs out and logs in again, with no CSP violation', async (t) => {
   const context = await browser.newContext();
   const page = await context.newPage();
-  const problems = [];
-  // CSP violations reach the console as errors ("Refused to …"); the event is recorded too, in case a
-  // Chromium version words the message differently.
-  await page.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`));
-  });
-  page.on('console', (message) => {
-    if (message.type() !== 'error' && !/Content Security Policy|CSP/i.test(message.text())) return;
-    // Chromium logs the 401 of the refresh the page tries on load while signed out: that one is expected.
-    const from = message.location()?.url ?? '';
-    if (/^Failed to load resource: .* 401/.test(message.text()) && from.endsWith('/auth/refresh')) return;
-    problems.push(`console ${message.type()}: ${message.text()} (${from})`);
-  });
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  page.on('response', (res) => {
-    // The page's own files must all load; a 401 from /auth/refresh while signed out is the expected answer.
-    if (!new URL(res.url()).pathname.startsWith('/auth/') && res.status() >= 400) problems.push(`${res.status()} for ${res.url()}`);
-  });
-  page.on('requestfailed', (req) => problems.push(`request failed: ${req.url()} ${req.failure()?.errorText}`));
+  const problems = await watch(page);
 
   const status = page.locator('#status');
   const email = `ada.${process.pid}@example.com`;
@@ -149,6 +132,101 @@ it('registers, stays signed in across a reload, logs out and logs in again, with
   }
   assert.deepEqual(problems, [], 'no CSP violation, page error or failed page file');
 });
+
+it('signs in with an e-mailed code ("e-mail me a link"), and the session survives a reload', async (t) => {
+  const email = `grace.${process.pid}@example.com`;
+  // An account to sign in to (MAGIC_LINK_SIGNUP is off by default: unknown addresses get no mail).
+  const registered = await fetch(`${pageOrigin}/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: PASSWORD, name: 'Grace' }) });
+  assert.equal(registered.status, 201, await registered.clone().text());
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const problems = await watch(page);
+  const status = page.locator('#status');
+  try {
+    await page.goto(`${pageOrigin}/`);
+    await assertStatus(status, 'Signed out');
+    assert.equal(await page.locator('#magic').isVisible(), true, 'the "e-mail me a link" form is shown');
+    assert.equal(await page.locator('#magic-code').isVisible(), false, 'no code field before a link is asked for');
+
+    await page.fill('input[name=magic_email]', email);
+    await page.click('#magic button');
+    await page.locator('#magic-code').waitFor({ state: 'visible' });
+    assert.match(await page.locator('#output').textContent(), /a sign-in link and code are on their way/);
+
+    // Without SMTP_URL, Gatehouse writes mail to DATA_DIR/outbox as .eml files.
+    const code = await codeFromOutbox(email);
+    await page.fill('input[name=code]', code);
+    await page.click('#magic-code button');
+    await assertStatus(status, `Signed in as ${email}`);
+    assert.equal(await page.locator('#magic').isVisible(), false);
+    assert.equal(await page.locator('#magic-code').isVisible(), false);
+
+    // Signed in in cookie mode: a reload resumes the session.
+    await page.reload();
+    await assertStatus(status, `Signed in as ${email}`);
+    await page.click('#me');
+    await page.waitForFunction(() => document.getElementById('output').textContent.includes('"email"'));
+    assert.match(await page.locator('#output').textContent(), new RegExp(email.replace(/\./g, '\\.')));
+
+    // The code works once.
+    const reused = await fetch(`${pageOrigin}/auth/magic-link/verify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, code }) });
+    assert.ok(reused.status >= 400 && reused.status < 500, `a used code is refused (${reused.status})`);
+  } catch (err) {
+    t.diagnostic(`page status: ${await status.textContent().catch(() => '?')}; output: ${await page.locator('#output').textContent().catch(() => '?')}`);
+    for (const { name, output } of children) t.diagnostic(`${name}:\n${output.join('')}`);
+    throw err;
+  } finally {
+    t.diagnostic(`browser problems: ${problems.length ? problems.join('\n') : 'none'}`);
+    await context.close();
+  }
+  assert.deepEqual(problems, [], 'no CSP violation, page error or failed page file');
+});
+
+/** The 6-digit code of the newest sign-in mail to `email` in Gatehouse's outbox (the mail queue sends it soon after). */
+async function codeFromOutbox(email) {
+  const dir = path.join(dataDir, 'outbox');
+  for (let i = 0; i < 150; i++) {
+    let files = [];
+    try {
+      files = readdirSync(dir).filter((name) => name.endsWith('.eml')).sort().reverse();
+    } catch {
+      // no mail yet
+    }
+    for (const name of files) {
+      // Quoted-printable: undo soft line breaks before looking for the code.
+      const text = readFileSync(path.join(dir, name), 'utf8').replace(/=\r?\n/g, '');
+      if (!new RegExp(`^To: .*${email.replace(/\./g, '\\.')}`, 'mi').test(text)) continue;
+      const match = /where you asked: (\d{6})/.exec(text);
+      if (match) return match[1];
+    }
+    await sleep(100);
+  }
+  assert.fail(`no sign-in mail to ${email} in ${dir} within 15 s`);
+}
+
+/** Records CSP violations, page errors and failed page files of `page` into the array it returns. */
+async function watch(page) {
+  const problems = [];
+  // CSP violations reach the console as errors ("Refused to …"); the event is recorded too, in case a
+  // Chromium version words the message differently.
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`));
+  });
+  page.on('console', (message) => {
+    if (message.type() !== 'error' && !/Content Security Policy|CSP/i.test(message.text())) return;
+    // Chromium logs the 401 of the refresh the page tries on load while signed out: that one is expected.
+    const from = message.location()?.url ?? '';
+    if (/^Failed to load resource: .* 401/.test(message.text()) && from.endsWith('/auth/refresh')) return;
+    problems.push(`console ${message.type()}: ${message.text()} (${from})`);
+  });
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('response', (res) => {
+    // The page's own files must all load; a 401 from /auth/refresh while signed out is the expected answer.
+    if (!new URL(res.url()).pathname.startsWith('/auth/') && res.status() >= 400) problems.push(`${res.status()} for ${res.url()}`);
+  });
+  page.on('requestfailed', (req) => problems.push(`request failed: ${req.url()} ${req.failure()?.errorText}`));
+  return problems;
+}
 
 /** Waits (bounded) for the status line to read `expected`. */
 async function assertStatus(status, expected) {
