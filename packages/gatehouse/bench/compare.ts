@@ -87,6 +87,12 @@ function progress(message: string): void {
   process.stderr.write(`· ${message}\n`);
 }
 
+/** The run with the median rate, with every run's rate. */
+function medianCeiling(runs: Ceiling[]): Ceiling & { runs: number[] } {
+  const sorted = [...runs].sort((a, b) => a.perSecond - b.perSecond);
+  return { ...sorted[Math.floor((sorted.length - 1) / 2)]!, runs: runs.map((r) => Math.round(r.perSecond)) };
+}
+
 /** One figure of an alternated set: the run with the median rate, and every run's rate. */
 export type Alternated = LoadResult & { runs: number[] };
 
@@ -152,10 +158,18 @@ async function benchGatehouseSqlite(dataDir: string) {
     progress('  POST /auth/login');
     const login = await hashingRun(peer.url, posts('/auth/login', emails.map((email) => ({ email, password: PASSWORD }))));
     // Each ceiling right after the figure it bounds, so both see the same machine: other work comes and goes.
-    progress(`  raw argon2id verifies, ${cores} in flight`);
-    const argon2 = await argon2Verifies(PASSWORD, cores, timing);
-    progress(`  raw argon2id verifies at Keycloak's parameters (m=7 MiB, t=5, p=1), ${cores} in flight`);
-    const argon2Keycloak = await argon2Verifies(PASSWORD, cores, timing, KEYCLOAK_ARGON2);
+    // The two argon2id ceilings alternated, each the median of its rounds: their quotient scales the logins
+    // to Keycloak's parameters in the per-vCPU table, and a burst of other work must not land on one only.
+    const argon2Runs: Ceiling[] = [];
+    const argon2KeycloakRuns: Ceiling[] = [];
+    for (let round = 1; round <= settings.rounds; round++) {
+      progress(`  raw argon2id verifies, ${cores} in flight (round ${round} of ${settings.rounds})`);
+      argon2Runs.push(await argon2Verifies(PASSWORD, cores, timing));
+      progress(`  raw argon2id verifies at Keycloak's parameters (m=7 MiB, t=5, p=1), ${cores} in flight (round ${round} of ${settings.rounds})`);
+      argon2KeycloakRuns.push(await argon2Verifies(PASSWORD, cores, timing, KEYCLOAK_ARGON2));
+    }
+    const argon2 = medianCeiling(argon2Runs);
+    const argon2Keycloak = medianCeiling(argon2KeycloakRuns);
     progress('  POST /auth/refresh');
     const refresh = await benchRefresh(peer, emails);
     const token = await gatehouseLogin(peer, emails[0]!, 'token');
@@ -428,8 +442,8 @@ function figures(r: Results): Figure[] {
     http('seed', "Seeds' Express + jsonwebtoken route", r.seed.protectedRoute),
     http('nodeHttp', 'bare node:http, no auth', r.baselines.nodeHttp),
     http('fastify', 'Fastify, no auth (median)', r.baselines.fastify),
-    ceiling('argon2', `argon2id verifies, ${cores} in flight`, r.argon2),
-    ceiling('argon2Keycloak', `argon2id m=7MiB t=5 (Keycloak), ${cores} in flight`, r.argon2Keycloak),
+    ceiling('argon2', `argon2id verifies, ${cores} in flight (median)`, r.argon2),
+    ceiling('argon2Keycloak', `argon2id m=7MiB t=5 (Keycloak), ${cores} in flight (median)`, r.argon2Keycloak),
     ceiling('sqliteRotation', 'raw rotation txn, SQLite (same file)', r.sqliteRotation),
   );
   if (!('skipped' in r.postgres)) list.push(ceiling('postgresRotation', `raw rotation txn, PostgreSQL (pool ${GATEHOUSE_PG_POOL})`, r.postgres.rotation));
