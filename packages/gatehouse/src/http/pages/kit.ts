@@ -2,7 +2,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../../context.ts';
 import { render, type Flash } from './layout.ts';
-import type { PageRequests, SignedIn } from './page-request.ts';
+import { escapeHtml } from '../../html.ts';
+import { isOidcInteraction, type PageRequests, type SignedIn } from './page-request.ts';
 
 export interface PageView {
   title: string;
@@ -13,12 +14,21 @@ export interface PageView {
   flash?: Flash | null;
   /** Same-origin scripts this page needs besides gatehouse.js (the passkey pages'). */
   scripts?: readonly string[];
+  /** Go on to this address at once with a meta refresh (see continueTo). */
+  refreshTo?: string;
 }
 
 export interface PageKit {
   ctx: Context;
   pages: PageRequests;
   show(request: FastifyRequest, reply: FastifyReply, viewer: SignedIn | null, view: PageView): Promise<FastifyReply>;
+  /**
+   * After a successful sign-in POST: 303 to `to`, except to an OpenID interaction, which redirects on to the
+   * application (another origin). Chromium applies the CSP's form-action to every redirect after a form POST,
+   * so that last hop would be blocked: the answer is a 200 page that goes on with a meta refresh (a new
+   * navigation, not part of the form submission) and a link, and the CSP stays form-action 'self'.
+   */
+  continueTo(request: FastifyRequest, reply: FastifyReply, to: string, flash?: Flash): Promise<FastifyReply>;
 }
 
 export function createKit(ctx: Context, pages: PageRequests, assetVersion: string): PageKit {
@@ -36,6 +46,16 @@ export function createKit(ctx: Context, pages: PageRequests, assetVersion: strin
         csrfToken: csrf,
         viewer: viewer ? { name: viewer.user.name, role: viewer.user.role } : null,
         scripts: view.scripts,
+        refreshTo: view.refreshTo,
+      });
+    },
+    async continueTo(request, reply, to, flash) {
+      if (!isOidcInteraction(to)) return pages.redirect(reply, to, flash);
+      return this.show(request, reply, null, {
+        title: 'Signed in',
+        flash: null,
+        refreshTo: to,
+        body: () => `<p>Signed in — continuing to the application.</p>\n<p><a href="${escapeHtml(to)}">Continue</a></p>`,
       });
     },
   };

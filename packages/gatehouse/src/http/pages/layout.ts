@@ -30,6 +30,8 @@ export interface PageParts {
   csrfToken: string;
   /** Same-origin scripts this page needs besides gatehouse.js (the passkey pages'), loaded deferred in order. */
   scripts?: readonly string[];
+  /** A same-origin path or our own URL to go on to at once (a meta refresh: a new navigation, not a form's redirect). */
+  refreshTo?: string;
 }
 
 /** Strict for pages: scripts and styles only from our own files, forms only to us or an allow-listed app. */
@@ -65,7 +67,7 @@ export function render(reply: FastifyReply, config: Config, assetVersion: string
     .send(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${escapeHtml(parts.title)} · ${brand}</title>
-<link rel="stylesheet" href="/assets/gatehouse.css?v=${assetVersion}">
+${parts.refreshTo ? `<meta http-equiv="refresh" content="0;url=${escapeHtml(parts.refreshTo)}">\n` : ''}<link rel="stylesheet" href="/assets/gatehouse.css?v=${assetVersion}">
 <script src="/assets/gatehouse.js?v=${assetVersion}" defer></script>
 ${(parts.scripts ?? []).map((src) => `<script src="${escapeHtml(src)}?v=${assetVersion}" defer></script>\n`).join('')}</head><body>
 <header class="top"><a class="brand" href="/account">${brand}</a>${nav}</header>

@@ -30,7 +30,7 @@ ${field({ name: 'code', label: 'Code from the e-mail', error: v.error, autocompl
       const redirectTo = pages.returnTo(result.redirectTo ?? '/account');
       if (result.kind === 'mfa_required') return secondStep.show(request, reply, result, redirectTo);
       answerSignIn(ctx, reply, result, 'session');
-      return pages.redirect(reply, redirectTo);
+      return kit.continueTo(request, reply, redirectTo);
     } catch (err) {
       const shown = refusal(err, reply);
       if (!shown) throw err;

@@ -96,7 +96,7 @@ export function mfaSignInPages(app: App, kit: PageKit): MfaStep {
   app.post(
     '/login/mfa',
     {
-      schema: posts(form({ mfa_ticket: f.mfaTicket, code: f.code, recovery_code: f.recoveryCode, redirect_to: f.redirectTo }, ['code', 'recovery_code', 'redirect_to']), [401, 403]),
+      schema: posts(form({ mfa_ticket: f.mfaTicket, code: f.code, recovery_code: f.recoveryCode, redirect_to: f.redirectTo }, ['code', 'recovery_code', 'redirect_to']), [401, 403], true),
     },
     async (request, reply) => {
       pages.checkCsrf(request);
@@ -115,7 +115,7 @@ export function mfaSignInPages(app: App, kit: PageKit): MfaStep {
       try {
         const result = await completeMfaSignIn(ctx, { mfaTicket: ticket, proof, mode: 'session', deviceCookie: deviceCookieOf(request, ctx.config) }, clientInfo(request));
         answerSignIn(ctx, reply, result, 'session');
-        return pages.redirect(reply, redirectTo);
+        return kit.continueTo(request, reply, redirectTo);
       } catch (err) {
         if (err instanceof AppError && err.code === 'invalid_mfa_ticket') {
           return pages.redirect(reply, again(redirectTo), { kind: 'error', text: 'That sign-in took too long or was already finished: sign in again.' });

@@ -21,6 +21,11 @@ const OWN_PAGES = new Set(['/account', '/admin']);
 /** The OpenID provider's interaction page, where a sign-in for an application continues. */
 const OIDC_INTERACTION = /^\/oauth2\/interaction\/[A-Za-z0-9_-]{1,64}$/;
 
+/** A return target that is the OpenID provider's interaction page (which goes on to an application). */
+export function isOidcInteraction(path: string): boolean {
+  return OIDC_INTERACTION.test(path);
+}
+
 export interface SignedIn {
   user: User;
   session: Session;

@@ -87,7 +87,7 @@ ${field({ name: 'email', label: 'Address to send the link to', type: 'email', va
       // A second factor is needed: no cookie yet, the ticket travels in the next form.
       if (result.kind === 'mfa_required') return secondStep.show(request, reply, result, redirectTo);
       answerSignIn(ctx, reply, result, 'session');
-      return pages.redirect(reply, redirectTo);
+      return kit.continueTo(request, reply, redirectTo);
     } catch (err) {
       const shown = refusal(err, reply);
       if (!shown) throw err;

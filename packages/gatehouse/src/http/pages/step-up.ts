@@ -124,6 +124,7 @@ export function stepUpPages(app: App, kit: PageKit): StepUp {
       schema: posts(
         form({ password: f.password, code: f.code, recovery_code: f.recoveryCode, return_to: f.text('The page to return to once confirmed', 200) }, ['password', 'code', 'recovery_code', 'return_to']),
         [401, 403],
+        true,
       ),
     },
     async (request, reply) => {
@@ -152,7 +153,7 @@ export function stepUpPages(app: App, kit: PageKit): StepUp {
         if (err instanceof AppError && err.code === 'invalid_mfa_code') errors[usedRecovery ? 'recovery_code' : 'code'] = usedRecovery ? 'That recovery code is wrong or used' : 'The code is wrong; enter the current one from the app';
         return show(request, reply, viewer, { returnTo, errors, problem: Object.keys(errors).length ? undefined : shown.message, recoveryOpen: usedRecovery }, shown.status);
       }
-      return pages.redirect(reply, returnTo, { kind: 'ok', text: 'Thank you, that is confirmed. Now do again what you were doing: it was not done yet.' });
+      return kit.continueTo(request, reply, returnTo, { kind: 'ok', text: 'Thank you, that is confirmed. Now do again what you were doing: it was not done yet.' });
     },
   );
 

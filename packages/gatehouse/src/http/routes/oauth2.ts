@@ -109,6 +109,11 @@ export function oauth2Routes(app: App, ctx: Context, oidc: OidcProvider, clients
 
     async function finish(request: FastifyRequest, reply: FastifyReply, provider: Provider, result: Record<string, unknown>) {
       const to = await provider.interactionResult(request.raw, reply.raw, result, { mergeWithLastSubmission: true });
+      // After the consent form's POST, the provider's next hop goes to the application (another origin), which
+      // the CSP's form-action would block in Chromium: go on with a meta refresh instead (see PageKit.continueTo).
+      if (request.method === 'POST') {
+        return kit.show(request, reply, null, { title: 'Continuing', refreshTo: to, body: () => `<p>Continuing to the application.</p>\n<p><a href="${escapeHtml(to)}">Continue</a></p>` });
+      }
       return reply.header('cache-control', 'no-store').redirect(to, 303);
     }
 
@@ -170,7 +175,7 @@ export function oauth2Routes(app: App, ctx: Context, oidc: OidcProvider, clients
 
     scope.post(
       '/oauth2/interaction/:uid/consent',
-      { schema: { ...posts(form({ decision: f.text('approve or deny', 10) }), [400, 401, 403]), params: uidParams } },
+      { schema: { ...posts(form({ decision: f.text('approve or deny', 10) }), [400, 401, 403], true), params: uidParams } },
       async (request, reply) => {
         pages.checkCsrf(request);
         const provider = await oidc.provider();
