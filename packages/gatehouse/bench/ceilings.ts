@@ -109,6 +109,9 @@ export function sqliteRotations(file: string, timing: Timing): Ceiling {
  */
 export async function postgresRotations(url: string, lanes: number, poolSize: number, timing: Timing): Promise<Ceiling> {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // An idle client's error (a backend terminated from outside) would otherwise crash the whole bench; a query's
+  // error still rejects the rotation that ran it.
+  pool.on('error', () => {});
   const numbered = (text: string) => {
     let i = 0;
     return text.replace(/\?/g, () => `$${++i}`);
