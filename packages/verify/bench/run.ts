@@ -2,7 +2,9 @@
 // without auth, with the seeds' jsonwebtoken middleware (HS256, string secret), and with @gatehouse/verify
 // (RS256 from a real Gatehouse; with its verified-token cache, and with the cache off so every request pays
 // for the signature). Each server runs in its own process; autocannon runs here. BENCH_DURATION (seconds,
-// default 5) and BENCH_CONNECTIONS (default 50) tune it.
+// default 5) and BENCH_CONNECTIONS (default 50) tune it. The eight figures are alternated: BENCH_ROUNDS (default
+// 3) rounds each run all eight in turn, and each figure is its median, so the ratios against "no auth" compare
+// runs that saw the same machine.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -12,6 +14,7 @@ import jwt from 'jsonwebtoken';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const ROUNDS = Math.max(1, Math.floor(Number(process.env.BENCH_ROUNDS ?? 3)));
 const GUARDS = ['none', 'jsonwebtoken', 'verify', 'verify-nocache'] as const;
 type Guard = (typeof GUARDS)[number];
 
@@ -57,15 +60,20 @@ async function measure(framework: string, guard: Guard): Promise<number> {
   }
 }
 
-const rows: Array<{ framework: string; guard: Guard; rps: number }> = [];
+const rows: Array<{ framework: string; guard: Guard; rps: number; runs: number[] }> = [];
 try {
-  for (const framework of ['express', 'fastify']) {
-    for (const guard of GUARDS) {
-      const rps = await measure(framework, guard);
-      rows.push({ framework, guard, rps });
-      console.error(`${framework.padEnd(8)} ${guard.padEnd(15)} ${Math.round(rps)} req/s`);
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const framework of ['express', 'fastify']) {
+      for (const guard of GUARDS) {
+        const rps = await measure(framework, guard);
+        let row = rows.find((r) => r.framework === framework && r.guard === guard);
+        if (!row) rows.push((row = { framework, guard, rps: 0, runs: [] }));
+        row.runs.push(rps);
+        console.error(`round ${round}/${ROUNDS} ${framework.padEnd(8)} ${guard.padEnd(15)} ${Math.round(rps)} req/s`);
+      }
     }
   }
+  for (const row of rows) row.rps = [...row.runs].sort((a, b) => a - b)[Math.floor((row.runs.length - 1) / 2)]!;
 } finally {
   await gatehouse.close();
 }
@@ -76,11 +84,12 @@ const LABELS: Record<Guard, string> = {
   verify: '@gatehouse/verify (RS256, cached)',
   'verify-nocache': '@gatehouse/verify (RS256, no cache)',
 };
-console.log(`\n@gatehouse/verify benchmark: ${DURATION} s per run, ${CONNECTIONS} connections, Node ${process.version}\n`);
-console.log('| framework | guard | req/s | vs no auth | vs jsonwebtoken |');
-console.log('| --- | --- | ---: | ---: | ---: |');
+const { loadavg } = await import('node:os');
+console.log(`\n@gatehouse/verify benchmark: ${DURATION} s per run, ${CONNECTIONS} connections, median of ${ROUNDS} alternated rounds, Node ${process.version}, load average ${loadavg()[0]!.toFixed(2)} at the end\n`);
+console.log('| framework | guard | req/s (median) | rounds | vs no auth | vs jsonwebtoken |');
+console.log('| --- | --- | ---: | --- | ---: | ---: |');
 for (const row of rows) {
   const base = rows.find((r) => r.framework === row.framework && r.guard === 'none')!.rps;
   const seed = rows.find((r) => r.framework === row.framework && r.guard === 'jsonwebtoken')!.rps;
-  console.log(`| ${row.framework} | ${LABELS[row.guard]} | ${Math.round(row.rps)} | ${(row.rps / base).toFixed(2)} | ${(row.rps / seed).toFixed(2)} |`);
+  console.log(`| ${row.framework} | ${LABELS[row.guard]} | ${Math.round(row.rps)} | ${row.runs.map((r) => Math.round(r)).join(', ')} | ${(row.rps / base).toFixed(2)} | ${(row.rps / seed).toFixed(2)} |`);
 }
