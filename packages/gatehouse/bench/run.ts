@@ -349,7 +349,7 @@ async function benchMfaVerify(dataDir: string, settings: Settings) {
     const pool = async (count: number, tag: string): Promise<string[]> => {
       const accounts = await Promise.all(
         Array.from({ length: Math.ceil(count / STEPS.length) }, async (_, i) => {
-          const user: User = { id: uuidv7(frozen), email: `bench-mfa-${tag}-${i}@example.com`, name: `MFA ${i}`, role: 'user', passwordHash, emailVerifiedAt: frozen, disabledAt: null, createdAt: frozen, updatedAt: frozen, lastLoginAt: null };
+          const user: User = { id: uuidv7(frozen), email: `bench-mfa-${tag}-${i}@example.com`, name: `MFA ${i}`, role: 'user', passwordHash, emailVerifiedAt: frozen, disabledAt: null, createdAt: frozen, updatedAt: frozen, lastLoginAt: null, locale: null };
           await ctx.users.create(user);
           const { factor, secret } = await enrolTotp(ctx, user, {});
           await ctx.factors.confirm(factor.id, frozen);

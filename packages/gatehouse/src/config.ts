@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { availableParallelism } from 'node:os';
 import { parse as parseDotenv } from 'dotenv';
+import { isLocale, LOCALES, type Locale } from './i18n/index.ts';
 import { GENERIC_OIDC_SCOPES, OAUTH_PRESETS, type OAuthProviderConfig } from './methods/social/providers.ts';
 
 export type JwtAlg = 'RS256' | 'ES256' | 'EdDSA' | 'HS256';
@@ -44,6 +45,8 @@ export interface Config {
   readonly brandName: string;
   /** The pages' accent colour, `#rrggbb`. */
   readonly brandColor: string;
+  /** DEFAULT_LOCALE: the language of pages and e-mails when neither the user nor the browser chose one of ours. */
+  readonly defaultLocale: Locale;
   readonly rateLimits: {
     readonly loginAccount: RateLimit;
     readonly loginIp: RateLimit;
@@ -411,6 +414,8 @@ export function loadConfig(env: Env = readEnv()): Config {
     // Verification and reset mail written to a folder on the server reaches nobody: ask for that on purpose.
     throw new ConfigError('SMTP_URL', 'is required in production (e.g. smtp://user:password@smtp.example.com:587), or set MAIL_OUTBOX=true to write mail to DATA_DIR/outbox instead');
   }
+  const defaultLocale = env.DEFAULT_LOCALE?.trim() || 'en';
+  if (!isLocale(defaultLocale)) throw new ConfigError('DEFAULT_LOCALE', `must be one of ${LOCALES.join(', ')}`);
   const brandName = env.BRAND_NAME?.trim() || 'Gatehouse';
   if (brandName.length > 60 || /[\r\n]/.test(brandName)) throw new ConfigError('BRAND_NAME', 'must be one line of at most 60 characters');
   const mailFrom = mailSender(env, brandName, publicUrl);
@@ -471,6 +476,7 @@ export function loadConfig(env: Env = readEnv()): Config {
     mailOutbox,
     mailFrom,
     brandName,
+    defaultLocale,
     brandColor,
     rateLimits: {
       loginAccount: rateLimit(env, 'RATE_LIMIT_LOGIN_ACCOUNT', '5/15m'),

@@ -67,7 +67,7 @@ async function mfaPool(count: number, tag: string): Promise<string[]> {
   const STEPS = [-1, 0, 1];
   const accounts = [];
   for (let i = 0; i < Math.ceil(count / STEPS.length); i++) {
-    const user: User = { id: uuidv7(frozen), email: `bench-mfa-${tag}-${i}@example.com`, name: `MFA ${i}`, role: 'user', passwordHash, emailVerifiedAt: frozen, disabledAt: null, createdAt: frozen, updatedAt: frozen, lastLoginAt: null };
+    const user: User = { id: uuidv7(frozen), email: `bench-mfa-${tag}-${i}@example.com`, name: `MFA ${i}`, role: 'user', passwordHash, emailVerifiedAt: frozen, disabledAt: null, createdAt: frozen, updatedAt: frozen, lastLoginAt: null, locale: null };
     await ctx.users.create(user);
     const { factor, secret } = await enrolTotp(ctx, user, {});
     await ctx.factors.confirm(factor.id, frozen);

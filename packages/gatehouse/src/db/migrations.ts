@@ -290,6 +290,13 @@ migrations['0012_backchannel_logout'] = {
   },
 };
 
+// A user's language for pages and e-mails (issue 18); null follows the browser's Accept-Language.
+migrations['0013_user_locale'] = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('users').addColumn('locale', 'text').execute();
+  },
+};
+
 export const MIGRATION_NAMES = Object.keys(migrations);
 
 export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {

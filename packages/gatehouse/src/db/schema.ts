@@ -13,6 +13,8 @@ export interface UsersTable {
   created_at: number;
   updated_at: number;
   last_login_at: number | null;
+  /** The language pages and e-mails use for this user ('en', 'ko'); null: the browser's. */
+  locale: string | null;
 }
 
 export interface SessionsTable {

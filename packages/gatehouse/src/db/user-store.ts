@@ -1,11 +1,12 @@
 import { sql, type Selectable, type Updateable } from 'kysely';
 import type { User, UserListQuery, UserPatch, UserStore } from '../users/store.ts';
+import { isLocale } from '../i18n/index.ts';
 import { isUniqueViolation } from './connect.ts';
 import { rawQuery } from './raw-query.ts';
 import type { Db, UsersTable } from './schema.ts';
 
 /** The columns of a user row, for joined reads that name every column. */
-export const USER_COLUMNS = ['id', 'email', 'name', 'role', 'password_hash', 'email_verified_at', 'disabled_at', 'created_at', 'updated_at', 'last_login_at'] as const;
+export const USER_COLUMNS = ['id', 'email', 'name', 'role', 'password_hash', 'email_verified_at', 'disabled_at', 'created_at', 'updated_at', 'last_login_at', 'locale'] as const;
 
 export function toUser(row: Selectable<UsersTable>): User {
   return {
@@ -19,6 +20,7 @@ export function toUser(row: Selectable<UsersTable>): User {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     lastLoginAt: row.last_login_at,
+    locale: isLocale(row.locale) ? row.locale : null,
   };
 }
 
@@ -45,6 +47,7 @@ export class SqlUserStore implements UserStore {
           created_at: user.createdAt,
           updated_at: user.updatedAt,
           last_login_at: user.lastLoginAt,
+          locale: user.locale,
         })
         .execute();
       return user;
@@ -73,6 +76,7 @@ export class SqlUserStore implements UserStore {
     if (patch.emailVerifiedAt !== undefined) values.email_verified_at = patch.emailVerifiedAt;
     if (patch.disabledAt !== undefined) values.disabled_at = patch.disabledAt;
     if (patch.lastLoginAt !== undefined) values.last_login_at = patch.lastLoginAt;
+    if (patch.locale !== undefined) values.locale = patch.locale;
     const row = await this.db.updateTable('users').set(values).where('id', '=', id).returningAll().executeTakeFirst();
     return row ? toUser(row) : null;
   }

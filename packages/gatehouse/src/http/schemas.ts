@@ -1,9 +1,13 @@
 // Shared TypeBox schemas: one definition gives validation, types and (later) the OpenAPI document.
 import { Type } from 'typebox';
 import { documented } from './documented.ts';
+import { LOCALES, type Locale } from '../i18n/index.ts';
 
 /** An instant, as ISO 8601 in UTC (`toISOString()`). */
 export const DateTime = Type.String({ format: 'date-time' });
+
+/** One of the languages the pages and e-mails are written in. */
+export const LocaleField = Type.Unsafe<Locale>(Type.String({ enum: [...LOCALES], description: `A language of the pages and e-mails: ${LOCALES.join(', ')}` }));
 
 export const UserSchema = Type.Object({
   id: Type.String(),
@@ -13,6 +17,7 @@ export const UserSchema = Type.Object({
   emailVerified: Type.Boolean(),
   createdAt: DateTime,
   lastLoginAt: Type.Union([DateTime, Type.Null()]),
+  locale: Type.Union([LocaleField, Type.Null()], { description: "The language of pages and e-mails the user chose; null follows the browser's Accept-Language" }),
 });
 
 export const ModeSchema = Type.Union([Type.Literal('token'), Type.Literal('cookie'), Type.Literal('session')]);

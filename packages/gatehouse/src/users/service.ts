@@ -12,7 +12,8 @@ import { writeSignIn, type SignInResult, type WrittenSignIn } from '../sign-in/c
 import { allowVerificationMail, queueVerificationEmail } from '../recovery/service.ts';
 import { passwordChangedMail } from '../recovery/templates.ts';
 import { checkEmail, checkName, checkPassword, normalizeEmail, normalizeName } from './policy.ts';
-import type { User } from './store.ts';
+import type { User, UserPatch } from './store.ts';
+import type { Locale } from '../i18n/index.ts';
 
 export interface RegisterInput {
   email: string;
@@ -97,6 +98,7 @@ async function newUser(ctx: Context, input: CheckedAccount): Promise<User> {
     createdAt: now,
     updatedAt: now,
     lastLoginAt: null,
+    locale: null,
   };
 }
 
@@ -133,12 +135,18 @@ export async function getUser(ctx: Context, userId: string): Promise<User> {
   return user;
 }
 
-export async function updateProfile(ctx: Context, userId: string, input: { name?: string }): Promise<User> {
-  if (input.name === undefined) return getUser(ctx, userId);
-  const name = normalizeName(input.name);
-  const problem = checkName(name);
-  if (problem) throw validationError([problem]);
-  const user = await ctx.users.update(userId, { name }, ctx.now());
+/** The name and the language of pages and e-mails (null: follow the browser); absent fields stay as they are. */
+export async function updateProfile(ctx: Context, userId: string, input: { name?: string; locale?: Locale | null }): Promise<User> {
+  const patch: UserPatch = {};
+  if (input.name !== undefined) {
+    const name = normalizeName(input.name);
+    const problem = checkName(name);
+    if (problem) throw validationError([problem]);
+    patch.name = name;
+  }
+  if (input.locale !== undefined) patch.locale = input.locale;
+  if (Object.keys(patch).length === 0) return getUser(ctx, userId);
+  const user = await ctx.users.update(userId, patch, ctx.now());
   if (!user) throw new AppError('token_revoked');
   return user;
 }

@@ -1,3 +1,4 @@
+import type { Locale } from '../i18n/index.ts';
 
 export interface User {
   id: string;
@@ -10,6 +11,8 @@ export interface User {
   createdAt: number;
   updatedAt: number;
   lastLoginAt: number | null;
+  /** The language chosen for pages and e-mails; null: the browser's (Accept-Language). */
+  locale: Locale | null;
 }
 
 export interface UserPatch {
@@ -19,6 +22,7 @@ export interface UserPatch {
   emailVerifiedAt?: number | null;
   disabledAt?: number | null;
   lastLoginAt?: number;
+  locale?: Locale | null;
 }
 
 export interface UserListQuery {
@@ -55,6 +59,7 @@ export interface PublicUser {
   emailVerified: boolean;
   createdAt: string;
   lastLoginAt: string | null;
+  locale: Locale | null;
 }
 
 /** What an admin sees of a user: the public shape, and whether (and since when) the account is disabled. */
@@ -76,5 +81,6 @@ export function toPublicUser(user: User): PublicUser {
     emailVerified: user.emailVerifiedAt !== null,
     createdAt: new Date(user.createdAt).toISOString(),
     lastLoginAt: user.lastLoginAt === null ? null : new Date(user.lastLoginAt).toISOString(),
+    locale: user.locale,
   };
 }

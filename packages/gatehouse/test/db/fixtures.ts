@@ -20,7 +20,7 @@ export function unique(label: string): string {
 
 export function aUser(extra: Partial<User> = {}): User {
   const email = extra.email ?? `${unique('user')}@example.com`;
-  return { id: uuidv7(T0), email, name: email.split('@')[0]!, role: 'user', passwordHash: null, emailVerifiedAt: null, disabledAt: null, createdAt: T0, updatedAt: T0, lastLoginAt: null, ...extra };
+  return { id: uuidv7(T0), email, name: email.split('@')[0]!, role: 'user', passwordHash: null, emailVerifiedAt: null, disabledAt: null, createdAt: T0, updatedAt: T0, lastLoginAt: null, locale: null, ...extra };
 }
 
 /** Creates a user and fails the test if the store refuses it. */

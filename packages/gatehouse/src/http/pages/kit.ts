@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../../context.ts';
 import { render, type Flash } from './layout.ts';
 import { escapeHtml } from '../../html.ts';
+import { translator, type Translator } from '../../i18n/index.ts';
 import { isOidcInteraction, type PageRequests, type SignedIn } from './page-request.ts';
 
 export interface PageView {
@@ -21,6 +22,8 @@ export interface PageView {
 export interface PageKit {
   ctx: Context;
   pages: PageRequests;
+  /** The page's language for this request (call after pages.viewer() so a signed-in user's preference counts). */
+  t(request: FastifyRequest): Translator;
   show(request: FastifyRequest, reply: FastifyReply, viewer: SignedIn | null, view: PageView): Promise<FastifyReply>;
   /**
    * After a successful sign-in POST: 303 to `to`, except to an OpenID interaction, which redirects on to the
@@ -35,10 +38,13 @@ export function createKit(ctx: Context, pages: PageRequests, assetVersion: strin
   return {
     ctx,
     pages,
+    t: (request) => translator(pages.locale(request)),
     async show(request, reply, viewer, view) {
       const csrf = pages.csrfToken(request, reply);
       const flash = view.flash ?? (await pages.takeFlash(request, reply));
       return render(reply, ctx.config, assetVersion, {
+        t: translator(pages.locale(request)),
+        path: request.url.slice(0, 2048),
         title: view.title,
         body: view.body(csrf),
         status: view.status,
@@ -51,11 +57,12 @@ export function createKit(ctx: Context, pages: PageRequests, assetVersion: strin
     },
     async continueTo(request, reply, to, flash) {
       if (!isOidcInteraction(to)) return pages.redirect(reply, to, flash);
+      const t = this.t(request);
       return this.show(request, reply, null, {
-        title: 'Signed in',
+        title: t('kit.signedIn'),
         flash: null,
         refreshTo: to,
-        body: () => `<p>Signed in — continuing to the application.</p>\n<p><a href="${escapeHtml(to)}">Continue</a></p>`,
+        body: () => `<p>${escapeHtml(t('kit.continuingToApp'))}</p>\n<p><a href="${escapeHtml(to)}">${escapeHtml(t('kit.continue'))}</a></p>`,
       });
     },
   };

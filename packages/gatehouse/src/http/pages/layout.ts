@@ -4,6 +4,7 @@ import type { FastifyReply } from 'fastify';
 import type { Config } from '../../config.ts';
 import { escapeHtml } from '../../html.ts';
 import type { FieldError } from '../../errors.ts';
+import { LOCALE_NAMES, LOCALES, type Translator } from '../../i18n/index.ts';
 
 export const CSRF_FIELD = '_csrf';
 
@@ -32,6 +33,10 @@ export interface PageParts {
   scripts?: readonly string[];
   /** A same-origin path or our own URL to go on to at once (a meta refresh: a new navigation, not a form's redirect). */
   refreshTo?: string;
+  /** The page's language. */
+  t: Translator;
+  /** This page's path and query, where the language switch comes back to. */
+  path: string;
 }
 
 /** Strict for pages: scripts and styles only from our own files, forms only to us or an allow-listed app. */
@@ -53,19 +58,22 @@ export function pagePolicy(config: Config): string {
 }
 
 export function render(reply: FastifyReply, config: Config, assetVersion: string, parts: PageParts): FastifyReply {
+  const { t } = parts;
   const brand = escapeHtml(config.brandName);
   const nav = parts.viewer
-    ? `<nav aria-label="Account"><a href="/account">${escapeHtml(parts.viewer.name)}</a>${parts.viewer.role === 'admin' ? ' <a href="/admin">Admin</a>' : ''}
-<form method="post" action="/logout" class="inline">${csrfInput(parts.csrfToken)}<button type="submit" class="link">Sign out</button></form></nav>`
-    : '<nav aria-label="Account"><a href="/login">Sign in</a> <a href="/register">Create account</a></nav>';
+    ? `<nav aria-label="${escapeHtml(t('layout.navLabel'))}"><a href="/account">${escapeHtml(parts.viewer.name)}</a>${parts.viewer.role === 'admin' ? ` <a href="/admin">${escapeHtml(t('layout.admin'))}</a>` : ''}
+<form method="post" action="/logout" class="inline">${csrfInput(parts.csrfToken)}<button type="submit" class="link">${escapeHtml(t('layout.signOut'))}</button></form></nav>`
+    : `<nav aria-label="${escapeHtml(t('layout.navLabel'))}"><a href="/login">${escapeHtml(t('layout.signIn'))}</a> <a href="/register">${escapeHtml(t('layout.register'))}</a></nav>`;
   return reply
     .status(parts.status ?? 200)
     .header('content-type', 'text/html; charset=utf-8')
     .header('cache-control', 'no-store')
+    .header('content-language', t.locale)
+    .header('vary', 'Accept-Language, Cookie')
     // Reset and verification links carry their token in the URL: never hand it to another site.
     .header('referrer-policy', 'no-referrer')
     .send(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<html lang="${t.locale}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${escapeHtml(parts.title)} · ${brand}</title>
 ${parts.refreshTo ? `<meta http-equiv="refresh" content="0;url=${escapeHtml(parts.refreshTo)}">\n` : ''}<link rel="stylesheet" href="/assets/gatehouse.css?v=${assetVersion}">
 <script src="/assets/gatehouse.js?v=${assetVersion}" defer></script>
@@ -73,17 +81,28 @@ ${(parts.scripts ?? []).map((src) => `<script src="${escapeHtml(src)}?v=${assetV
 <header class="top"><a class="brand" href="/account">${brand}</a>${nav}</header>
 <main id="main">
 <h1>${escapeHtml(parts.title)}</h1>
-${parts.flash ? flashBox(parts.flash) : ''}
+${parts.flash ? flashBox(parts.flash, t) : ''}
 ${parts.body}
-</main></body></html>`);
+</main>
+${languageSwitch(parts)}
+</body></html>`);
 }
 
-function flashBox(flash: Flash): string {
+/** One button per other language; a plain form, so it works without JavaScript and returns to this page. */
+function languageSwitch(parts: PageParts): string {
+  const { t } = parts;
+  const buttons = LOCALES.filter((l) => l !== t.locale)
+    .map((l) => `<button type="submit" name="lang" value="${l}" lang="${l}" class="link">${escapeHtml(LOCALE_NAMES[l])}</button>`)
+    .join(' ');
+  return `<footer class="languages"><form method="post" action="/language" class="inline">${csrfInput(parts.csrfToken)}${hidden('return_to', parts.path)}<span>${escapeHtml(t('layout.language'))}: <strong lang="${t.locale}">${escapeHtml(LOCALE_NAMES[t.locale])}</strong></span> ${buttons}</form></footer>`;
+}
+
+function flashBox(flash: Flash, t: Translator): string {
   const secret = flash.secret
-    ? `<p><label for="new-secret">Copy it now; it is not shown again:</label><input id="new-secret" class="secret" readonly value="${escapeHtml(flash.secret)}"></p>`
+    ? `<p><label for="new-secret">${escapeHtml(t('layout.copySecret'))}</label><input id="new-secret" class="secret" readonly value="${escapeHtml(flash.secret)}"></p>`
     : '';
   const codes = flash.codes?.length
-    ? `<p id="recovery-codes-h">Your recovery codes. Each works once, in place of a code from the app; keep them somewhere safe (they are not shown again):</p>
+    ? `<p id="recovery-codes-h">${escapeHtml(t('layout.recoveryCodes'))}</p>
 <ul class="codes" aria-labelledby="recovery-codes-h">${flash.codes.map((c) => `<li><code>${escapeHtml(c)}</code></li>`).join('')}</ul>`
     : '';
   return `<div class="flash ${flash.kind}" role="${flash.kind === 'error' ? 'alert' : 'status'}"><p>${escapeHtml(flash.text)}</p>${secret}${codes}</div>`;
@@ -134,18 +153,19 @@ ${o.hint ? `<p class="hint" id="${id}-hint">${escapeHtml(o.hint)}</p>` : ''}<inp
 ${o.error ? `<p class="field-error" id="${id}-error">${escapeHtml(o.error)}</p>` : ''}</div>`;
 }
 
-/** Field errors by field name, from a validation error's details. */
-export function errorsByField(details: FieldError[] | undefined, rename: Record<string, string> = {}): Record<string, string> {
+/** Field errors by field name, from a validation error's details, in the page's language. */
+export function errorsByField(t: Translator, details: FieldError[] | undefined, rename: Record<string, string> = {}): Record<string, string> {
   const errors: Record<string, string> = {};
   for (const d of details ?? []) {
     const name = rename[d.field] ?? d.field;
-    errors[name] ??= d.message;
+    errors[name] ??= t.server(d.message);
   }
   return errors;
 }
 
-export function date(ms: number | string | null): string {
+/** A moment for people, in the page's language, with the exact instant for machines. */
+export function date(t: Translator, ms: number | string | null): string {
   if (ms === null) return '–';
   const d = new Date(ms);
-  return `<time datetime="${d.toISOString()}">${escapeHtml(d.toISOString().slice(0, 16).replace('T', ' '))} UTC</time>`;
+  return `<time datetime="${d.toISOString()}">${escapeHtml(t.dateTime(d))}</time>`;
 }

@@ -10,9 +10,13 @@ import type { Session } from '../../sessions/store.ts';
 import type { User } from '../../users/store.ts';
 import { sessionCookieName, setCsrfCookie } from '../cookies.ts';
 import type { Csrf } from '../plugins/csrf.ts';
+import { isLocale, negotiate, type Locale, type Translator } from '../../i18n/index.ts';
 import { CSRF_FIELD, type Flash } from './layout.ts';
 
 export const FLASH_COOKIE = 'gh_flash';
+/** The language chosen with the pages' switch, for this browser (a year). */
+export const LANG_COOKIE = 'gh_lang';
+const LANG_COOKIE_MAX_AGE_S = 365 * 24 * 3600;
 const FLASH_KEY = 'page:flash:';
 const FLASH_TTL_MS = 60_000;
 
@@ -42,10 +46,28 @@ export function queryField(request: FastifyRequest, name: string, max = 2048): s
 }
 
 export class PageRequests {
+  /** The signed-in user's language preference, noted by viewer() for locale() of the same request. */
+  private readonly preferred = new WeakMap<FastifyRequest, Locale>();
+
   constructor(
     private readonly ctx: Context,
     private readonly csrf: Csrf,
   ) {}
+
+  /**
+   * The page's language: the switch's cookie on this browser, else the signed-in user's preference (known
+   * once viewer() has run), else the best match for Accept-Language, else DEFAULT_LOCALE.
+   */
+  locale(request: FastifyRequest): Locale {
+    const chosen = request.cookies[LANG_COOKIE];
+    if (isLocale(chosen)) return chosen;
+    return this.preferred.get(request) ?? negotiate(request.headers['accept-language']) ?? this.ctx.config.defaultLocale;
+  }
+
+  /** The switch: remembered on this browser, and as the user's preference (which e-mails follow) when signed in. */
+  rememberLocale(reply: FastifyReply, locale: Locale): void {
+    reply.setCookie(LANG_COOKIE, locale, { httpOnly: true, secure: this.ctx.config.secureCookies, sameSite: 'lax', path: '/', maxAge: LANG_COOKIE_MAX_AGE_S });
+  }
 
   /** The signed-in person behind the session cookie, or null for anyone else (no cookie, ended, disabled). */
   async viewer(request: FastifyRequest): Promise<SignedIn | null> {
@@ -53,7 +75,9 @@ export class PageRequests {
     if (!cookie) return null;
     try {
       const { session, user } = await resolveSessionCookieWithUser(this.ctx, cookie);
-      return mayAct(this.ctx.config, user) ? { user, session } : null;
+      if (!mayAct(this.ctx.config, user)) return null;
+      if (user.locale) this.preferred.set(request, user.locale);
+      return { user, session };
     } catch (err) {
       if (err instanceof AppError && err.status === 401) return null;
       throw err;
@@ -104,19 +128,20 @@ export class PageRequests {
   }
 }
 
-/** A refusal the person can act on, shown on the form; anything else goes to the scope's error page. */
-export function refusal(err: unknown, reply: FastifyReply): { status: number; message: string } | null {
+/** A refusal the person can act on, shown on the form in the page's language; anything else goes to the scope's error page. */
+export function refusal(err: unknown, reply: FastifyReply, t: Translator): { status: number; message: string } | null {
   if (!(err instanceof AppError) || (err.status >= 500 && err.code !== 'service_unavailable')) return null;
   if (err.retryAfter !== undefined) reply.header('retry-after', String(err.retryAfter));
   // A person cannot read Retry-After: the page says how long to wait.
-  if (err.code === 'rate_limited' && err.retryAfter !== undefined) return { status: err.status, message: `${err.message.replace(/;.*$/, '')}; try again in ${waitFor(err.retryAfter)}.` };
-  return { status: err.status, message: err.message };
+  if (err.code === 'rate_limited' && err.retryAfter !== undefined) {
+    return { status: err.status, message: t('page.tryAgainIn', { problem: t.server(err.message.replace(/;.*$/, '')), wait: waitFor(t, err.retryAfter) }) };
+  }
+  return { status: err.status, message: t.server(err.message) };
 }
 
 /** "45 seconds", "1 minute", "15 minutes", "2 hours": rounded up, so nobody comes back too early. */
-export function waitFor(seconds: number): string {
-  const unit = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-  if (seconds < 60) return unit(Math.max(1, Math.ceil(seconds)), 'second');
-  if (seconds < 3600) return unit(Math.ceil(seconds / 60), 'minute');
-  return unit(Math.ceil(seconds / 3600), 'hour');
+export function waitFor(t: Translator, seconds: number): string {
+  if (seconds < 60) return t.plural('page.seconds', Math.max(1, Math.ceil(seconds)));
+  if (seconds < 3600) return t.plural('page.minutes', Math.ceil(seconds / 60));
+  return t.plural('page.hours', Math.ceil(seconds / 3600));
 }

@@ -11,7 +11,7 @@ import { toPublicUser } from '../../users/store.ts';
 import { clearAuthCookies } from '../cookies.ts';
 import type { Guards } from '../plugins/auth.ts';
 import { NoContent, errors } from '../responses.ts';
-import { AdminUserSchema, DateTime, EmailField, NameField, NewPasswordField, PasswordField, SessionSchema, UserResponseSchema } from '../schemas.ts';
+import { AdminUserSchema, DateTime, EmailField, NameField, LocaleField, NewPasswordField, PasswordField, SessionSchema, UserResponseSchema } from '../schemas.ts';
 import { authOf, clientInfo, sessionOf, type App } from '../types.ts';
 
 const TokenField = Type.String({ maxLength: 512 });
@@ -74,7 +74,7 @@ export function accountRoutes(app: App, ctx: Context, guards: Guards): void {
 
   app.patch(
     '/auth/me',
-    { ...authenticated, schema: { body: Type.Object({ name: Type.Optional(NameField) }), response: { 200: UserResponseSchema, ...errors(401, 403) } } },
+    { ...authenticated, schema: { body: Type.Object({ name: Type.Optional(NameField), locale: Type.Optional(LocaleField) }), response: { 200: UserResponseSchema, ...errors(401, 403) } } },
     async (request) => ({ user: toPublicUser(await updateProfile(ctx, authOf(request).userId, request.body)) }),
   );
 

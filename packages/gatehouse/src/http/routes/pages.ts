@@ -9,6 +9,7 @@ import { assetRoutes, loadAssets } from '../pages/assets.ts';
 import { createKit } from '../pages/kit.ts';
 import { formError, pagePolicy } from '../pages/layout.ts';
 import { PageRequests } from '../pages/page-request.ts';
+import { languagePages } from '../pages/language.ts';
 import { emailChangePages } from '../pages/email-change.ts';
 import { recoveryPages } from '../pages/recovery.ts';
 import { signInPages } from '../pages/sign-in.ts';
@@ -41,12 +42,14 @@ export function pageRoutes(app: App, ctx: Context, csrf: Csrf): void {
       const appError = toAppError(err as Error);
       if (appError.status >= 500) request.log.error({ err: appError.cause ?? err }, 'request failed');
       if (appError.retryAfter !== undefined) reply.header('retry-after', String(appError.retryAfter));
-      const message = appError.status >= 500 && appError.code !== 'service_unavailable' ? 'Something went wrong on our side; try again.' : appError.message;
+      const t = kit.t(request);
+      const message = appError.status >= 500 && appError.code !== 'service_unavailable' ? t('page.serverError') : t.server(appError.message);
+      const detail = appError.details?.[0] ? t.server(appError.details[0].message) : '';
       // No session lookup here: a refused request must not even slide the session's expiry.
       return kit.show(request, reply, null, {
-        title: appError.code === 'csrf_failed' ? 'Form expired' : 'That did not work',
+        title: appError.code === 'csrf_failed' ? t('page.formExpiredTitle') : t('page.errorTitle'),
         status: appError.status,
-        body: () => `${formError(message)}<p><a href="${request.method === 'POST' ? escapeHtml(request.url.split('?')[0]!) : '/account'}">Go back</a></p>`,
+        body: () => `${formError(detail ? `${message}: ${detail}` : message)}<p><a href="${request.method === 'POST' ? escapeHtml(request.url.split('?')[0]!) : '/account'}">${escapeHtml(t('page.goBack'))}</a></p>`,
       });
     });
 
@@ -56,6 +59,7 @@ export function pageRoutes(app: App, ctx: Context, csrf: Csrf): void {
       return reply.header('cache-control', 'no-store').redirect(viewer ? '/account' : '/login', 303);
     });
 
+    languagePages(scope, kit);
     signInPages(scope, kit);
     recoveryPages(scope, kit);
     emailChangePages(scope, kit);

@@ -149,6 +149,7 @@ async function accountFor(ctx: Context, email: string, client: ClientInfo): Prom
     createdAt: now,
     updatedAt: now,
     lastLoginAt: null,
+    locale: null,
   };
   await ctx.transaction(async (tx) => {
     // A concurrent sign-up took the address a moment ago: that account is the one the link proves.

@@ -374,6 +374,7 @@ function newUser(email: string, profile: ProviderProfile, now: number): User {
     createdAt: now,
     updatedAt: now,
     lastLoginAt: null,
+    locale: null,
   };
 }
 
