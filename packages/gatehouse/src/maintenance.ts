@@ -1,5 +1,6 @@
 // Periodic jobs that keep the tables bounded: expired and revoked sessions, spent refresh and one-time
-// tokens, expired shared state, delivered mail and old audit events. One instance at a time on PostgreSQL.
+// tokens, expired shared state, delivered mail and back-channel logout tokens, old audit events. One instance
+// at a time on PostgreSQL.
 import { PENDING_FACTOR_TTL_MS } from './factors/service.ts';
 import type { Runtime } from './bootstrap.ts';
 import type { Config } from './config.ts';
@@ -41,6 +42,13 @@ export const ONE_TIME_TOKEN_RETENTION_MS = DAY;
 /** Delivered mail (the body is already gone, only the row for the metrics), and mail given up. */
 export const SENT_MAIL_RETENTION_MS = DAY;
 export const DEAD_MAIL_RETENTION_MS = 7 * DAY;
+/**
+ * Back-channel logout tokens, as the mail queue: a delivered row (its token already blanked) is kept a day for
+ * the record, one given up (dead, after 8 attempts over about 10 hours) a week, so an operator can see which
+ * client never heard of a logout. Pending rows are never deleted here: the worker finishes them.
+ */
+export const SENT_BACKCHANNEL_RETENTION_MS = DAY;
+export const DEAD_BACKCHANNEL_RETENTION_MS = 7 * DAY;
 /** Rows deleted per statement. */
 export const MAINTENANCE_BATCH = 500;
 /** How often the server runs the jobs (and once at start). */
@@ -91,6 +99,7 @@ export async function runMaintenance(options: MaintenanceOptions): Promise<Maint
     deleted.shared_state = await drain((n) => store.deleteExpiredSharedState(now, n), limit);
     deleted.oidc_payloads = await drain((n) => new SqlOidcPayloadStore(options.db).deleteExpiredBatch(now, n), limit);
     deleted.mail_queue = await drain((n) => store.deleteFinishedMail(now - SENT_MAIL_RETENTION_MS, now - DEAD_MAIL_RETENTION_MS, n), limit);
+    deleted.backchannel_logouts = await drain((n) => store.deleteFinishedBackchannelLogouts(now - SENT_BACKCHANNEL_RETENTION_MS, now - DEAD_BACKCHANNEL_RETENTION_MS, n), limit);
     deleted.audit_events = await drain((n) => store.deleteAuditEventsBefore(now - config.auditRetentionMs, n), limit);
     // Second-factor enrolments never confirmed: they count for nothing, and their sealed secrets should not linger.
     if (options.ctx) deleted.mfa_factors = await options.ctx.factors.deletePendingBefore(now - PENDING_FACTOR_TTL_MS);

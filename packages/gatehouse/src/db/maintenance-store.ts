@@ -32,7 +32,7 @@ export class SqlMaintenanceStore {
   }
 
   /** `delete from table where key in (select …)`: the batch is chosen first, then deleted in one statement. */
-  private async deleteIn(table: keyof Database, key: string, select: RawBuilder<unknown>): Promise<number> {
+  private async deleteIn(table: keyof Database | 'backchannel_logouts', key: string, select: RawBuilder<unknown>): Promise<number> {
     const result = await sql`delete from ${sql.table(table)} where ${sql.ref(key)} in (${select})`.execute(this.db);
     return Number(result.numAffectedRows ?? 0);
   }
@@ -88,6 +88,15 @@ export class SqlMaintenanceStore {
       'mail_queue',
       'id',
       sql`select id from mail_queue where (status = 'sent' and sent_at < ${sentCutoff}) or (status = 'dead' and created_at < ${deadCutoff}) limit ${limit} ${this.skipLocked}`,
+    );
+  }
+
+  /** Back-channel logout tokens delivered before `sentCutoff`, and those given up that were queued before `deadCutoff`. */
+  deleteFinishedBackchannelLogouts(sentCutoff: number, deadCutoff: number, limit: number): Promise<number> {
+    return this.deleteIn(
+      'backchannel_logouts',
+      'id',
+      sql`select id from backchannel_logouts where (status = 'sent' and sent_at < ${sentCutoff}) or (status = 'dead' and created_at < ${deadCutoff}) limit ${limit} ${this.skipLocked}`,
     );
   }
 
