@@ -2,17 +2,23 @@
 // logout-all, revocation, refresh-token reuse, password reset, disabling…), every client that registered a
 // backchannel_logout_uri and signed the user in through one of those sessions gets a logout token POSTed.
 //
-// Which provider sessions belong to a Gatehouse session: the interaction policy (policy.ts) keeps the provider's
-// session only while its user and login time (loginTs) are the Gatehouse session's, so the same pair finds them
-// here. Each is deleted (the provider is signed out too) and one token per client in it is queued: a row in
-// backchannel_logouts, delivered by a worker with retries (10 s doubling, at most 1 h, 8 attempts), so a client
-// that is down when the user signs out still hears of it.
+// Which clients a Gatehouse session signed in to: when an authorization succeeds, provider.ts writes the id of
+// the Gatehouse session behind the request (the one the login prompt's check resolved, policy.ts) into the
+// provider session's entry for the client (`authorizations[clientId].gatehouseSessionId`, beside its sid). So
+// the entries carrying an ended session's id are exactly its clients, whatever other sessions the same user
+// has, even ones started within the same second. Each such entry gets one logout token with its sid and is
+// removed; a provider session left with no entry is deleted (its browser signs in to the provider again from
+// its Gatehouse session next time). Entries written before the id was recorded are matched as they used to be,
+// by user and sign-in second (loginTs). Tokens are queued in backchannel_logouts, delivered by a worker with
+// retries (10 s doubling, at most 1 h, 8 attempts), so a client that is down when the user signs out still
+// hears of it.
 import { randomUUID } from 'node:crypto';
 import { importJWK, SignJWT } from 'jose';
 import type { Context } from '../context.ts';
 import type { KeyStore } from '../crypto/keys.ts';
 import type { SqlBackchannelStore, QueuedLogout } from '../db/backchannel-store.ts';
 import { providerKeys } from './keys.ts';
+import { GATEHOUSE_SESSION, type GatehouseAuthorization } from './provider.ts';
 import type { OidcClientStore, OidcPayloadStore } from './store.ts';
 
 export const LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
@@ -40,9 +46,10 @@ export interface BackchannelDeps {
 
 interface ProviderSession {
   jti?: string;
+  exp?: number;
   accountId?: string;
   loginTs?: number;
-  authorizations?: Record<string, { sid?: string; grantId?: string }>;
+  authorizations?: Record<string, GatehouseAuthorization>;
 }
 
 /** The running server's back-channel logout, by context (tests deliver with a later clock; the CLI could too). */
@@ -66,8 +73,12 @@ export class BackchannelLogout {
       if (!session) continue;
       const loginTs = Math.floor(session.authTime / 1000);
       const provided = (await deps.payloads.listByAccount('Session', session.userId, ctx.now())) as ProviderSession[];
-      for (const ps of provided.filter((p) => p.loginTs === loginTs)) {
-        for (const [clientId, authorization] of Object.entries(ps.authorizations ?? {})) {
+      for (const ps of provided) {
+        const entries = Object.entries(ps.authorizations ?? {});
+        // This session's clients; an entry without the id (written before it was recorded) by the sign-in second.
+        const ended = entries.filter(([, a]) => (a[GATEHOUSE_SESSION] === undefined ? ps.loginTs === loginTs : a[GATEHOUSE_SESSION] === id));
+        if (ended.length === 0) continue;
+        for (const [clientId, authorization] of ended) {
           const client = await deps.clients.find(clientId);
           const uri = client?.metadata.backchannel_logout_uri;
           if (!uri) continue;
@@ -75,7 +86,14 @@ export class BackchannelLogout {
           await deps.queue.enqueue({ clientId, uri, token }, ctx.now());
           queued += 1;
         }
-        if (ps.jti) await deps.payloads.destroy('Session', ps.jti);
+        if (!ps.jti) continue;
+        const kept = entries.filter((entry) => !ended.includes(entry));
+        // Signed in to nothing any more: the provider session goes; otherwise it keeps the other sessions' clients.
+        if (kept.length === 0) {
+          await deps.payloads.destroy('Session', ps.jti);
+        } else {
+          await deps.payloads.upsert('Session', ps.jti, { ...ps, authorizations: Object.fromEntries(kept) }, typeof ps.exp === 'number' ? ps.exp * 1000 : null);
+        }
       }
     }
     if (queued > 0) this.kick();

@@ -12,6 +12,14 @@ import { AMR } from '../sign-in/amr.ts';
 
 const { Check, base } = interactionPolicy;
 
+/**
+ * The Gatehouse session an authorization request runs under, as the login prompt's check found it behind the
+ * cookie (that check runs on every authorization that reaches a signed-in provider session). provider.ts
+ * writes its id into the provider session's entry for the client when the authorization succeeds, so
+ * back-channel logout knows exactly which Gatehouse session signed the user in to which client.
+ */
+export const gatehouseSessionOfRequest = new WeakMap<object, Session>();
+
 /** The live Gatehouse session behind the request's cookie, or null. */
 export async function gatehouseSession(ctx: Context, cookie: string | undefined): Promise<Session | null> {
   if (!cookie) return null;
@@ -31,6 +39,7 @@ export function gatehousePolicy(ctx: Context) {
       const { session } = koa.oidc;
       if (!session?.accountId) return Check.NO_NEED_TO_PROMPT;
       const current = await gatehouseSession(ctx, koa.cookies.get(sessionCookieName(ctx.config)));
+      if (current) gatehouseSessionOfRequest.set(koa, current);
       // The provider's login must be this Gatehouse session's: same user, same sign-in (a step-up renews it).
       if (!current || current.userId !== session.accountId || Math.floor(current.authTime / 1000) !== session.loginTs) return Check.REQUEST_PROMPT;
       return Check.NO_NEED_TO_PROMPT;

@@ -10,7 +10,7 @@ import { accountFinder } from './account.ts';
 import { ACR_VALUES_SUPPORTED } from './acr.ts';
 import { adapterFactory } from './adapter.ts';
 import { keysFingerprint, providerKeys } from './keys.ts';
-import { gatehousePolicy } from './policy.ts';
+import { gatehousePolicy, gatehouseSessionOfRequest } from './policy.ts';
 import { resourceIndicators } from './resources.ts';
 import type { OidcClientStore, OidcPayloadStore } from './store.ts';
 
@@ -26,6 +26,17 @@ export const OAUTH2_ROUTES = {
   // The ring's keys are published where they always were; the Fastify route serves them.
   jwks: '/.well-known/jwks.json',
 } as const;
+
+/** The key of a provider session's per-client entry (`authorizations[clientId]`) that holds the Gatehouse session id. */
+export const GATEHOUSE_SESSION = 'gatehouseSessionId';
+
+/** A provider session's entry for one client: oidc-provider's sid and grantId, and ours. */
+export interface GatehouseAuthorization {
+  sid?: string;
+  grantId?: string;
+  persistsLogout?: boolean;
+  [GATEHOUSE_SESSION]?: string;
+}
 
 export const interactionPath = (uid: string) => `/oauth2/interaction/${uid}`;
 
@@ -178,6 +189,16 @@ export class OidcProvider {
       return typeof this.clientSecret === 'string' && safeEqual(sha256(actual), this.clientSecret);
     };
     provider.on('server_error', (_koa, err) => this.ctx.log.error({ err }, 'oidc provider error'));
+    // The client is signed in through this Gatehouse session: remembered in the provider session's entry for
+    // the client (beside its sid and grantId), which the provider saves right after this synchronous event.
+    // Back-channel logout reads it (backchannel.ts) to send a logout token for exactly this session's clients.
+    provider.on('authorization.success', (koa) => {
+      const session = gatehouseSessionOfRequest.get(koa);
+      const clientId = koa.oidc.client?.clientId;
+      if (!session || !clientId || koa.oidc.session?.accountId !== session.userId) return;
+      koa.oidc.session.ensureClientContainer(clientId);
+      (koa.oidc.session.authorizationFor(clientId) as GatehouseAuthorization)[GATEHOUSE_SESSION] = session.id;
+    });
     const onLogout = this.deps.onLogout;
     if (onLogout) {
       provider.use(async (koa, next) => {

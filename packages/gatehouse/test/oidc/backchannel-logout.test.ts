@@ -64,10 +64,16 @@ describe('OpenID provider: back-channel logout', () => {
     await rx.close();
   });
 
-  async function verify(token: string) {
+  async function verify(token: string, audience = client.clientId) {
     assert.equal(decodeProtectedHeader(token).typ, 'logout+jwt');
-    const { payload } = await jwtVerify(token, createRemoteJWKSet(new URL(`${provider.issuer}/.well-known/jwks.json`)), { issuer: provider.issuer, audience: client.clientId });
+    const { payload } = await jwtVerify(token, createRemoteJWKSet(new URL(`${provider.issuer}/.well-known/jwks.json`)), { issuer: provider.issuer, audience });
     return payload;
+  }
+
+  /** The id of the Gatehouse session behind a session cookie. */
+  async function sessionIdOf(cookie: string): Promise<string> {
+    const res = await call(provider.server.app, 'GET', '/auth/sessions', { headers: { cookie } });
+    return (res.json().sessions as Array<{ id: string; current: boolean }>).find((s) => s.current)!.id;
   }
 
   it('POST /auth/logout sends the app a signed logout token with the ID token\'s sub and sid; an app without a URI gets nothing', async () => {
@@ -98,20 +104,57 @@ describe('OpenID provider: back-channel logout', () => {
     const { cookie, user, email } = await signedInUser(provider);
     await codeFlow(provider, rp, cookie);
     // A second Gatehouse session of the same user that never signed in to the app: ending it sends nothing.
-    // A provider session is matched to the Gatehouse session by user and sign-in second (as the interaction
-    // policy does), so the other sign-in is made a second later.
-    await new Promise((resolve) => setTimeout(resolve, 1100));
     const other = await sessionCookie(provider, email);
     const ctx = provider.server.runtime.ctx;
     const before = rx.tokens.length;
-    const resolved = await call(provider.server.app, 'GET', '/auth/sessions', { headers: { cookie: other } });
-    const otherId = (resolved.json().sessions as Array<{ id: string; current: boolean }>).find((s) => s.current)!.id;
-    await endSession(ctx, otherId, 'logout');
+    await endSession(ctx, await sessionIdOf(other), 'logout');
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.equal(rx.tokens.length, before, 'nothing for a session the app never saw');
     assert.ok((await endUserSessions(ctx, user.id, 'logout_all')) >= 1);
     await until(() => rx.tokens.length === before + 1, 'the logout token');
     assert.equal((await verify(rx.tokens.at(-1)!)).sub, user.id);
+  });
+
+  it('two sessions of one user signed in within the same second to two apps: ending one sends a logout token to its app only, with its sid', async () => {
+    const { email } = await signedInUser(provider);
+    const ctx = provider.server.runtime.ctx;
+    const appA = await registerClient(provider, { firstParty: true, name: 'App A', backchannelLogoutUri: rx.url });
+    const appB = await registerClient(provider, { firstParty: true, name: 'App B', backchannelLogoutUri: rx.url });
+    // Two sign-ins (two browsers) whose sign-in times fall in the same second: the case a match by user and
+    // sign-in second could not tell apart. Made concurrently, and again in the rare case they straddle a second.
+    let pair: Array<{ cookie: string; id: string }> = [];
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const cookies = await Promise.all([sessionCookie(provider, email), sessionCookie(provider, email)]);
+      pair = await Promise.all(cookies.map(async (cookie) => ({ cookie, id: await sessionIdOf(cookie) })));
+      const seconds = await Promise.all(pair.map(async ({ id }) => Math.floor((await ctx.sessions.find(id))!.authTime / 1000)));
+      if (seconds[0] === seconds[1]) break;
+      assert.ok(attempt < 4, 'two sign-ins within one second');
+    }
+    const [first, second] = pair as [{ cookie: string; id: string }, { cookie: string; id: string }];
+    const a = await codeFlow(provider, await relyingParty(provider, appA.clientId, appA.secret), first.cookie);
+    const b = await codeFlow(provider, await relyingParty(provider, appB.clientId, appB.secret), second.cookie);
+    const sidA = a.tokens.claims()!.sid;
+    const sidB = b.tokens.claims()!.sid;
+    assert.ok(sidA && sidB && sidA !== sidB);
+
+    const before = rx.tokens.length;
+    await endSession(ctx, first.id, 'logout');
+    await until(() => rx.tokens.length === before + 1, 'the logout token for App A');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(rx.tokens.length, before + 1, 'one token: App B was signed in through the other session');
+    const claimsA = await verify(rx.tokens.at(-1)!, appA.clientId);
+    assert.equal(claimsA.sid, sidA);
+
+    // The other session's browser is still signed in to App B: prompt=none works there without a page.
+    const rpB = await relyingParty(provider, appB.clientId, appB.secret);
+    const silent = await codeFlow(provider, rpB, second.cookie, { prompt: 'none' }, b.jar);
+    assert.equal(silent.tokens.claims()!.sid, sidB);
+
+    await endSession(ctx, second.id, 'logout');
+    await until(() => rx.tokens.length === before + 2, 'the logout token for App B');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(rx.tokens.length, before + 2);
+    assert.equal((await verify(rx.tokens.at(-1)!, appB.clientId)).sid, sidB);
   });
 
   it('a receiver that is down is retried from the queue until it answers 200', async () => {
