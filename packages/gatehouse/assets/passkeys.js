@@ -6,6 +6,9 @@
 //   [data-passkey-reauth]       "Confirm it's you": "Confirm with a passkey"
 //   [data-passkey-register]     /account: "Add a passkey"
 // The JSON API is called in session mode; writes authenticated by the session cookie carry X-CSRF-Token.
+// Messages: this file has only English fallbacks. The page renders each box's messages in its language as
+// data-msg-* attributes (src/http/pages/passkey-messages.ts): data-msg-cancelled, -exists, -rejected, -failed,
+// and data-msg-<error code with "-" for "_"> for the API's refusals (its JSON stays English).
 'use strict';
 (function () {
   var lib = window.SimpleWebAuthnBrowser;
@@ -34,10 +37,10 @@
     });
   }
 
-  /** A refusal as an Error carrying the contract's code and message. */
+  /** A refusal as an Error carrying the contract's code and message (empty when the answer had none). */
   function failure(answer) {
     var error = (answer.body && answer.body.error) || {};
-    var err = new Error(error.message || 'Something went wrong; try again.');
+    var err = new Error(error.message || '');
     err.code = error.code || 'http_' + answer.status;
     return err;
   }
@@ -54,11 +57,18 @@
     p.hidden = !message;
   }
 
-  function explain(err, what) {
-    if (cancelled(err)) return what + ' was cancelled or timed out. You can try again.';
-    if (err && err.name === 'InvalidStateError') return 'This passkey is registered already.';
-    if (err && err.code === 'invalid_webauthn_response') return 'That passkey was not accepted here. Try another, or sign in another way.';
-    return (err && err.message) || 'Something went wrong; try again.';
+  /** The page's message `name` for this box (in the page's language), or the English one given here. */
+  function text(box, name, english) {
+    var value = box.getAttribute('data-msg-' + name);
+    return value === null ? english : value;
+  }
+
+  function explain(box, err, what) {
+    if (cancelled(err)) return text(box, 'cancelled', what + ' was cancelled or timed out. You can try again.');
+    if (err && err.name === 'InvalidStateError') return text(box, 'exists', 'This passkey is registered already.');
+    if (err && err.code === 'invalid_webauthn_response') return text(box, 'rejected', 'That passkey was not accepted here. Try another, or sign in another way.');
+    var byCode = err && typeof err.code === 'string' ? box.getAttribute('data-msg-' + err.code.replace(/_/g, '-')) : null;
+    return byCode || (err && err.message) || text(box, 'failed', 'Something went wrong; try again.');
   }
 
   /** Only our own pages: the server put the value there, but never follow anything else. */
@@ -135,7 +145,7 @@
         if (!supported || !document.querySelector('input[autocomplete~="webauthn"]')) return;
         // Runs until a passkey is picked from the field's suggestions, or the button's ceremony replaces it.
         signIn(true).catch(function (err) {
-          if (!cancelled(err)) say(login, explain(err, 'Signing in with a passkey'));
+          if (!cancelled(err)) say(login, explain(login, err, 'Signing in with a passkey'));
         });
       });
     };
@@ -147,7 +157,7 @@
       loginButton.disabled = true;
       signIn(false)
         .catch(function (err) {
-          say(login, explain(err, 'Signing in with a passkey'));
+          say(login, explain(login, err, 'Signing in with a passkey'));
           autofill();
         })
         .then(function () {
@@ -184,7 +194,7 @@
             location.assign('/login');
             return;
           }
-          say(second, explain(err, 'Using a passkey'));
+          say(second, explain(second, err, 'Using a passkey'));
           secondButton.disabled = false;
         });
     });
@@ -217,7 +227,7 @@
           location.assign(target);
         })
         .catch(function (err) {
-          say(reauth, explain(err, 'Confirming with a passkey'));
+          say(reauth, explain(reauth, err, 'Confirming with a passkey'));
           reauthButton.disabled = false;
         });
     });
@@ -279,7 +289,7 @@
             location.assign('/account/reauthenticate?return_to=' + encodeURIComponent('/account#passkeys'));
             return;
           }
-          say(register, explain(err, 'Adding a passkey'));
+          say(register, explain(register, err, 'Adding a passkey'));
           registerButton.disabled = false;
         });
     });

@@ -17,8 +17,8 @@ import { form, formFields as f, posts } from './page-answers.ts';
 import { csrfInput, field, formError, hidden } from './layout.ts';
 import { formField, refusal } from './page-request.ts';
 import { sent } from './step-up.ts';
-
-export const MFA_STEP_TITLE = 'Two-step verification';
+import type { Translator } from '../../i18n/index.ts';
+import { passkeyMessages } from './passkey-messages.ts';
 
 interface StepView {
   ticket: string;
@@ -34,28 +34,28 @@ interface StepView {
   withPasskey?: boolean;
 }
 
-function stepForm(csrf: string, v: StepView): string {
+function stepForm(t: Translator, csrf: string, v: StepView): string {
   const carried = `${csrfInput(csrf)}${hidden('mfa_ticket', v.ticket)}${hidden('redirect_to', v.redirectTo)}`;
   const codeForm =
     v.withCode === false
       ? ''
       : `<form method="post" action="/login/mfa" novalidate>${carried}
-${field({ name: 'code', label: 'Code from your authenticator app', error: v.errors?.code, autocomplete: 'one-time-code', inputmode: 'numeric', plain: true, required: !v.recoveryOpen, maxlength: 10, hint: 'The 6-digit code the app shows for this account' })}
-<button type="submit">Verify</button></form>`;
+${field({ name: 'code', label: t('mfaSignIn.codeLabel'), error: v.errors?.code, autocomplete: 'one-time-code', inputmode: 'numeric', plain: true, required: !v.recoveryOpen, maxlength: 10, hint: t('mfaSignIn.codeHint') })}
+<button type="submit">${escapeHtml(t('mfaSignIn.verify'))}</button></form>`;
   const recoveryForm = `<form method="post" action="/login/mfa" novalidate>${carried}
-${field({ name: 'recovery_code', label: 'Recovery code', error: v.errors?.recoveryCode, autocomplete: 'off', plain: true, maxlength: 64, hint: 'One of the codes you saved when you added the app; each works once' })}
-<button type="submit" class="secondary">Use recovery code</button></form>`;
+${field({ name: 'recovery_code', label: t('mfaSignIn.recoveryLabel'), error: v.errors?.recoveryCode, autocomplete: 'off', plain: true, maxlength: 64, hint: t('mfaSignIn.recoveryHint') })}
+<button type="submit" class="secondary">${escapeHtml(t('mfaSignIn.useRecovery'))}</button></form>`;
   const passkey = v.withPasskey
-    ? `<div class="passkey" data-passkey-second-step data-ticket="${escapeHtml(v.ticket)}" data-return-to="${escapeHtml(v.redirectTo)}" hidden>
-<button type="button"${v.withCode === false ? '' : ' class="secondary"'}>Use a passkey</button>
+    ? `<div class="passkey" data-passkey-second-step data-ticket="${escapeHtml(v.ticket)}" data-return-to="${escapeHtml(v.redirectTo)}"${passkeyMessages(t, 'secondStep')} hidden>
+<button type="button"${v.withCode === false ? '' : ' class="secondary"'}>${escapeHtml(t('mfaSignIn.usePasskey'))}</button>
 <p class="passkey-error" role="alert" data-passkey-error hidden></p></div>`
     : '';
   return `${formError(v.problem)}
-<p>Your account has two-step verification. Confirm it is you to finish signing in.</p>
+<p>${escapeHtml(t('mfaSignIn.lead'))}</p>
 ${passkey}${codeForm}
-<details class="alternative"${v.recoveryOpen || v.withCode === false ? ' open' : ''}><summary>Use a recovery code instead</summary>
+<details class="alternative"${v.recoveryOpen || v.withCode === false ? ' open' : ''}><summary>${escapeHtml(t('mfaSignIn.recoveryInstead'))}</summary>
 ${recoveryForm}</details>
-<p><a href="/login">Start again</a></p>`;
+<p><a href="/login">${escapeHtml(t('mfaSignIn.startAgain'))}</a></p>`;
 }
 
 export interface MfaStep {
@@ -81,11 +81,12 @@ export function mfaSignInPages(app: App, kit: PageKit): MfaStep {
 
   const render = async (request: FastifyRequest, reply: FastifyReply, view: StepView, status?: number) => {
     const withPasskey = view.withPasskey ?? (await methodsOf(view.ticket))?.includes('webauthn') ?? false;
+    const t = kit.t(request);
     return kit.show(request, reply, null, {
-      title: MFA_STEP_TITLE,
+      title: t('mfaSignIn.title'),
       status,
       scripts: withPasskey ? PASSKEY_SCRIPTS : undefined,
-      body: (csrf) => stepForm(csrf, { ...view, withPasskey }),
+      body: (csrf) => stepForm(t, csrf, { ...view, withPasskey }),
     });
   };
   // The app's code form unless only recovery codes or passkeys are left.
@@ -105,10 +106,11 @@ export function mfaSignInPages(app: App, kit: PageKit): MfaStep {
       const code = formField(request.body, 'code', 64).trim();
       const recoveryCode = formField(request.body, 'recovery_code', 64).trim();
       const usedRecovery = !code && recoveryCode !== '';
+      const t = kit.t(request);
       if (!code && !recoveryCode) {
         // Which of the two forms was sent: the recovery one carries its field, even empty.
         const fromRecovery = sent(request.body, 'recovery_code');
-        const errors = fromRecovery ? { recoveryCode: 'Enter one of your recovery codes' } : { code: 'Enter the code from your app' };
+        const errors = fromRecovery ? { recoveryCode: t('mfaSignIn.enterRecovery') } : { code: t('mfaSignIn.enterCode') };
         return render(request, reply, { ticket, redirectTo, errors, recoveryOpen: fromRecovery }, 400);
       }
       const proof: SecondFactorProof = usedRecovery ? { recoveryCode } : { code };
@@ -118,12 +120,14 @@ export function mfaSignInPages(app: App, kit: PageKit): MfaStep {
         return kit.continueTo(request, reply, redirectTo);
       } catch (err) {
         if (err instanceof AppError && err.code === 'invalid_mfa_ticket') {
-          return pages.redirect(reply, again(redirectTo), { kind: 'error', text: 'That sign-in took too long or was already finished: sign in again.' });
+          return pages.redirect(reply, again(redirectTo), { kind: 'error', text: t('mfaSignIn.ticketExpired') });
         }
-        const shown = refusal(err, reply);
+        const shown = refusal(err, reply, t);
         if (!shown) throw err;
         if (err instanceof AppError && err.code === 'invalid_mfa_code') {
-          const message = usedRecovery ? shown.message.replace('The code is wrong', 'That recovery code is wrong or used') : shown.message;
+          // The service's "The code is wrong[, and that was the last try: sign in again]", said of a recovery code.
+          const lastTry = err.message.includes('last try');
+          const message = usedRecovery && err.message.startsWith('The code is wrong') ? t(lastTry ? 'mfaSignIn.recoveryWrongLastTry' : 'mfaSignIn.recoveryWrong') : shown.message;
           return render(request, reply, { ticket, redirectTo, errors: usedRecovery ? { recoveryCode: message } : { code: message }, recoveryOpen: usedRecovery }, shown.status);
         }
         return render(request, reply, { ticket, redirectTo, problem: shown.message, recoveryOpen: usedRecovery }, shown.status);
@@ -137,7 +141,7 @@ export function mfaSignInPages(app: App, kit: PageKit): MfaStep {
     },
     async showTicket(request, reply, mfaTicket, redirectTo) {
       const methods = await methodsOf(mfaTicket);
-      if (!methods) return pages.redirect(reply, again(redirectTo), { kind: 'error', text: 'That sign-in took too long or was already finished: sign in again.' });
+      if (!methods) return pages.redirect(reply, again(redirectTo), { kind: 'error', text: kit.t(request)('mfaSignIn.ticketExpired') });
       return render(request, reply, { ticket: mfaTicket, redirectTo, ...offered(methods) });
     },
   };

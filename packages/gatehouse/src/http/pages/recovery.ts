@@ -9,43 +9,47 @@ import type { PageKit } from './kit.ts';
 import { form, formFields as f, posts, shows } from './page-answers.ts';
 import { csrfInput, errorsByField, field, formError, hidden } from './layout.ts';
 import { formField, queryField, refusal } from './page-request.ts';
-
-// The same words for every address, as the JSON API says them: the answer tells nothing about accounts.
-const FORGOT_MESSAGE = 'If an account exists for that address, we have sent it a link to reset the password.';
-const BAD_LINK = 'This link is invalid, was already used or has expired.';
+import { escapeHtml } from '../../html.ts';
+import type { Translator } from '../../i18n/index.ts';
 
 export function recoveryPages(app: App, kit: PageKit): void {
   const { ctx, pages } = kit;
 
-  const badLink = (again: string) => () => `${formError(BAD_LINK)}<p>${again}</p>`;
+  /** The page for a link that cannot be used; `again` is HTML (escaped by the caller). */
+  const badLink = (t: Translator, again: string) => () => `${formError(t('recovery.badLink'))}<p>${again}</p>`;
+  const askAgain = (t: Translator) => `<a href="/forgot-password">${escapeHtml(t('recovery.askNewLink'))}</a>`;
 
-  const forgotForm = (csrf: string, v: { email?: string; error?: string; problem?: string }) => `${formError(v.problem)}
-<p>Enter the address of your account and we will e-mail you a link to choose a new password.</p>
+  const forgotForm = (t: Translator, csrf: string, v: { email?: string; error?: string; problem?: string }) => `${formError(v.problem)}
+<p>${escapeHtml(t('recovery.forgot.lead'))}</p>
 <form method="post" action="/forgot-password" novalidate>${csrfInput(csrf)}
-${field({ name: 'email', label: 'Email', type: 'email', value: v.email, error: v.error, autocomplete: 'email', required: true, maxlength: 320 })}
-<button type="submit">Send the link</button>
+${field({ name: 'email', label: t('recovery.email'), type: 'email', value: v.email, error: v.error, autocomplete: 'email', required: true, maxlength: 320 })}
+<button type="submit">${escapeHtml(t('recovery.forgot.submit'))}</button>
 </form>
-<p><a href="/login">Back to sign in</a></p>`;
+<p><a href="/login">${escapeHtml(t('recovery.backToSignIn'))}</a></p>`;
 
-  app.get('/forgot-password', { schema: shows([]) }, async (request, reply) =>
-    kit.show(request, reply, await pages.viewer(request), { title: 'Forgot your password?', body: (csrf) => forgotForm(csrf, {}) }),
-  );
+  app.get('/forgot-password', { schema: shows([]) }, async (request, reply) => {
+    const viewer = await pages.viewer(request);
+    const t = kit.t(request);
+    return kit.show(request, reply, viewer, { title: t('recovery.forgot.title'), body: (csrf) => forgotForm(t, csrf, {}) });
+  });
 
   app.post('/forgot-password', { schema: posts(form({ email: f.email }), [403]) }, async (request, reply) => {
     pages.checkCsrf(request);
     const email = formField(request.body, 'email', 320);
     const viewer = await pages.viewer(request);
+    const t = kit.t(request);
     if (!email.trim()) {
-      return kit.show(request, reply, viewer, { title: 'Forgot your password?', status: 400, body: (csrf) => forgotForm(csrf, { email, error: 'Enter your email address' }) });
+      return kit.show(request, reply, viewer, { title: t('recovery.forgot.title'), status: 400, body: (csrf) => forgotForm(t, csrf, { email, error: t('recovery.enterEmail') }) });
     }
     try {
-      await forgotPassword(ctx, email, clientInfo(request));
+      await forgotPassword(ctx, email, clientInfo(request), t.locale);
     } catch (err) {
-      const shown = refusal(err, reply);
+      const shown = refusal(err, reply, t);
       if (!shown) throw err;
-      return kit.show(request, reply, viewer, { title: 'Forgot your password?', status: shown.status, body: (csrf) => forgotForm(csrf, { email, problem: shown.message }) });
+      return kit.show(request, reply, viewer, { title: t('recovery.forgot.title'), status: shown.status, body: (csrf) => forgotForm(t, csrf, { email, problem: shown.message }) });
     }
-    return pages.redirect(reply, '/forgot-password', { kind: 'ok', text: FORGOT_MESSAGE });
+    // The same words for every address, as the JSON API says them: the answer tells nothing about accounts.
+    return pages.redirect(reply, '/forgot-password', { kind: 'ok', text: t('recovery.forgot.sent') });
   });
 
   // From the sign-in page, for an address that cannot sign in until it is confirmed; alike for every address.
@@ -53,103 +57,109 @@ ${field({ name: 'email', label: 'Email', type: 'email', value: v.email, error: v
     pages.checkCsrf(request);
     const email = formField(request.body, 'email', 320);
     if (!email.trim()) return pages.redirect(reply, '/login');
+    const t = kit.t(request);
     try {
-      await resendVerificationTo(ctx, email, clientInfo(request));
+      await resendVerificationTo(ctx, email, clientInfo(request), t.locale);
     } catch (err) {
-      const shown = refusal(err, reply);
+      const shown = refusal(err, reply, t);
       if (!shown) throw err;
       return pages.redirect(reply, '/login', { kind: 'error', text: shown.message });
     }
-    return pages.redirect(reply, '/login', { kind: 'ok', text: 'If the address is not confirmed yet, a new link is on its way.' });
+    return pages.redirect(reply, '/login', { kind: 'ok', text: t('recovery.resendSent') });
   });
 
-  const resetForm = (csrf: string, token: string, errors: { password?: string; password_again?: string } = {}) => `<form method="post" action="/reset-password">${csrfInput(csrf)}${hidden('token', token)}
-${field({ name: 'password', label: 'New password', type: 'password', error: errors.password, autocomplete: 'new-password', required: true, hint: `${ctx.config.passwordMinLength} to ${ctx.config.passwordMaxLength} characters; every session will be signed out` })}
-${field({ name: 'password_again', label: 'Repeat the password', type: 'password', error: errors.password_again, autocomplete: 'new-password', required: true })}
-<button type="submit">Set new password</button>
+  const resetForm = (t: Translator, csrf: string, token: string, errors: { password?: string; password_again?: string } = {}) => `<form method="post" action="/reset-password">${csrfInput(csrf)}${hidden('token', token)}
+${field({ name: 'password', label: t('recovery.reset.password'), type: 'password', error: errors.password, autocomplete: 'new-password', required: true, hint: t('recovery.reset.passwordHint', { min: ctx.config.passwordMinLength, max: ctx.config.passwordMaxLength }) })}
+${field({ name: 'password_again', label: t('recovery.reset.passwordAgain'), type: 'password', error: errors.password_again, autocomplete: 'new-password', required: true })}
+<button type="submit">${escapeHtml(t('recovery.reset.submit'))}</button>
 </form>`;
 
   // A used or expired link says so at once, before anyone types a new password into a form that cannot work.
   app.get('/reset-password', { schema: shows([400], { token: f.token }) }, async (request, reply) => {
     const token = queryField(request, 'token', 200);
+    const t = kit.t(request);
     if (!(await resetLinkUsable(ctx, token))) {
-      return kit.show(request, reply, null, { title: 'Link not valid', status: 400, body: badLink('<a href="/forgot-password">Ask for a new link</a>') });
+      return kit.show(request, reply, null, { title: t('recovery.linkNotValid'), status: 400, body: badLink(t, askAgain(t)) });
     }
-    return kit.show(request, reply, null, { title: 'Choose a new password', body: (csrf) => resetForm(csrf, token) });
+    return kit.show(request, reply, null, { title: t('recovery.reset.title'), body: (csrf) => resetForm(t, csrf, token) });
   });
 
   app.post('/reset-password', { schema: posts(form({ token: f.token, password: f.newPassword, password_again: f.text('The new password again', 4096) }), [403]) }, async (request, reply) => {
     pages.checkCsrf(request);
     const token = formField(request.body, 'token', 200);
     const password = formField(request.body, 'password');
+    const t = kit.t(request);
     // Typed twice, so a slip of the finger does not lock the owner out of the account they just recovered.
     if (password !== formField(request.body, 'password_again')) {
-      return kit.show(request, reply, null, { title: 'Choose a new password', status: 400, body: (csrf) => resetForm(csrf, token, { password_again: 'The two passwords differ: type the same one twice' }) });
+      return kit.show(request, reply, null, { title: t('recovery.reset.title'), status: 400, body: (csrf) => resetForm(t, csrf, token, { password_again: t('recovery.reset.differ') }) });
     }
     try {
-      await resetPassword(ctx, token, password, clientInfo(request));
+      await resetPassword(ctx, token, password, clientInfo(request), t.locale);
     } catch (err) {
       if (err instanceof AppError && err.code === 'validation_failed') {
-        const error = errorsByField(err.details).password ?? err.message;
-        return kit.show(request, reply, null, { title: 'Choose a new password', status: 400, body: (csrf) => resetForm(csrf, token, { password: error }) });
+        const error = errorsByField(t, err.details).password ?? t.server(err.message);
+        return kit.show(request, reply, null, { title: t('recovery.reset.title'), status: 400, body: (csrf) => resetForm(t, csrf, token, { password: error }) });
       }
-      const shown = refusal(err, reply);
+      const shown = refusal(err, reply, t);
       if (!shown) throw err;
-      return kit.show(request, reply, null, { title: 'Link not valid', status: shown.status, body: badLink('<a href="/forgot-password">Ask for a new link</a>') });
+      return kit.show(request, reply, null, { title: t('recovery.linkNotValid'), status: shown.status, body: badLink(t, askAgain(t)) });
     }
-    return pages.redirect(reply, '/login', { kind: 'ok', text: 'Your password is changed and every session was signed out. Sign in with the new password.' });
+    return pages.redirect(reply, '/login', { kind: 'ok', text: t('recovery.reset.done') });
   });
 
   app.get('/verify-email', { schema: shows([], { token: f.token }) }, async (request, reply) => {
     const token = queryField(request, 'token', 200);
+    const t = kit.t(request);
     return kit.show(request, reply, null, {
-      title: 'Confirm your email address',
-      body: (csrf) => `<form method="post" action="/verify-email">${csrfInput(csrf)}${hidden('token', token)}<button type="submit">Confirm my email address</button></form>`,
+      title: t('recovery.verify.title'),
+      body: (csrf) => `<form method="post" action="/verify-email">${csrfInput(csrf)}${hidden('token', token)}<button type="submit">${escapeHtml(t('recovery.verify.submit'))}</button></form>`,
     });
   });
 
   // The two security links: a page that asks for the click (opening the link does nothing), then the POST.
-  const linkPage = (path: string, title: string, lead: string, button: string) => {
+  const linkPage = (path: string, words: (t: Translator) => { title: string; lead: string; button: string }) => {
     app.get(path, { schema: shows([], { token: f.token }) }, async (request, reply) => {
       const token = queryField(request, 'token', 200);
+      const t = kit.t(request);
+      const { title, lead, button } = words(t);
       return kit.show(request, reply, null, {
         title,
-        body: (csrf) => `<p>${lead}</p><form method="post" action="${path}">${csrfInput(csrf)}${hidden('token', token)}<button type="submit">${button}</button></form>`,
+        body: (csrf) => `<p>${escapeHtml(lead)}</p><form method="post" action="${path}">${csrfInput(csrf)}${hidden('token', token)}<button type="submit">${escapeHtml(button)}</button></form>`,
       });
     });
   };
-  const acting = (path: string, act: (token: string, request: Parameters<typeof clientInfo>[0]) => Promise<string>, again: string) => {
+  const acting = (path: string, act: (t: Translator, token: string, request: Parameters<typeof clientInfo>[0]) => Promise<string>, again: (t: Translator) => string) => {
     app.post(path, { schema: posts(form({ token: f.token }), [403]) }, async (request, reply) => {
       pages.checkCsrf(request);
+      const t = kit.t(request);
       try {
-        return pages.redirect(reply, '/login', { kind: 'ok', text: await act(formField(request.body, 'token', 200), request) });
+        return pages.redirect(reply, '/login', { kind: 'ok', text: await act(t, formField(request.body, 'token', 200), request) });
       } catch (err) {
-        const shown = refusal(err, reply);
+        const shown = refusal(err, reply, t);
         if (!shown) throw err;
-        return kit.show(request, reply, null, { title: 'Link not valid', status: shown.status, body: badLink(again) });
+        return kit.show(request, reply, null, { title: t('recovery.linkNotValid'), status: shown.status, body: badLink(t, escapeHtml(again(t))) });
       }
     });
   };
 
-  linkPage(
-    '/mfa-reset',
-    'Remove your second factors',
-    `Your authenticator apps, passkeys and recovery codes will be removed ${Math.round(ctx.config.mfaResetDelayMs / 3_600_000)} hours from now, and you will be told by e-mail. Until then, a sign-in with any of them cancels the removal.`,
-    'Start the removal',
-  );
+  linkPage('/mfa-reset', (t) => ({
+    title: t('recovery.mfaReset.title'),
+    lead: t.plural('recovery.mfaReset.lead', Math.round(ctx.config.mfaResetDelayMs / 3_600_000)),
+    button: t('recovery.mfaReset.submit'),
+  }));
   acting(
     '/mfa-reset',
-    async (token, request) => `Your second factors will be removed on ${new Date((await confirmMfaReset(ctx, token, clientInfo(request))).removesAt).toUTCString()}. Until then, signing in still needs one of them.`,
-    'Ask for a new link from the sign-in page.',
+    async (t, token, request) => t('recovery.mfaReset.done', { date: t.dateTime((await confirmMfaReset(ctx, token, clientInfo(request), t.locale)).removesAt) }),
+    (t) => t('recovery.mfaReset.again'),
   );
-  linkPage('/not-me', 'This was not me', 'Every session of your account will be signed out, and we will e-mail you a link to choose a new password.', 'Sign out everywhere');
+  linkPage('/not-me', (t) => ({ title: t('recovery.notMe.title'), lead: t('recovery.notMe.lead'), button: t('recovery.notMe.submit') }));
   acting(
     '/not-me',
-    async (token, request) => {
-      await disownSignIn(ctx, token, clientInfo(request));
-      return 'Every session of your account was signed out. Check your e-mail for a link to choose a new password.';
+    async (t, token, request) => {
+      await disownSignIn(ctx, token, clientInfo(request), t.locale);
+      return t('recovery.notMe.done');
     },
-    'If you still think someone else signed in, reset your password from the sign-in page.',
+    (t) => t('recovery.notMe.again'),
   );
 
   app.post('/verify-email', { schema: posts(form({ token: f.token }), [403]) }, async (request, reply) => {
@@ -157,14 +167,15 @@ ${field({ name: 'password_again', label: 'Repeat the password', type: 'password'
     try {
       const user = await verifyEmail(ctx, formField(request.body, 'token', 200), clientInfo(request));
       const viewer = await pages.viewer(request);
-      return pages.redirect(reply, viewer ? '/account' : '/login', { kind: 'ok', text: `${user.email} is confirmed.` });
+      return pages.redirect(reply, viewer ? '/account' : '/login', { kind: 'ok', text: kit.t(request)('recovery.verify.confirmed', { email: user.email }) });
     } catch (err) {
-      const shown = refusal(err, reply);
+      const t = kit.t(request);
+      const shown = refusal(err, reply, t);
       if (!shown) throw err;
       return kit.show(request, reply, null, {
-        title: 'Link not valid',
+        title: t('recovery.linkNotValid'),
         status: shown.status,
-        body: badLink('Sign in and ask for a new link from your account page.'),
+        body: badLink(t, escapeHtml(t('recovery.verify.again'))),
       });
     }
   });

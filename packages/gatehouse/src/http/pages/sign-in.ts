@@ -13,6 +13,8 @@ import type { PageKit } from './kit.ts';
 import { PASSKEY_SCRIPTS } from './assets.ts';
 import { form, formFields as f, posts, shows } from './page-answers.ts';
 import { csrfInput, errorsByField, field, formError, hidden } from './layout.ts';
+import type { Translator } from '../../i18n/index.ts';
+import { passkeyMessages } from './passkey-messages.ts';
 import { formField, queryField, refusal } from './page-request.ts';
 import { magicLinkPages } from './magic-link.ts';
 import { mfaSignInPages } from './mfa-sign-in.ts';
@@ -23,49 +25,50 @@ export function signInPages(app: App, kit: PageKit): void {
   magicLinkPages(app, kit, secondStep);
   const oauthReturn = `${ctx.config.publicUrl}/login/oauth`;
 
-  function providerButtons(): string {
+  function providerButtons(t: Translator): string {
     if (ctx.config.oauthProviders.length === 0) return '';
     // The provider sends the browser back to /login/oauth when it is allow-listed; otherwise to the first entry.
     const back = ctx.config.oauthRedirectAllowlist.includes(oauthReturn) ? `?redirect_to=${encodeURIComponent(oauthReturn)}` : '';
     const buttons = ctx.config.oauthProviders
-      .map((p) => `<li><a class="button secondary" href="/auth/oauth/${encodeURIComponent(p.name)}${back}">Continue with ${escapeHtml(p.label)}</a></li>`)
+      .map((p) => `<li><a class="button secondary" href="/auth/oauth/${encodeURIComponent(p.name)}${back}">${escapeHtml(t('signIn.continueWith', { provider: p.label }))}</a></li>`)
       .join('');
-    return `<ul class="providers" aria-label="Other ways to sign in">${buttons}</ul><p class="or">or</p>`;
+    return `<ul class="providers" aria-label="${escapeHtml(t('signIn.otherWays'))}">${buttons}</ul><p class="or">${escapeHtml(t('signIn.or'))}</p>`;
   }
 
   // An unverified address cannot sign in under REQUIRE_EMAIL_VERIFICATION: offer a new link right there.
-  const resendForm = (csrf: string, email: string) => `<form method="post" action="/verify-email/resend" class="inline">${csrfInput(csrf)}${hidden('email', email)}
-<button type="submit" class="secondary">Send a new confirmation link</button></form>`;
+  const resendForm = (t: Translator, csrf: string, email: string) => `<form method="post" action="/verify-email/resend" class="inline">${csrfInput(csrf)}${hidden('email', email)}
+<button type="submit" class="secondary">${escapeHtml(t('signIn.resendLink'))}</button></form>`;
 
   // Shown by passkeys.js only where the browser has WebAuthn: without JavaScript there is no passkey button.
-  const passkeyButton = (csrf: string, redirectTo: string) => `<div class="passkey" data-passkey-login data-return-to="${escapeHtml(redirectTo)}" data-csrf="${escapeHtml(csrf)}" hidden>
-<button type="button" class="secondary">Sign in with a passkey</button>
+  const passkeyButton = (t: Translator, csrf: string, redirectTo: string) => `<div class="passkey" data-passkey-login data-return-to="${escapeHtml(redirectTo)}" data-csrf="${escapeHtml(csrf)}"${passkeyMessages(t, 'signIn')} hidden>
+<button type="button" class="secondary">${escapeHtml(t('signIn.withPasskey'))}</button>
 <p class="passkey-error" role="alert" data-passkey-error hidden></p>
-<p class="or">or</p></div>`;
+<p class="or">${escapeHtml(t('signIn.or'))}</p></div>`;
 
-  const loginForm = (csrf: string, v: { email?: string; redirectTo: string; errors?: Record<string, string>; problem?: string; unverified?: boolean }) => `${providerButtons()}
-${formError(v.problem)}${v.unverified && v.email ? resendForm(csrf, v.email) : ''}
-${passkeyButton(csrf, v.redirectTo)}
+  const loginForm = (t: Translator, csrf: string, v: { email?: string; redirectTo: string; errors?: Record<string, string>; problem?: string; unverified?: boolean }) => `${providerButtons(t)}
+${formError(v.problem)}${v.unverified && v.email ? resendForm(t, csrf, v.email) : ''}
+${passkeyButton(t, csrf, v.redirectTo)}
 <form method="post" action="/login" novalidate>${csrfInput(csrf)}${hidden('redirect_to', v.redirectTo)}
-${field({ name: 'email', label: 'Email', type: 'email', value: v.email, error: v.errors?.email, autocomplete: 'username webauthn', required: true, maxlength: 320 })}
-${field({ name: 'password', label: 'Password', type: 'password', error: v.errors?.password, autocomplete: 'current-password', required: true })}
-<button type="submit">Sign in</button>
+${field({ name: 'email', label: t('signIn.email'), type: 'email', value: v.email, error: v.errors?.email, autocomplete: 'username webauthn', required: true, maxlength: 320 })}
+${field({ name: 'password', label: t('signIn.password'), type: 'password', error: v.errors?.password, autocomplete: 'current-password', required: true })}
+<button type="submit">${escapeHtml(t('signIn.submit'))}</button>
 </form>
-<details class="alternative"><summary>E-mail me a sign-in link instead</summary>
+<details class="alternative"><summary>${escapeHtml(t('signIn.magicLinkInstead'))}</summary>
 <form method="post" action="/login/magic-link" novalidate>${csrfInput(csrf)}
-${field({ name: 'email', label: 'Address to send the link to', type: 'email', value: v.email, autocomplete: 'username', required: true, maxlength: 320, idPrefix: 'magic-' })}
-<button type="submit" class="secondary">E-mail me a link</button></form></details>
-<p><a href="/forgot-password">Forgot your password?</a> · <a href="/register">Create an account</a></p>`;
+${field({ name: 'email', label: t('signIn.magicLinkAddress'), type: 'email', value: v.email, autocomplete: 'username', required: true, maxlength: 320, idPrefix: 'magic-' })}
+<button type="submit" class="secondary">${escapeHtml(t('signIn.magicLinkSubmit'))}</button></form></details>
+<p><a href="/forgot-password">${escapeHtml(t('signIn.forgotPassword'))}</a> · <a href="/register">${escapeHtml(t('signIn.createAccount'))}</a></p>`;
 
   app.get('/login', { schema: shows([], { redirect_to: f.redirectTo, error: f.text('Set when a social sign-in did not work', 100) }, true) }, async (request, reply) => {
     const redirectTo = pages.returnTo(queryField(request, 'redirect_to'));
     const viewer = await pages.viewer(request);
     if (viewer) return reply.header('cache-control', 'no-store').redirect(redirectTo, 303);
     const error = queryField(request, 'error', 100);
+    const t = kit.t(request);
     return kit.show(request, reply, null, {
-      title: 'Sign in',
+      title: t('signIn.title'),
       scripts: PASSKEY_SCRIPTS,
-      body: (csrf) => loginForm(csrf, { redirectTo, problem: error ? 'Signing in with the provider did not work; try again.' : undefined }),
+      body: (csrf) => loginForm(t, csrf, { redirectTo, problem: error ? t('signIn.providerFailed') : undefined }),
     });
   });
 
@@ -76,11 +79,12 @@ ${field({ name: 'email', label: 'Address to send the link to', type: 'email', va
     const email = formField(request.body, 'email', 320);
     const password = formField(request.body, 'password');
     const redirectTo = pages.returnTo(formField(request.body, 'redirect_to'));
+    const t = kit.t(request);
     const errors: Record<string, string> = {};
-    if (!email.trim()) errors.email = 'Enter your email address';
-    if (!password) errors.password = 'Enter your password';
+    if (!email.trim()) errors.email = t('signIn.enterEmail');
+    if (!password) errors.password = t('signIn.enterPassword');
     if (Object.keys(errors).length) {
-      return kit.show(request, reply, null, { title: 'Sign in', scripts: PASSKEY_SCRIPTS, status: 400, body: (csrf) => loginForm(csrf, { email, redirectTo, errors }) });
+      return kit.show(request, reply, null, { title: t('signIn.title'), scripts: PASSKEY_SCRIPTS, status: 400, body: (csrf) => loginForm(t, csrf, { email, redirectTo, errors }) });
     }
     try {
       const result = await login(ctx, { email, password, mode: 'session', deviceCookie: deviceCookieOf(request, ctx.config) }, clientInfo(request));
@@ -89,15 +93,16 @@ ${field({ name: 'email', label: 'Address to send the link to', type: 'email', va
       answerSignIn(ctx, reply, result, 'session');
       return kit.continueTo(request, reply, redirectTo);
     } catch (err) {
-      const shown = refusal(err, reply);
+      const shown = refusal(err, reply, t);
       if (!shown) throw err;
       const onPassword = err instanceof AppError && err.code === 'invalid_credentials';
       const unverified = err instanceof AppError && err.code === 'email_not_verified';
       return kit.show(request, reply, null, {
-        title: 'Sign in',
-      scripts: PASSKEY_SCRIPTS,
+        title: t('signIn.title'),
+        scripts: PASSKEY_SCRIPTS,
         status: shown.status,
-        body: (csrf) => loginForm(csrf, { email, redirectTo, unverified, ...(onPassword ? { errors: { password: shown.message } } : { problem: shown.message }) }),
+        // A wrong password is this page's own words (the API's are "Invalid email or password" too).
+        body: (csrf) => loginForm(t, csrf, { email, redirectTo, unverified, ...(onPassword ? { errors: { password: t('signIn.wrongPassword') } } : { problem: shown.message }) }),
       });
     }
   });
@@ -109,19 +114,20 @@ ${field({ name: 'email', label: 'Address to send the link to', type: 'email', va
     return secondStep.showTicket(request, reply, formField(request.body, 'mfa_ticket', 200), pages.returnTo(formField(request.body, 'redirect_to')));
   });
 
-  const registerForm = (csrf: string, v: { email?: string; name?: string; errors?: Record<string, string>; problem?: string }) => `${formError(v.problem)}
+  const registerForm = (t: Translator, csrf: string, v: { email?: string; name?: string; errors?: Record<string, string>; problem?: string }) => `${formError(v.problem)}
 <form method="post" action="/register" novalidate>${csrfInput(csrf)}
-${field({ name: 'name', label: 'Name', value: v.name, error: v.errors?.name, autocomplete: 'name', maxlength: 100, hint: 'Optional' })}
-${field({ name: 'email', label: 'Email', type: 'email', value: v.email, error: v.errors?.email, autocomplete: 'email', required: true, maxlength: 320 })}
-${field({ name: 'password', label: 'Password', type: 'password', error: v.errors?.password, autocomplete: 'new-password', required: true, hint: `${ctx.config.passwordMinLength} to ${ctx.config.passwordMaxLength} characters; not a common password` })}
-<button type="submit">Create account</button>
+${field({ name: 'name', label: t('signIn.register.name'), value: v.name, error: v.errors?.name, autocomplete: 'name', maxlength: 100, hint: t('signIn.register.optional') })}
+${field({ name: 'email', label: t('signIn.email'), type: 'email', value: v.email, error: v.errors?.email, autocomplete: 'email', required: true, maxlength: 320 })}
+${field({ name: 'password', label: t('signIn.password'), type: 'password', error: v.errors?.password, autocomplete: 'new-password', required: true, hint: t('signIn.register.passwordHint', { min: ctx.config.passwordMinLength, max: ctx.config.passwordMaxLength }) })}
+<button type="submit">${escapeHtml(t('signIn.register.submit'))}</button>
 </form>
-<p>Already have an account? <a href="/login">Sign in</a></p>`;
+<p>${escapeHtml(t('signIn.register.haveAccount'))} <a href="/login">${escapeHtml(t('signIn.register.signInLink'))}</a></p>`;
 
   app.get('/register', { schema: shows([], undefined, true) }, async (request, reply) => {
     const viewer = await pages.viewer(request);
     if (viewer) return reply.header('cache-control', 'no-store').redirect('/account', 303);
-    return kit.show(request, reply, null, { title: 'Create an account', body: (csrf) => registerForm(csrf, {}) });
+    const t = kit.t(request);
+    return kit.show(request, reply, null, { title: t('signIn.register.title'), body: (csrf) => registerForm(t, csrf, {}) });
   });
 
   app.post('/register', { schema: posts(form({ email: f.email, password: f.newPassword, name: f.name }, ['name']), [403, 409]) }, async (request, reply) => {
@@ -129,19 +135,20 @@ ${field({ name: 'password', label: 'Password', type: 'password', error: v.errors
     const email = formField(request.body, 'email', 320);
     const name = formField(request.body, 'name', 1000);
     const password = formField(request.body, 'password');
+    const t = kit.t(request);
     try {
-      const result = await register(ctx, { email, password, name: name.trim() ? name : undefined, mode: 'session' }, clientInfo(request));
+      const result = await register(ctx, { email, password, name: name.trim() ? name : undefined, mode: 'session', locale: t.locale }, clientInfo(request));
       answerSignIn(ctx, reply, result, 'session');
       if (result.kind === 'created') {
-        return pages.redirect(reply, '/login', { kind: 'ok', text: `Welcome! We sent a link to ${result.user.email}: confirm the address, then sign in.` });
+        return pages.redirect(reply, '/login', { kind: 'ok', text: t('signIn.register.welcomeConfirmFirst', { email: result.user.email }) });
       }
-      return pages.redirect(reply, '/account', { kind: 'ok', text: `Welcome! We sent a link to ${result.user.email} to confirm the address.` });
+      return pages.redirect(reply, '/account', { kind: 'ok', text: t('signIn.register.welcome', { email: result.user.email }) });
     } catch (err) {
-      const shown = refusal(err, reply);
+      const shown = refusal(err, reply, t);
       if (!shown) throw err;
-      const errors = err instanceof AppError && err.code === 'email_taken' ? { email: err.message } : errorsByField((err as AppError).details);
+      const errors = err instanceof AppError && err.code === 'email_taken' ? { email: shown.message } : errorsByField(t, (err as AppError).details);
       const problem = Object.keys(errors).length ? undefined : shown.message;
-      return kit.show(request, reply, null, { title: 'Create an account', status: shown.status, body: (csrf) => registerForm(csrf, { email, name, errors, problem }) });
+      return kit.show(request, reply, null, { title: t('signIn.register.title'), status: shown.status, body: (csrf) => registerForm(t, csrf, { email, name, errors, problem }) });
     }
   });
 
@@ -150,7 +157,7 @@ ${field({ name: 'password', label: 'Password', type: 'password', error: v.errors
     const viewer = await pages.viewer(request);
     if (viewer) await logout(ctx, viewer.user.id, viewer.session.id, clientInfo(request));
     clearAuthCookies(reply, ctx.config);
-    return pages.redirect(reply, '/login', { kind: 'ok', text: 'You are signed out.' });
+    return pages.redirect(reply, '/login', { kind: 'ok', text: kit.t(request)('signIn.signedOut') });
   });
 
   // Where a social sign-in comes back with its one-time code. Opening the link signs nobody in (a link
@@ -158,30 +165,32 @@ ${field({ name: 'password', label: 'Password', type: 'password', error: v.errors
   app.get('/login/oauth', { schema: shows([], { code: f.text('The one-time code of a social sign-in', 200), error: f.text('The error code of a failed one', 100), error_description: f.text('What went wrong', 300) }) }, async (request, reply) => {
     const code = queryField(request, 'code', 200);
     const description = queryField(request, 'error_description', 300);
+    const t = kit.t(request);
     if (!code) {
       return kit.show(request, reply, null, {
-        title: 'Sign-in not finished',
+        title: t('signIn.oauth.notFinishedTitle'),
         status: 400,
-        body: () => `${formError(description || 'The provider did not sign you in.')}<p><a href="/login">Back to sign in</a></p>`,
+        body: () => `${formError(description ? t.server(description) : t('signIn.oauth.providerRefused'))}<p><a href="/login">${escapeHtml(t('signIn.backToSignIn'))}</a></p>`,
       });
     }
     return kit.show(request, reply, null, {
-      title: 'Finish signing in',
-      body: (csrf) => `<form method="post" action="/login/oauth">${csrfInput(csrf)}${hidden('code', code)}<button type="submit">Continue to my account</button></form>`,
+      title: t('signIn.oauth.finishTitle'),
+      body: (csrf) => `<form method="post" action="/login/oauth">${csrfInput(csrf)}${hidden('code', code)}<button type="submit">${escapeHtml(t('signIn.oauth.continue'))}</button></form>`,
     });
   });
 
   app.post('/login/oauth', { schema: posts(form({ code: f.text('The one-time code', 200) }), [401, 403, 409], true) }, async (request, reply) => {
     pages.checkCsrf(request);
+    const t = kit.t(request);
     try {
       const result = await exchangeCode(ctx, formField(request.body, 'code', 200), 'session', clientInfo(request));
       if (result.kind === 'mfa_required') return secondStep.show(request, reply, result, '/account');
       answerSignIn(ctx, reply, result, 'session');
       return pages.redirect(reply, '/account');
     } catch (err) {
-      const shown = refusal(err, reply);
+      const shown = refusal(err, reply, t);
       if (!shown) throw err;
-      return kit.show(request, reply, null, { title: 'Sign-in not finished', status: shown.status, body: () => `${formError(shown.message)}<p><a href="/login">Back to sign in</a></p>` });
+      return kit.show(request, reply, null, { title: t('signIn.oauth.notFinishedTitle'), status: shown.status, body: () => `${formError(shown.message)}<p><a href="/login">${escapeHtml(t('signIn.backToSignIn'))}</a></p>` });
     }
   });
 }

@@ -17,14 +17,20 @@ import type { PageKit } from './kit.ts';
 import { form, formFields as f, posts, shows } from './page-answers.ts';
 import { csrfInput, errorsByField, field, formError, hidden } from './layout.ts';
 import { formField, queryField, refusal, type SignedIn } from './page-request.ts';
+import type { Translator } from '../../i18n/index.ts';
+import { passkeyMessages } from './passkey-messages.ts';
 
 /** Did the form carry this field at all (even empty)? Tells which of a page's forms was sent. */
 export function sent(body: unknown, name: string): boolean {
   return typeof body === 'object' && body !== null && name in body;
 }
 
-export const CONFIRM_TITLE = "Confirm it's you";
+/** The English text of enrolNotice (kept for callers not yet translated). */
 export const ENROL_NOTICE = 'Your role needs two-step verification: add an authenticator app before you can do anything else here.';
+/** MFA_REQUIRED_ROLES' notice, in the page's language. */
+export function enrolNotice(t: Translator): string {
+  return t('stepUp.enrolNotice');
+}
 
 /** MFA_REQUIRED_ROLES: this viewer may only enrol a second factor (and sign out) until they have one. */
 export function mustEnrol(ctx: Context, viewer: SignedIn): Promise<boolean> {
@@ -53,31 +59,31 @@ interface ConfirmView {
   recoveryOpen?: boolean;
 }
 
-function confirmForm(csrf: string, v: ConfirmView): string {
+function confirmForm(t: Translator, csrf: string, v: ConfirmView): string {
   const carried = `${csrfInput(csrf)}${hidden('return_to', v.returnTo)}`;
-  const intro = '<p>This change needs a recent sign-in. Confirm it is you, then do it again.</p>';
+  const intro = `<p>${escapeHtml(t('stepUp.intro'))}</p>`;
   let forms: string;
   const passkey = v.hasPasskey
-    ? `<div class="passkey" data-passkey-reauth data-return-to="${escapeHtml(v.returnTo)}" hidden>
-<button type="button">Confirm with a passkey</button>
-<p class="passkey-error" role="alert" data-passkey-error hidden></p><p class="or">or</p></div>`
+    ? `<div class="passkey" data-passkey-reauth data-return-to="${escapeHtml(v.returnTo)}"${passkeyMessages(t, 'reauth')} hidden>
+<button type="button">${escapeHtml(t('stepUp.withPasskey'))}</button>
+<p class="passkey-error" role="alert" data-passkey-error hidden></p><p class="or">${escapeHtml(t('stepUp.or'))}</p></div>`
     : '';
   if (v.hasFactor) {
     forms = `${v.onlyPasskeys ? '' : `<form method="post" action="/account/reauthenticate" novalidate>${carried}
-${field({ name: 'code', label: 'Code from your authenticator app', error: v.errors?.code, autocomplete: 'one-time-code', inputmode: 'numeric', plain: true, required: true, maxlength: 10 })}
-<button type="submit">Confirm</button></form>`}
-<details class="alternative"${v.recoveryOpen || v.onlyPasskeys ? ' open' : ''}><summary>Use a recovery code instead</summary>
+${field({ name: 'code', label: t('stepUp.codeLabel'), error: v.errors?.code, autocomplete: 'one-time-code', inputmode: 'numeric', plain: true, required: true, maxlength: 10 })}
+<button type="submit">${escapeHtml(t('stepUp.confirm'))}</button></form>`}
+<details class="alternative"${v.recoveryOpen || v.onlyPasskeys ? ' open' : ''}><summary>${escapeHtml(t('stepUp.recoveryInstead'))}</summary>
 <form method="post" action="/account/reauthenticate" novalidate>${carried}
-${field({ name: 'recovery_code', label: 'Recovery code', error: v.errors?.recovery_code, autocomplete: 'off', plain: true, required: true, maxlength: 64 })}
-<button type="submit" class="secondary">Confirm with recovery code</button></form></details>`;
+${field({ name: 'recovery_code', label: t('stepUp.recoveryLabel'), error: v.errors?.recovery_code, autocomplete: 'off', plain: true, required: true, maxlength: 64 })}
+<button type="submit" class="secondary">${escapeHtml(t('stepUp.confirmRecovery'))}</button></form></details>`;
   } else if (v.hasPassword) {
     forms = `<form method="post" action="/account/reauthenticate" novalidate>${carried}
-${field({ name: 'password', label: 'Password', type: 'password', error: v.errors?.password, autocomplete: 'current-password', required: true })}
-<button type="submit">Confirm</button></form>`;
+${field({ name: 'password', label: t('stepUp.password'), type: 'password', error: v.errors?.password, autocomplete: 'current-password', required: true })}
+<button type="submit">${escapeHtml(t('stepUp.confirm'))}</button></form>`;
   } else {
-    forms = '<p>Your account has no password: sign out, then sign in again with your provider.</p>';
+    forms = `<p>${escapeHtml(t('stepUp.noPassword'))}</p>`;
   }
-  return `${formError(v.problem)}${intro}${passkey}${forms}<p><a href="${v.returnTo === '/admin' ? '/admin' : '/account'}">Cancel</a></p>`;
+  return `${formError(v.problem)}${intro}${passkey}${forms}<p><a href="${v.returnTo === '/admin' ? '/admin' : '/account'}">${escapeHtml(t('stepUp.cancel'))}</a></p>`;
 }
 
 export interface StepUp {
@@ -99,7 +105,8 @@ export function stepUpPages(app: App, kit: PageKit): StepUp {
     const hasPasskey = passkeys > 0;
     const onlyPasskeys = hasPasskey && passkeys === factors;
     const full: ConfirmView = { ...view, hasFactor, hasPassword: viewer.user.passwordHash !== null, hasPasskey, onlyPasskeys };
-    return kit.show(request, reply, viewer, { title: CONFIRM_TITLE, status, scripts: hasPasskey ? PASSKEY_SCRIPTS : undefined, body: (csrf) => confirmForm(csrf, full) });
+    const t = kit.t(request);
+    return kit.show(request, reply, viewer, { title: t('stepUp.title'), status, scripts: hasPasskey ? PASSKEY_SCRIPTS : undefined, body: (csrf) => confirmForm(t, csrf, full) });
   }
 
   async function signedInOr303(request: FastifyRequest, reply: FastifyReply): Promise<SignedIn | null> {
@@ -137,23 +144,24 @@ export function stepUpPages(app: App, kit: PageKit): StepUp {
       const recoveryCode = formField(request.body, 'recovery_code', 64).trim();
       const usedRecovery = !code && !password && recoveryCode !== '';
       const fromRecovery = sent(request.body, 'recovery_code');
+      const t = kit.t(request);
       if (!password && !code && !recoveryCode) {
         const name = fromRecovery ? 'recovery_code' : sent(request.body, 'password') ? 'password' : 'code';
-        const message = name === 'password' ? 'Enter your password' : name === 'code' ? 'Enter the code from your app' : 'Enter one of your recovery codes';
+        const message = t(name === 'password' ? 'stepUp.enterPassword' : name === 'code' ? 'stepUp.enterCode' : 'stepUp.enterRecovery');
         return show(request, reply, viewer, { returnTo, errors: { [name]: message }, recoveryOpen: fromRecovery }, 400);
       }
       const proof: ReauthProof = password ? { password } : code ? { code } : { recoveryCode };
       try {
         await reauthenticate(ctx, { userId: viewer.user.id, sessionId: viewer.session.id }, proof, clientInfo(request));
       } catch (err) {
-        const shown = refusal(err, reply);
+        const shown = refusal(err, reply, t);
         if (!shown) throw err;
-        const errors = errorsByField((err as AppError).details);
-        if (err instanceof AppError && err.code === 'invalid_credentials') errors.password = shown.message;
-        if (err instanceof AppError && err.code === 'invalid_mfa_code') errors[usedRecovery ? 'recovery_code' : 'code'] = usedRecovery ? 'That recovery code is wrong or used' : 'The code is wrong; enter the current one from the app';
+        const errors = errorsByField(t, (err as AppError).details);
+        if (err instanceof AppError && err.code === 'invalid_credentials') errors.password = t('stepUp.passwordWrong');
+        if (err instanceof AppError && err.code === 'invalid_mfa_code') errors[usedRecovery ? 'recovery_code' : 'code'] = t(usedRecovery ? 'stepUp.recoveryWrong' : 'stepUp.codeWrong');
         return show(request, reply, viewer, { returnTo, errors, problem: Object.keys(errors).length ? undefined : shown.message, recoveryOpen: usedRecovery }, shown.status);
       }
-      return kit.continueTo(request, reply, returnTo, { kind: 'ok', text: 'Thank you, that is confirmed. Now do again what you were doing: it was not done yet.' });
+      return kit.continueTo(request, reply, returnTo, { kind: 'ok', text: t('stepUp.confirmed') });
     },
   );
 

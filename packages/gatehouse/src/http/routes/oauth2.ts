@@ -35,16 +35,23 @@ import type { Csrf } from '../plugins/csrf.ts';
 import { toAppError } from '../plugins/error-handler.ts';
 import { clientInfo, type App } from '../types.ts';
 import { hasSecondFactor } from '../../factors/service.ts';
+import type { MessageKey, Translator } from '../../i18n/index.ts';
 
 /** The path every provider endpoint lives under; the OpenAPI check leaves it out (see openapi.ts). */
 export const OAUTH2_CATCH_ALL = '/oauth2/*';
 
-const SCOPE_TEXT: Record<string, string> = {
-  openid: 'Know who you are (your account id)',
-  profile: 'See your name',
-  email: 'See your e-mail address and whether it is confirmed',
-  offline_access: 'Stay signed in to it when you are away (refresh tokens)',
+const SCOPE_TEXT: Record<string, MessageKey> = {
+  openid: 'consent.scope.openid',
+  profile: 'consent.scope.profile',
+  email: 'consent.scope.email',
+  offline_access: 'consent.scope.offlineAccess',
 };
+
+/** What a scope lets the application do, for the consent page; an unknown scope by its name. */
+function scopeText(t: Translator, scope: string): string {
+  const key = Object.hasOwn(SCOPE_TEXT, scope) ? SCOPE_TEXT[scope] : undefined;
+  return key ? t(key) : scope;
+}
 
 // OpenID Connect Discovery 1.0 §3: oidc-provider's metadata, whatever it holds.
 const DiscoverySchema = Type.Object(
@@ -99,8 +106,9 @@ export function oauth2Routes(app: App, ctx: Context, oidc: OidcProvider, clients
       // oidc-provider's own errors (an expired or unknown interaction) are 400s with a message for a person.
       const status = appError.status >= 500 && (err as { statusCode?: number }).statusCode === 400 ? 400 : appError.status;
       if (status >= 500) request.log.error({ err: appError.cause ?? err }, 'request failed');
-      const message = status === 400 ? 'This sign-in request has expired or is not valid any more. Go back to the application and start again.' : appError.status >= 500 ? 'Something went wrong on our side; try again.' : appError.message;
-      return kit.show(request, reply, null, { title: 'That did not work', status, body: () => `<p class="error">${escapeHtml(message)}</p>` });
+      const t = kit.t(request);
+      const message = status === 400 ? t('consent.requestExpired') : appError.status >= 500 ? t('page.serverError') : t.server(appError.message);
+      return kit.show(request, reply, null, { title: t('page.errorTitle'), status, body: () => `<p class="error">${escapeHtml(message)}</p>` });
     });
 
     const uidParams = Type.Object({ uid: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) });
@@ -112,7 +120,12 @@ export function oauth2Routes(app: App, ctx: Context, oidc: OidcProvider, clients
       // After the consent form's POST, the provider's next hop goes to the application (another origin), which
       // the CSP's form-action would block in Chromium: go on with a meta refresh instead (see PageKit.continueTo).
       if (request.method === 'POST') {
-        return kit.show(request, reply, null, { title: 'Continuing', refreshTo: to, body: () => `<p>Continuing to the application.</p>\n<p><a href="${escapeHtml(to)}">Continue</a></p>` });
+        const t = kit.t(request);
+        return kit.show(request, reply, null, {
+          title: t('consent.continuingTitle'),
+          refreshTo: to,
+          body: () => `<p>${escapeHtml(t('consent.continuing'))}</p>\n<p><a href="${escapeHtml(to)}">${escapeHtml(t('consent.continue'))}</a></p>`,
+        });
       }
       return reply.header('cache-control', 'no-store').redirect(to, 303);
     }
@@ -124,14 +137,16 @@ export function oauth2Routes(app: App, ctx: Context, oidc: OidcProvider, clients
       if (!client) return finish(request, reply, provider, { error: 'invalid_client', error_description: 'The client is gone' });
       if (client.firstParty) return finish(request, reply, provider, { consent: { grantId: await grantAll(provider, details, viewer.user.id) } });
       const scopes = String(details.params.scope ?? '').split(' ').filter(Boolean);
+      const t = kit.t(request);
+      const app = { app: client.name };
       return kit.show(request, reply, viewer, {
-        title: `Allow ${client.name}?`,
-        body: (token) => `<h1>Allow ${escapeHtml(client.name)} to use your account?</h1>
-<p>${escapeHtml(client.name)} asks to:</p><ul>${scopes.map((s) => `<li>${escapeHtml(SCOPE_TEXT[s] ?? s)}</li>`).join('')}</ul>
-<p>You can take this back at any time under Connected apps on your account page.</p>
+        title: t('consent.title', app),
+        body: (token) => `<h1>${escapeHtml(t('consent.heading', app))}</h1>
+<p>${escapeHtml(t('consent.asksTo', app))}</p><ul>${scopes.map((s) => `<li>${escapeHtml(scopeText(t, s))}</li>`).join('')}</ul>
+<p>${escapeHtml(t('consent.takeBack'))}</p>
 <form method="post" action="${interactionPath(details.uid)}/consent">${csrfInput(token)}
-<button type="submit" name="decision" value="approve">Allow</button>
-<button type="submit" name="decision" value="deny" class="secondary">Deny</button></form>`,
+<button type="submit" name="decision" value="approve">${escapeHtml(t('consent.allow'))}</button>
+<button type="submit" name="decision" value="deny" class="secondary">${escapeHtml(t('consent.deny'))}</button></form>`,
       });
     }
 
