@@ -21,7 +21,7 @@ const FLASH_KEY = 'page:flash:';
 const FLASH_TTL_MS = 60_000;
 
 /** The pages a sign-in may return to besides OAUTH_REDIRECT_ALLOWLIST: our own, so never an open redirect. */
-const OWN_PAGES = new Set(['/account', '/admin']);
+const OWN_PAGES = new Set(['/account', '/admin', '/register/passkey/new']);
 /** The OpenID provider's interaction page, where a sign-in for an application continues. */
 const OIDC_INTERACTION = /^\/oauth2\/interaction\/[A-Za-z0-9_-]{1,64}$/;
 

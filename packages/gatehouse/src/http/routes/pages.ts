@@ -12,6 +12,7 @@ import { PageRequests } from '../pages/page-request.ts';
 import { languagePages } from '../pages/language.ts';
 import { emailChangePages } from '../pages/email-change.ts';
 import { recoveryPages } from '../pages/recovery.ts';
+import { passkeySignupPages } from '../pages/passkey-signup.ts';
 import { signInPages } from '../pages/sign-in.ts';
 import { stepUpPages } from '../pages/step-up.ts';
 import { toAppError } from '../plugins/error-handler.ts';
@@ -61,6 +62,7 @@ export function pageRoutes(app: App, ctx: Context, csrf: Csrf): void {
 
     languagePages(scope, kit);
     signInPages(scope, kit);
+    passkeySignupPages(scope, kit);
     recoveryPages(scope, kit);
     emailChangePages(scope, kit);
     const stepUp = stepUpPages(scope, kit);

@@ -47,11 +47,14 @@ function codeHash(ctx: Context, email: string, code: string): string {
 
 const invalid = () => new AppError('invalid_or_expired_token', { message: 'The sign-in link or code is invalid, used or expired: ask for a new one' });
 
+/** Our own pages a link may land on: the account, and the passkey sign-up's "create your passkey" page. */
+export const MAGIC_LINK_PAGES: readonly string[] = ['/account', '/register/passkey/new'];
+
 /** Where the link's page may send the browser afterwards: OAUTH_REDIRECT_ALLOWLIST or our own pages. */
 export function checkRedirect(ctx: Context, redirectTo: string | undefined): string | null {
   if (redirectTo === undefined) return null;
-  if (redirectTo === '/account' || ctx.config.oauthRedirectAllowlist.includes(redirectTo)) return redirectTo;
-  throw validationError([{ field: 'redirect_to', message: 'Must be /account or one of the URLs in OAUTH_REDIRECT_ALLOWLIST' }]);
+  if (MAGIC_LINK_PAGES.includes(redirectTo) || ctx.config.oauthRedirectAllowlist.includes(redirectTo)) return redirectTo;
+  throw validationError([{ field: 'redirect_to', message: 'Must be /account, /register/passkey/new or one of the URLs in OAUTH_REDIRECT_ALLOWLIST' }]);
 }
 
 /**
