@@ -23,7 +23,8 @@ describe('client access tokens and requireScope()', () => {
 
   before(async () => {
     gatehouse = await startGatehouse();
-    client = await gatehouse.registerClient({ name: 'Order worker', grants: ['client_credentials'] });
+    // Allowed this API and another (the tests below need a token for another API to show the verifier refuse it).
+    client = await gatehouse.registerClient({ name: 'Order worker', grants: ['client_credentials'], resources: [API, 'https://billing.example.com'], scopes: ['orders:read', 'orders:write'] });
     verifier = createVerifier({ issuer: gatehouse.issuer, audience: API, jwksUrl: gatehouse.jwksUrl, tokens: 'client' });
     const app = express();
     const guards = expressAuth(verifier);

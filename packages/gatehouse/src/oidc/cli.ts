@@ -2,11 +2,15 @@
 import { parseArgs } from 'node:util';
 import type { Runtime } from '../bootstrap.ts';
 import { SqlOidcClientStore } from '../db/oidc-store.ts';
-import { createClient, deleteClient, rotateClientSecret, toPublicClient, type ClientGrant } from './clients.ts';
+import { createClient, deleteClient, rotateClientSecret, toPublicClient, updateClient, type ClientGrant } from './clients.ts';
 
 export const CLIENTS_USAGE = `  clients create --name N --redirect-uri U [--redirect-uri U…] [--post-logout-redirect-uri U…]
                  [--public] [--first-party] [--grant client_credentials] [--backchannel-logout-uri U]
-                                register an application with the OpenID provider; prints its id and secret once
+                 [--resource URI…] [--scope S…]
+                                register an application with the OpenID provider; prints its id and secret once;
+                                --resource and --scope: the APIs (RFC 8707) and API scopes it may ask tokens for
+  clients update <id> [--resource URI…] [--scope S…] [--no-resources] [--no-scopes]
+                                replace an application's allowed APIs or API scopes
   clients list                  the registered applications
   clients rotate-secret <id>    a new secret (printed once); the old one stops working
   clients delete <id>           remove an application`;
@@ -24,6 +28,8 @@ export async function clientsCommand(runtime: Runtime, sub: string | undefined, 
         'first-party': { type: 'boolean', default: false },
         grant: { type: 'string', multiple: true, default: [] },
         'backchannel-logout-uri': { type: 'string' },
+        resource: { type: 'string', multiple: true, default: [] },
+        scope: { type: 'string', multiple: true, default: [] },
       },
     });
     if (!values.name) throw new Error('--name is required');
@@ -37,15 +43,37 @@ export async function clientsCommand(runtime: Runtime, sub: string | undefined, 
       firstParty: values['first-party'],
       grants: grants as ClientGrant[],
       backchannelLogoutUri: values['backchannel-logout-uri'] ?? null,
+      resources: values.resource as string[],
+      scopes: values.scope as string[],
     });
     print(`Created client ${client.name}`);
     print(`Client id: ${client.clientId}`);
     print(secret ? `Client secret (shown once): ${secret}` : 'Public client: no secret (PKCE S256 only)');
     return 0;
   }
+  if (sub === 'update' && args[0] && !args[0].startsWith('-')) {
+    const { values } = parseArgs({
+      args: args.slice(1),
+      options: {
+        resource: { type: 'string', multiple: true },
+        scope: { type: 'string', multiple: true },
+        'no-resources': { type: 'boolean', default: false },
+        'no-scopes': { type: 'boolean', default: false },
+      },
+    });
+    const resources = values['no-resources'] ? [] : (values.resource as string[] | undefined);
+    const scopes = values['no-scopes'] ? [] : (values.scope as string[] | undefined);
+    if (resources === undefined && scopes === undefined) throw new Error('clients update: give --resource, --scope, --no-resources or --no-scopes');
+    const client = toPublicClient(await updateClient(deps, args[0], { resources, scopes }));
+    print(`Updated client ${client.name}`);
+    print(`Resources: ${client.resources.join(' ') || '(none)'}`);
+    print(`Scopes: ${client.scopes.join(' ') || '(none)'}`);
+    return 0;
+  }
   if (sub === 'list') {
     for (const client of (await deps.clients.list()).map(toPublicClient)) {
-      print(`${client.clientId}  ${client.name}  ${client.public ? 'public' : 'confidential'}${client.firstParty ? ' first-party' : ''}  ${client.grantTypes.join(',')}  ${client.redirectUris.join(' ')}`);
+      const allowed = [...client.resources, ...client.scopes.map((s) => `scope:${s}`)].join(' ');
+      print(`${client.clientId}  ${client.name}  ${client.public ? 'public' : 'confidential'}${client.firstParty ? ' first-party' : ''}  ${client.grantTypes.join(',')}  ${client.redirectUris.join(' ')}${allowed ? `  allows ${allowed}` : ''}`);
     }
     return 0;
   }

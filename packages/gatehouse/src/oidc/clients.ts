@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { randomToken, sha256 } from '../crypto/random.ts';
 import { AppError, validationError } from '../errors.ts';
+import { OIDC_SCOPES, SCOPE_TOKEN } from './resources.ts';
 import type { ClientMetadata, OidcClient, OidcClientStore } from './store.ts';
 
 export const CLIENT_SECRET_PREFIX = 'ghcs_';
@@ -19,6 +20,10 @@ export interface ClientInput {
   /** Besides authorization_code and refresh_token (which every client with a redirect URI gets). */
   grants?: ClientGrant[];
   backchannelLogoutUri?: string | null;
+  /** The resource indicators (RFC 8707: absolute http(s) URIs, the APIs) it may ask tokens for. */
+  resources?: string[];
+  /** The API scopes it may ask for (not the OpenID ones, which every client may ask). */
+  scopes?: string[];
 }
 
 export interface ClientDeps {
@@ -36,6 +41,8 @@ export interface PublicClient {
   postLogoutRedirectUris: string[];
   grantTypes: string[];
   backchannelLogoutUri: string | null;
+  resources: string[];
+  scopes: string[];
   createdAt: string;
   updatedAt: string;
 }
@@ -50,6 +57,8 @@ export function toPublicClient(client: OidcClient): PublicClient {
     postLogoutRedirectUris: client.metadata.post_logout_redirect_uris,
     grantTypes: client.metadata.grant_types,
     backchannelLogoutUri: client.metadata.backchannel_logout_uri ?? null,
+    resources: client.metadata.allowed_resources ?? [],
+    scopes: client.metadata.allowed_scopes ?? [],
     createdAt: new Date(client.createdAt).toISOString(),
     updatedAt: new Date(client.updatedAt).toISOString(),
   };
@@ -76,6 +85,36 @@ function checkUri(field: string, raw: string): string {
   return raw;
 }
 
+/** A resource indicator a client may be allowed (RFC 8707 §2: absolute, no fragment; http(s), as resources.ts accepts). */
+function checkResource(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw validationError([{ field: 'resources', message: `${raw} is not an absolute URI` }]);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw validationError([{ field: 'resources', message: `${raw} must be an http(s) URI` }]);
+  if (url.hash || raw.includes('#')) throw validationError([{ field: 'resources', message: `${raw} must not have a fragment` }]);
+  return raw;
+}
+
+function checkScope(scope: string): string {
+  if (!SCOPE_TOKEN.test(scope)) throw validationError([{ field: 'scopes', message: `${scope} is not a valid scope (letters, digits and : . _ / -, up to 64)` }]);
+  if (OIDC_SCOPES.has(scope)) throw validationError([{ field: 'scopes', message: `${scope} is an OpenID scope, which every client may ask; list only API scopes` }]);
+  return scope;
+}
+
+/** The allow-lists' entries, deduplicated; scopes may also come space-separated ("a b"). */
+function allowLists(input: ClientInput): Pick<ClientMetadata, 'allowed_resources' | 'allowed_scopes'> {
+  const resources = [...new Set((input.resources ?? []).map(checkResource))];
+  const scopes = [...new Set((input.scopes ?? []).flatMap((s) => s.split(' ')).filter(Boolean).map(checkScope))].sort();
+  if (resources.length > MAX_ALLOWED) throw validationError([{ field: 'resources', message: `At most ${MAX_ALLOWED} resources` }]);
+  if (scopes.length > MAX_ALLOWED) throw validationError([{ field: 'scopes', message: `At most ${MAX_ALLOWED} scopes` }]);
+  return { ...(resources.length ? { allowed_resources: resources } : {}), ...(scopes.length ? { allowed_scopes: scopes } : {}) };
+}
+
+const MAX_ALLOWED = 50;
+
 function metadataOf(input: ClientInput): ClientMetadata {
   const name = input.name.trim();
   if (name.length < 1 || name.length > 100) throw validationError([{ field: 'name', message: 'A name of 1 to 100 characters' }]);
@@ -95,6 +134,7 @@ function metadataOf(input: ClientInput): ClientMetadata {
     response_types: grants.has('authorization_code') ? ['code'] : [],
     token_endpoint_auth_method: input.public ? 'none' : 'client_secret_basic',
     ...(input.backchannelLogoutUri ? { backchannel_logout_uri: checkUri('backchannelLogoutUri', input.backchannelLogoutUri), backchannel_logout_session_required: true } : {}),
+    ...allowLists(input),
   };
 }
 
@@ -133,6 +173,8 @@ export async function updateClient(deps: ClientDeps, clientId: string, patch: Pa
     public: client.secretHash === null,
     grants: patch.grants ?? (current.grant_types.filter((g) => g === 'client_credentials') as ClientGrant[]),
     backchannelLogoutUri: patch.backchannelLogoutUri === undefined ? (current.backchannel_logout_uri ?? null) : patch.backchannelLogoutUri,
+    resources: patch.resources ?? current.allowed_resources ?? [],
+    scopes: patch.scopes ?? current.allowed_scopes ?? [],
   });
   const updated = { ...client, name: metadata.client_name, metadata, firstParty: patch.firstParty ?? client.firstParty, updatedAt: deps.now() };
   await deps.clients.update(updated);

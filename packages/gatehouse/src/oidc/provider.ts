@@ -11,7 +11,7 @@ import { ACR_VALUES_SUPPORTED } from './acr.ts';
 import { adapterFactory } from './adapter.ts';
 import { keysFingerprint, providerKeys } from './keys.ts';
 import { gatehousePolicy, gatehouseSessionOfRequest } from './policy.ts';
-import { resourceIndicators } from './resources.ts';
+import { allowListMetadata, refuseRefreshTarget, resourceIndicators } from './resources.ts';
 import type { OidcClientStore, OidcPayloadStore } from './store.ts';
 
 /** Every endpoint the provider serves itself, under /oauth2/ (CONTRACT, OpenID provider). */
@@ -79,6 +79,8 @@ function configuration(ctx: Context, deps: OidcDependencies, keys: Awaited<Retur
     // PKCE with S256 for every client, confidential ones too (RFC 9700 §2.1.1); oidc-provider 9 knows only S256.
     pkce: { required: () => true },
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
+    // The per-client allow-lists of API resources and scopes (resources.ts), which registration cannot set.
+    extraClientMetadata: allowListMetadata(),
     clientDefaults: {
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
@@ -111,7 +113,12 @@ function configuration(ctx: Context, deps: OidcDependencies, keys: Awaited<Retur
     },
     // Refresh tokens only with offline_access (oidc-provider's default), rotated on every use; a rotated one
     // presented again revokes the grant (oidc-provider's reuse detection; it has no reuse grace, see README).
-    rotateRefreshToken: true,
+    // The hook runs right before the rotation: a refresh asking for a resource it may not have is refused
+    // there, before the presented token is spent (resources.ts).
+    rotateRefreshToken: (koa) => {
+      refuseRefreshTarget(koa, config.publicUrl);
+      return true;
+    },
     // Consent is once per user and client (CONTRACT), not once per browser: a grant given elsewhere counts.
     loadExistingGrant: async (koa) => {
       const { oidc } = koa;

@@ -33,6 +33,13 @@ export interface ClientMetadata {
   token_endpoint_auth_method: 'client_secret_basic' | 'client_secret_post' | 'none';
   backchannel_logout_uri?: string;
   backchannel_logout_session_required?: boolean;
+  /**
+   * Ours (given to oidc-provider as extra client metadata, never settable by a registering client): the
+   * resource indicators (RFC 8707) this client may ask tokens for, besides the issuer; none when absent.
+   */
+  allowed_resources?: string[];
+  /** Ours: the API scopes (anything but the OpenID scopes) this client may ask for; none when absent. */
+  allowed_scopes?: string[];
 }
 
 export interface OidcClient {

@@ -35,6 +35,34 @@ describe('/admin/clients', () => {
     expectError(await call(server.app, 'DELETE', `/admin/clients/${client.clientId}`, { token: admin }), 404, 'not_found');
   });
 
+  it('the allow-lists of APIs and API scopes: set at creation, replaced by PATCH, checked (400 validation_failed)', async () => {
+    const created = await call(server.app, 'POST', '/admin/clients', {
+      token: admin,
+      body: { name: 'Orders worker', grants: ['client_credentials'], resources: ['https://orders.example.com'], scopes: ['orders:write orders:read', 'orders:read'] },
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    const { client } = created.json();
+    assert.deepEqual(client.resources, ['https://orders.example.com']);
+    assert.deepEqual(client.scopes, ['orders:read', 'orders:write'], 'deduplicated, space-separated values split');
+    const patched = await call(server.app, 'PATCH', `/admin/clients/${client.clientId}`, { token: admin, body: { scopes: ['orders:read'] } });
+    assert.equal(patched.statusCode, 200, patched.body);
+    assert.deepEqual(patched.json().client.scopes, ['orders:read']);
+    assert.deepEqual(patched.json().client.resources, ['https://orders.example.com'], 'what the PATCH does not name stays');
+    const plain = await call(server.app, 'POST', '/admin/clients', { token: admin, body: { name: 'Plain', redirectUris: ['https://plain.example/cb'] } });
+    assert.deepEqual([plain.json().client.resources, plain.json().client.scopes], [[], []], 'no lists: no API at all');
+    for (const body of [
+      { resources: ['urn:example:api'] },
+      { resources: ['https://api.example/#frag'] },
+      { resources: ['not a uri'] },
+      { scopes: ['openid'] },
+      { scopes: ['bad scope!'] },
+      { scopes: 'orders:read' },
+      { resources: Array.from({ length: 51 }, (_, i) => `https://api${i}.example`) },
+    ]) {
+      expectError(await call(server.app, 'PATCH', `/admin/clients/${client.clientId}`, { token: admin, body }), 400, 'validation_failed');
+    }
+  });
+
   it('a redirect URI over plain http off loopback, or with a fragment, is refused', async () => {
     expectError(await call(server.app, 'POST', '/admin/clients', { token: admin, body: { name: 'Bad', redirectUris: ['http://evil.example/cb'] } }), 400, 'validation_failed');
     expectError(await call(server.app, 'POST', '/admin/clients', { token: admin, body: { name: 'Bad', redirectUris: ['https://app.example/cb#x'] } }), 400, 'validation_failed');

@@ -54,6 +54,17 @@ describe('gatehouse clients', () => {
     const missing = await run(['clients', 'delete', clientId]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /not_found/);
+    // The APIs and API scopes a client may ask for: --resource and --scope, then `clients update`.
+    const worker = await run(['clients', 'create', '--name', 'Worker', '--grant', 'client_credentials', '--resource', 'https://orders.example.com', '--scope', 'orders:read', '--scope', 'orders:write']);
+    assert.equal(worker.code, 0, worker.stderr);
+    const workerId = /Client id: (\S+)/.exec(worker.stdout)![1]!;
+    assert.match((await run(['clients', 'list'])).stdout, new RegExp(`${workerId}\\s+Worker.*allows https://orders.example.com scope:orders:read scope:orders:write`));
+    const updated = await run(['clients', 'update', workerId, '--resource', 'https://billing.example.com', '--no-scopes']);
+    assert.equal(updated.code, 0, updated.stderr);
+    assert.match(updated.stdout, /Resources: https:\/\/billing.example.com\nScopes: \(none\)/);
+    const badScope = await run(['clients', 'update', workerId, '--scope', 'openid']);
+    assert.equal(badScope.code, 1);
+    assert.match(badScope.stderr, /OpenID scope/);
     const bad = await run(['clients', 'create', '--name', 'Bad', '--redirect-uri', 'http://evil.example/cb']);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /https/);

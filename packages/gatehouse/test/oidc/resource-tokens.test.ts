@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { SqlOidcClientStore } from '../../src/db/oidc-store.ts';
+import { updateClient } from '../../src/oidc/clients.ts';
 import { call } from '../helpers/http.ts';
 import { authorizationRequest, browse, codeFlow, oidc, registerClient, relyingParty, signedInUser, startProvider, type Provider } from './harness.ts';
 
@@ -31,7 +33,7 @@ describe('OpenID provider: access tokens for APIs and client credentials', () =>
   let rp: oidc.Configuration;
   before(async () => {
     provider = await startProvider();
-    app = await registerClient(provider, { firstParty: true, name: 'Web app' });
+    app = await registerClient(provider, { firstParty: true, name: 'Web app', resources: [API], scopes: ['orders:read', 'orders:write'] });
     rp = await relyingParty(provider, app.clientId, app.secret);
   });
   after(async () => {
@@ -81,14 +83,14 @@ describe('OpenID provider: access tokens for APIs and client credentials', () =>
   });
 
   it('a resource that is not an http(s) URI is invalid_target', async () => {
-    const service = await registerClient(provider, { name: 'Worker', redirectUris: [], grants: ['client_credentials'] });
+    const service = await registerClient(provider, { name: 'Worker', redirectUris: [], grants: ['client_credentials'], resources: [API] });
     const res = await clientCredentials(provider, service.clientId, service.secret!, { resource: 'urn:example:api' });
     assert.equal(res.status, 400);
     assert.equal(res.body.error, 'invalid_target');
   });
 
   it('client_credentials: a confidential client with the grant gets a JWT whose sub is the client, aud the issuer by default or the resource asked', async () => {
-    const service = await registerClient(provider, { name: 'Worker', redirectUris: [], grants: ['client_credentials'] });
+    const service = await registerClient(provider, { name: 'Worker', redirectUris: [], grants: ['client_credentials'], resources: [API], scopes: ['reports:read'] });
     const byDefault = await clientCredentials(provider, service.clientId, service.secret!, { scope: 'reports:read' });
     assert.equal(byDefault.status, 200, JSON.stringify(byDefault.body));
     assert.equal(byDefault.body.token_type, 'Bearer');
@@ -116,6 +118,91 @@ describe('OpenID provider: access tokens for APIs and client credentials', () =>
       body: new URLSearchParams({ token: forApi.body.access_token }),
     });
     assert.equal((await introspected.json()).error, 'unsupported_token_type');
+  });
+
+  describe('per-client allow-lists of APIs (resource indicators) and API scopes', () => {
+    const ORDERS = 'https://orders.example.com';
+    const BILLING = 'https://billing.example.com';
+
+    it("a client cannot get a token for another client's API (client_credentials, authorization, code exchange, refresh): invalid_target", async () => {
+      const orders = await registerClient(provider, { name: 'Orders worker', grants: ['client_credentials'], resources: [ORDERS], scopes: ['orders:read'] });
+      const billing = await registerClient(provider, { firstParty: true, name: 'Billing app', grants: ['client_credentials'], resources: [BILLING], scopes: ['billing:read', 'orders:read'] });
+      // Its own API: fine; the other's: refused, even with a scope both lists hold.
+      assert.equal((await clientCredentials(provider, orders.clientId, orders.secret!, { resource: ORDERS, scope: 'orders:read' })).status, 200);
+      for (const [who, resource] of [[billing, ORDERS], [orders, BILLING]] as const) {
+        const res = await clientCredentials(provider, who.clientId, who.secret!, { resource, scope: 'orders:read' });
+        assert.equal(res.status, 400, JSON.stringify(res.body));
+        assert.equal(res.body.error, 'invalid_target');
+      }
+      // At the authorization endpoint, the error goes back to the client's redirect URI.
+      const { cookie } = await signedInUser(provider);
+      const billingRp = await relyingParty(provider, billing.clientId, billing.secret);
+      const request = await authorizationRequest(billingRp, { scope: 'openid orders:read', resource: ORDERS });
+      const { final } = await browse(request.url, cookie);
+      assert.equal(final.searchParams.get('error'), 'invalid_target', final.href);
+      assert.equal(final.searchParams.get('state'), request.state);
+      // A sign-in for its own API, then a code exchange and a refresh naming the other's: refused.
+      const { tokens } = await codeFlow(provider, billingRp, cookie, { scope: 'openid offline_access billing:read', prompt: 'consent', resource: BILLING }, new Map());
+      await assert.rejects(oidc.refreshTokenGrant(billingRp, tokens.refresh_token!, { resource: ORDERS }), (err: any) => err.error === 'invalid_target');
+      const own = await oidc.refreshTokenGrant(billingRp, tokens.refresh_token!, { resource: BILLING });
+      assert.equal(decodeJwt(own.access_token).aud, BILLING);
+      assert.equal(decodeJwt(own.access_token).scope, 'billing:read');
+      const code = await authorizationRequest(billingRp, { scope: 'openid billing:read', resource: BILLING });
+      const back = await browse(code.url, cookie);
+      await assert.rejects(
+        oidc.authorizationCodeGrant(billingRp, back.final, { pkceCodeVerifier: code.verifier, expectedState: code.state, expectedNonce: code.nonce }, { resource: ORDERS }),
+        (err: any) => err.error === 'invalid_target',
+      );
+    });
+
+    it('an API scope the client is not allowed is invalid_scope, with or without a resource; the OpenID scopes need no listing', async () => {
+      const worker = await registerClient(provider, { name: 'Reports worker', grants: ['client_credentials'], resources: [ORDERS], scopes: ['reports:read'] });
+      for (const params of [{ resource: ORDERS, scope: 'reports:read admin:all' }, { scope: 'admin:all' }] as Array<Record<string, string>>) {
+        const res = await clientCredentials(provider, worker.clientId, worker.secret!, params);
+        assert.equal(res.status, 400, JSON.stringify(res.body));
+        assert.equal(res.body.error, 'invalid_scope');
+      }
+      const web = await registerClient(provider, { firstParty: true, name: 'Web app with one scope', resources: [ORDERS], scopes: ['orders:read'] });
+      const rpWeb = await relyingParty(provider, web.clientId, web.secret);
+      const { cookie } = await signedInUser(provider);
+      const refused = await authorizationRequest(rpWeb, { scope: 'openid orders:read orders:write', resource: ORDERS });
+      assert.equal((await browse(refused.url, cookie)).final.searchParams.get('error'), 'invalid_scope');
+      // Without a resource too: an unlisted API scope is refused rather than silently dropped.
+      const noResource = await authorizationRequest(rpWeb, { scope: 'openid email orders:write' });
+      assert.equal((await browse(noResource.url, cookie)).final.searchParams.get('error'), 'invalid_scope');
+      const { tokens } = await codeFlow(provider, rpWeb, cookie, { scope: 'openid email profile' });
+      assert.ok(tokens.id_token);
+    });
+
+    it('a client with no lists gets no API token: any resource is invalid_target, any API scope invalid_scope; the issuer with no scope works', async () => {
+      const bare = await registerClient(provider, { name: 'Bare worker', redirectUris: [], grants: ['client_credentials'] });
+      const resource = await clientCredentials(provider, bare.clientId, bare.secret!, { resource: API });
+      assert.equal(resource.body.error, 'invalid_target');
+      const scope = await clientCredentials(provider, bare.clientId, bare.secret!, { scope: 'reports:read' });
+      assert.equal(scope.body.error, 'invalid_scope');
+      const plain = await clientCredentials(provider, bare.clientId, bare.secret!);
+      assert.equal(plain.status, 200, JSON.stringify(plain.body));
+      assert.equal(decodeJwt(plain.body.access_token).aud, provider.issuer);
+      assert.equal(decodeJwt(plain.body.access_token).scope, undefined);
+    });
+
+    it('taking a scope off the list stops it at the next refresh, even though the grant holds it', async () => {
+      const deps = { clients: new SqlOidcClientStore(provider.server.runtime.database.db), now: provider.server.runtime.ctx.now };
+      const web = await registerClient(provider, { firstParty: true, name: 'Shrinking app', resources: [ORDERS], scopes: ['orders:read', 'orders:write'] });
+      const rpWeb = await relyingParty(provider, web.clientId, web.secret);
+      const { cookie } = await signedInUser(provider);
+      const { tokens } = await codeFlow(provider, rpWeb, cookie, { scope: 'openid offline_access orders:read orders:write', prompt: 'consent', resource: ORDERS }, new Map());
+      const before = await oidc.refreshTokenGrant(rpWeb, tokens.refresh_token!, { resource: ORDERS });
+      assert.deepEqual(String(decodeJwt(before.access_token).scope).split(' ').sort(), ['orders:read', 'orders:write']);
+      await updateClient(deps, web.clientId, { scopes: ['orders:read'] });
+      const after = await oidc.refreshTokenGrant(rpWeb, before.refresh_token!, { resource: ORDERS });
+      assert.equal(decodeJwt(after.access_token).scope, 'orders:read');
+      await updateClient(deps, web.clientId, { resources: [] });
+      await assert.rejects(oidc.refreshTokenGrant(rpWeb, after.refresh_token!, { resource: ORDERS }), (err: any) => err.error === 'invalid_target');
+      // Refused before the rotation: the refresh token was not spent and still gives the userinfo token.
+      const plain = await oidc.refreshTokenGrant(rpWeb, after.refresh_token!);
+      assert.equal(plain.access_token.split('.').length, 1);
+    });
   });
 
   it('client_credentials is refused to a client registered without it', async () => {

@@ -17,7 +17,7 @@ export interface Gatehouse {
   /** Registers an OpenID provider client as `gatehouse clients create` does; the secret is shown once. */
   /** A logout token signed by the provider's back-channel logout (the server's own code and keys). */
   logoutToken(clientId: string, sub: string, sid?: string): Promise<string>;
-  registerClient(input: { name: string; redirectUris?: string[]; grants?: string[]; backchannelLogoutUri?: string; firstParty?: boolean }): Promise<{ clientId: string; secret: string }>;
+  registerClient(input: { name: string; redirectUris?: string[]; grants?: string[]; backchannelLogoutUri?: string; firstParty?: boolean; resources?: string[]; scopes?: string[] }): Promise<{ clientId: string; secret: string }>;
   close(): Promise<void>;
 }
 

@@ -11,6 +11,8 @@ import { NoContent, errors } from '../responses.ts';
 import { authOf, clientInfo, type App } from '../types.ts';
 
 const Uri = Type.String({ minLength: 1, maxLength: 2048 });
+const Resources = Type.Array(Uri, { maxItems: 50, description: 'Replaces the list of resource indicators (absolute http(s) URIs) the client may ask tokens for' });
+const Scopes = Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 50, description: 'Replaces the list of API scopes the client may ask for' });
 const Grant = Type.Union([Type.Literal('authorization_code'), Type.Literal('refresh_token'), Type.Literal('client_credentials')]);
 
 const ClientSchema = Type.Object({
@@ -22,6 +24,8 @@ const ClientSchema = Type.Object({
   postLogoutRedirectUris: Type.Array(Type.String()),
   grantTypes: Type.Array(Type.String()),
   backchannelLogoutUri: Type.Union([Type.String(), Type.Null()]),
+  resources: Type.Array(Type.String(), { description: 'The resource indicators (RFC 8707) it may ask tokens for, besides the issuer' }),
+  scopes: Type.Array(Type.String(), { description: 'The API scopes it may ask for (the OpenID scopes need no listing)' }),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
 });
@@ -55,10 +59,12 @@ export function oidcClientRoutes(app: App, ctx: Context, guards: Guards, deps: C
             firstParty: Type.Optional(Type.Boolean()),
             grants: Type.Optional(Type.Array(Grant, { maxItems: 3 })),
             backchannelLogoutUri: Type.Optional(Uri),
+            resources: Type.Optional(Resources),
+            scopes: Type.Optional(Scopes),
           },
           { additionalProperties: false },
         ),
-        response: { 201: ClientWithSecret, ...errors(401, 403) },
+        response: { 201: ClientWithSecret, ...errors(400, 401, 403) },
       },
     },
     async (request, reply) => {
@@ -82,10 +88,12 @@ export function oidcClientRoutes(app: App, ctx: Context, guards: Guards, deps: C
             firstParty: Type.Optional(Type.Boolean()),
             grants: Type.Optional(Type.Array(Grant, { maxItems: 3 })),
             backchannelLogoutUri: Type.Optional(Type.Union([Uri, Type.Null()])),
+            resources: Type.Optional(Resources),
+            scopes: Type.Optional(Scopes),
           },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ client: ClientSchema }), ...errors(401, 403, 404) },
+        response: { 200: Type.Object({ client: ClientSchema }), ...errors(400, 401, 403, 404) },
       },
     },
     async (request) => {
