@@ -11,10 +11,14 @@ const gatehouse = new URL(process.env.GATEHOUSE_URL ?? 'http://127.0.0.1:3000');
 const port = Number(process.env.PORT ?? 5173);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const clientDist = path.dirname(fileURLToPath(import.meta.resolve('@gatehouse/client')));
+// @simplewebauthn/browser's ES modules (its package entry, esm/index.js, and the files it imports), for the
+// passkey buttons: the page passes the module to createClient({ webauthn }).
+const webauthnEsm = path.dirname(fileURLToPath(import.meta.resolve('@simplewebauthn/browser')));
 
 // The only files served: a fixed table, built once at start, so no path from the URL ever reaches the file
 // system. The client's modules are every .js file of its dist (index.js imports client.js, which imports
-// cross-tab.js and errors.js, …), so a module added to the client is served without editing this list.
+// cross-tab.js and errors.js, …), so a module added to the client is served without editing this list; the
+// same for the WebAuthn library's modules, whose folders are listed recursively.
 const JS = 'text/javascript; charset=utf-8';
 const FILES = new Map(Object.entries({
   '/': [path.join(here, 'public/index.html'), 'text/html; charset=utf-8'],
@@ -24,6 +28,11 @@ const FILES = new Map(Object.entries({
     readdirSync(clientDist)
       .filter((name) => name.endsWith('.js'))
       .map((name) => [`/vendor/gatehouse-client/${name}`, [path.join(clientDist, name), JS]]),
+  ),
+  ...Object.fromEntries(
+    readdirSync(webauthnEsm, { recursive: true })
+      .filter((name) => name.endsWith('.js'))
+      .map((name) => [`/vendor/simplewebauthn-browser/${name.split(path.sep).join('/')}`, [path.join(webauthnEsm, name), JS]]),
   ),
 }));
 

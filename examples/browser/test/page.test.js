@@ -2,7 +2,9 @@
 // and the example's own server (serve.js, which serves the page and passes /auth/* to Gatehouse), each a child
 // process on a free loopback port, and the page driven in headless Chromium: create an account, see the
 // signed-in state, reload and still be signed in (the refresh cookie), log out, log in again; and sign in with
-// the code of an "e-mail me a link" message (read from Gatehouse's outbox folder). Any CSP
+// the code of an "e-mail me a link" message (read from Gatehouse's outbox folder); and, with Chromium's virtual
+// authenticator at localhost, add a passkey after signing in, log out and sign in with the passkey alone (at
+// 127.0.0.1 the page offers none: WebAuthn refuses an IP address as the relying party id). Any CSP
 // violation, page error or failed request for one of the page's own files fails the test.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -58,6 +60,8 @@ async function waitFor(url, name) {
 
 let dataDir;
 let pageOrigin;
+/** The same page at localhost: a host name, which WebAuthn accepts as the relying party id. */
+let passkeyOrigin;
 let browser;
 
 before(async () => {
@@ -66,8 +70,19 @@ before(async () => {
   const pagePort = await freePort();
   const gatehouseUrl = `http://127.0.0.1:${gatehousePort}`;
   pageOrigin = `http://127.0.0.1:${pagePort}`;
+  passkeyOrigin = `http://localhost:${pagePort}`;
   // INIT_CWD: the directory Gatehouse reads .env from, so a developer's .env at the root changes nothing here.
-  start('gatehouse', [GATEHOUSE_BIN, 'serve'], { DATA_DIR: dataDir, INIT_CWD: dataDir, PORT: String(gatehousePort), HOST: '127.0.0.1', LOG_LEVEL: 'warn' });
+  // Passkeys: the relying party id is PUBLIC_URL's host (localhost), and the page's origin is allowed with
+  // WEBAUTHN_ORIGINS, as a deployment that serves its app and Gatehouse on two origins of one domain would.
+  start('gatehouse', [GATEHOUSE_BIN, 'serve'], {
+    DATA_DIR: dataDir,
+    INIT_CWD: dataDir,
+    PORT: String(gatehousePort),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    PUBLIC_URL: `http://localhost:${gatehousePort}`,
+    WEBAUTHN_ORIGINS: passkeyOrigin,
+  });
   start('serve.js', [SERVE], { PORT: String(pagePort), GATEHOUSE_URL: gatehouseUrl });
   await Promise.all([waitFor(`${gatehouseUrl}/health`, 'gatehouse'), waitFor(`${pageOrigin}/`, 'serve.js')]);
   browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
@@ -92,6 +107,7 @@ it('registers, stays signed in across a reload, logs out and logs in again, with
     await assertStatus(status, 'Signed out');
     assert.equal(await page.locator('#signin').isVisible(), true, 'the sign-in form is shown');
     assert.equal(await page.locator('#signedin').isVisible(), false);
+    assert.equal(await page.locator('#passkey-signin').isVisible(), false, 'no passkey button at an IP address');
     // The stylesheet applied: its rules are in effect (an inline <style> under this CSP would not be).
     assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector('form')).display), 'grid');
 
@@ -174,6 +190,66 @@ it('signs in with an e-mailed code ("e-mail me a link"), and the session survive
   } catch (err) {
     t.diagnostic(`page status: ${await status.textContent().catch(() => '?')}; output: ${await page.locator('#output').textContent().catch(() => '?')}`);
     for (const { name, output } of children) t.diagnostic(`${name}:\n${output.join('')}`);
+    throw err;
+  } finally {
+    t.diagnostic(`browser problems: ${problems.length ? problems.join('\n') : 'none'}`);
+    await context.close();
+  }
+  assert.deepEqual(problems, [], 'no CSP violation, page error or failed page file');
+});
+
+it('adds a passkey after signing in, then signs in with it alone after logging out (at localhost)', async (t) => {
+  const email = `hopper.${process.pid}@example.com`;
+  const registered = await fetch(`${pageOrigin}/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: PASSWORD, name: 'Grace Hopper' }) });
+  assert.equal(registered.status, 201, await registered.clone().text());
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const problems = await watch(page);
+  const status = page.locator('#status');
+  const output = page.locator('#output');
+  // Chromium's virtual authenticator: a platform authenticator with discoverable credentials and user verification.
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+  });
+  try {
+    await page.goto(`${passkeyOrigin}/`);
+    await assertStatus(status, 'Signed out');
+    assert.equal(await page.locator('#passkey-login').isVisible(), true, 'the passkey button at a host name');
+
+    await page.fill('input[name=email]', email);
+    await page.fill('input[name=password]', PASSWORD);
+    await page.click('button[value=login]');
+    await assertStatus(status, `Signed in as ${email}`);
+
+    // registerPasskey(): a fresh sign-in is a recent one; the account's first factor brings its recovery codes.
+    await page.click('#passkey-add');
+    await page.waitForFunction(() => document.getElementById('output').textContent.includes('recoveryCodes'));
+    const added = JSON.parse(await output.textContent());
+    assert.equal(added.passkey, 'Example passkey');
+    assert.equal(added.recoveryCodes.length, 10);
+    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+    assert.equal(credentials.length, 1);
+    assert.equal(credentials[0].isResidentCredential, true, 'discoverable: it signs in without an e-mail address');
+
+    await page.click('#logout');
+    await assertStatus(status, 'Signed out');
+
+    // signInWithPasskey(): usernameless, nothing typed; user verification makes it two factors on its own.
+    await page.click('#passkey-login');
+    await assertStatus(status, `Signed in as ${email}`);
+    await page.reload();
+    await assertStatus(status, `Signed in as ${email}`);
+    await page.click('#sessions');
+    await page.waitForFunction(() => document.getElementById('output').textContent.includes('"sessions"'));
+    // The password sign-in's browser session ended at logout: the one left in this browser is the passkey's
+    // (the other is the registration's, from this test's own fetch).
+    const browserSessions = JSON.parse(await output.textContent()).sessions.filter((s) => s.userAgent !== 'node');
+    assert.deepEqual(browserSessions.map((s) => s.current), [true]);
+  } catch (err) {
+    t.diagnostic(`page status: ${await status.textContent().catch(() => '?')}; output: ${await output.textContent().catch(() => '?')}`);
+    for (const { name, output: lines } of children) t.diagnostic(`${name}:\n${lines.join('')}`);
     throw err;
   } finally {
     t.diagnostic(`browser problems: ${problems.length ? problems.join('\n') : 'none'}`);
