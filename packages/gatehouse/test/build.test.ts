@@ -1,7 +1,7 @@
 // `npm run build` compiles src/ to dist/, and bin/gatehouse.js runs dist/ under NODE_ENV=production (JSON logs),
 // the source through tsx otherwise; LOG_FORMAT=pretty gives people readable lines.
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -9,9 +9,9 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { TEST_SECRET } from './helpers/app.ts';
 import { tempDataDir } from './helpers/backends.ts';
+import { BIN, serveUntilReady } from './helpers/process.ts';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = path.join(root, 'bin', 'gatehouse.js');
 let data: ReturnType<typeof tempDataDir>;
 
 before(() => {
@@ -20,24 +20,8 @@ before(() => {
 after(() => data.remove());
 
 /** Runs `gatehouse serve` until it is ready (then stops it), or exits. */
-function serve(env: Record<string, string>): Promise<{ stdout: string; stderr: string; ready: boolean }> {
-  const child = spawn(process.execPath, [BIN, 'serve'], {
-    env: { PATH: process.env.PATH, INIT_CWD: data.dir, DATA_DIR: data.dir, GATEHOUSE_SECRET: TEST_SECRET, PORT: '0', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  let ready = false;
-  child.stdout.on('data', (d) => {
-    stdout += d;
-    if (!ready && stdout.includes('gatehouse ready')) {
-      ready = true;
-      child.kill('SIGTERM');
-    }
-  });
-  child.stderr.on('data', (d) => (stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  return new Promise((resolve) => child.on('close', () => (clearTimeout(timer), resolve({ stdout, stderr, ready }))));
+function serve(env: Record<string, string>) {
+  return serveUntilReady({ PATH: process.env.PATH, INIT_CWD: data.dir, DATA_DIR: data.dir, GATEHOUSE_SECRET: TEST_SECRET, PORT: '0', LOG_LEVEL: 'info', ...env }, 60_000);
 }
 
 const PRODUCTION = { NODE_ENV: 'production', PUBLIC_URL: 'https://auth.example.com', MAIL_OUTBOX: 'true', METRICS: 'off' };

@@ -1,43 +1,19 @@
 // Every failure to start names the setting to fix and exits non-zero; the ready line says what was opened.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { TEST_SECRET } from './helpers/app.ts';
+import { freePort, serveUntilReady } from './helpers/process.ts';
 import { PG_BASE_URL, createTestDatabase, skipUnlessPostgres, tempDataDir } from './helpers/backends.ts';
 
-const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'gatehouse.js');
 let data: ReturnType<typeof tempDataDir>;
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as { port: number }).port;
-  server.close();
-  return port;
-}
-
 /** Runs `gatehouse serve`; resolves when it exits, or when it logs "gatehouse ready" (then it is stopped). */
-function serve(extra: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string; ready: boolean }> {
-  const env = { PATH: process.env.PATH, INIT_CWD: data.dir, DATA_DIR: data.dir, GATEHOUSE_SECRET: TEST_SECRET, LOG_LEVEL: 'info', PORT: '0', ...extra };
-  const child = spawn(process.execPath, [BIN, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  let ready = false;
-  child.stdout.on('data', (d) => {
-    stdout += d;
-    if (!ready && stdout.includes('gatehouse ready')) {
-      ready = true;
-      child.kill('SIGTERM');
-    }
-  });
-  child.stderr.on('data', (d) => (stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  return new Promise((resolve) => child.on('close', (code) => (clearTimeout(timer), resolve({ code, stdout, stderr, ready }))));
+function serve(extra: Record<string, string>) {
+  return serveUntilReady({ PATH: process.env.PATH, INIT_CWD: data.dir, DATA_DIR: data.dir, GATEHOUSE_SECRET: TEST_SECRET, LOG_LEVEL: 'info', PORT: '0', ...extra });
 }
 
 async function refuses(extra: Record<string, string>, variable: string, hint: RegExp, secret?: string) {
