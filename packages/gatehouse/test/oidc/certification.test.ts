@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { endUserSessions } from '../../src/sessions/service.ts';
-import { call } from '../helpers/http.ts';
-import { authorizationRequest, browse, codeFlow, jarCookies, oidc, postForm, reauthenticate, REDIRECT, registerClient, relyingParty, signedInUser, startProvider, type Provider } from './harness.ts';
+import { codeAt } from '../../src/methods/totp/totp.ts';
+import { call, cookiesOf, expectError, PASSWORD, registerUser } from '../helpers/http.ts';
+import { authorizationRequest, browse, codeFlow, jarCookies, oidc, postForm, reauthenticate, REDIRECT, registerClient, relyingParty, sessionCookie, signedInUser, startProvider, type Provider } from './harness.ts';
 
 describe('OpenID provider: certification plan checks', () => {
   let provider: Provider;
@@ -140,6 +141,60 @@ describe('OpenID provider: certification plan checks', () => {
     assert.equal(to.searchParams.get('state'), 'bye');
     const me = await call(provider.server.app, 'GET', '/auth/me', { headers: { cookie } });
     assert.equal(me.statusCode, 401, 'the Gatehouse session ended');
+  });
+
+  it('oidcc-ensure-request-with-acr-values-succeeds: acr_values=mfa runs the second factor, then the ID token carries acr mfa and amr with mfa', async () => {
+    const { app } = provider.server;
+    const registered = await registerUser(app);
+    // A browser signed in with the password alone (amr pwd), before the account had a second factor.
+    const cookie = await sessionCookie(provider, registered.email);
+    const started = await call(app, 'POST', '/auth/mfa/totp', { token: registered.body.accessToken, body: { name: 'phone' } });
+    assert.equal(started.statusCode, 201, started.body);
+    const { id, secret } = started.json();
+    const confirmed = await call(app, 'POST', `/auth/mfa/totp/${id}/confirm`, { token: registered.body.accessToken, body: { code: codeAt(secret, Date.now()) } });
+    assert.equal(confirmed.statusCode, 200, confirmed.body);
+
+    // Without acr_values the password sign-in is enough: acr 1fa.
+    const plain = await codeFlow(provider, rp, cookie);
+    assert.equal(plain.tokens.claims()!.acr, 'urn:gatehouse:acr:1fa');
+    assert.ok(!(plain.tokens.claims()!.amr as string[]).includes('mfa'));
+
+    // acr_values=mfa: "Confirm it's you" with the second factor first.
+    const request = await authorizationRequest(rp, { acr_values: 'mfa' });
+    const first = await browse(request.url, cookie, plain.jar);
+    assert.equal(first.final.pathname, '/account/reauthenticate', first.final.href);
+    // The password alone does not do for an account with a factor.
+    const csrfRes = await call(app, 'GET', '/auth/csrf', { headers: { cookie } });
+    const headers = { cookie: `${cookie}; gh_csrf=${cookiesOf(csrfRes).gh_csrf!.value}`, 'x-csrf-token': csrfRes.json().csrfToken };
+    expectError(await call(app, 'POST', '/auth/reauthenticate', { body: { password: PASSWORD }, headers }), 400, 'validation_failed');
+    const stepUp = await call(app, 'POST', '/auth/reauthenticate', { body: { code: codeAt(secret, Date.now() + 30_000) }, headers });
+    assert.equal(stepUp.statusCode, 204, stepUp.body);
+    const { final } = await browse(new URL(first.final.searchParams.get('return_to')!, provider.issuer), cookie, first.jar);
+    assert.ok(final.href.startsWith(REDIRECT), final.href);
+    const tokens = await oidc.authorizationCodeGrant(rp, final, { pkceCodeVerifier: request.verifier, expectedState: request.state, expectedNonce: request.nonce });
+    const claims = tokens.claims()!;
+    assert.equal(claims.acr, 'urn:gatehouse:acr:mfa');
+    assert.ok((claims.amr as string[]).includes('mfa'), `amr ${JSON.stringify(claims.amr)}`);
+    assert.ok((claims.amr as string[]).includes('otp'), `amr ${JSON.stringify(claims.amr)}`);
+    assert.equal(claims.sub, registered.body.user.id);
+
+    // The session has the second factor now: the URN asks again without a page, even with prompt=none.
+    const again = await codeFlow(provider, rp, cookie, { acr_values: 'urn:gatehouse:acr:mfa', prompt: 'none' }, first.jar);
+    assert.equal(again.tokens.claims()!.acr, 'urn:gatehouse:acr:mfa');
+  });
+
+  it('acr_values=mfa for a user without a second factor answers unmet_authentication_requirements to the client; prompt=none answers login_required', async () => {
+    const { cookie } = await signedInUser(provider);
+    const signedIn = await codeFlow(provider, rp, cookie);
+    const request = await authorizationRequest(rp, { acr_values: 'mfa' });
+    const { final } = await browse(request.url, cookie, signedIn.jar);
+    assert.ok(final.href.startsWith(REDIRECT), final.href);
+    assert.equal(final.searchParams.get('error'), 'unmet_authentication_requirements');
+    assert.equal(final.searchParams.get('state'), request.state);
+    // prompt=none cannot run a second factor: the client hears it needs a sign-in.
+    const silent = await authorizationRequest(rp, { acr_values: 'mfa', prompt: 'none' });
+    const answer = await browse(silent.url, cookie, signedIn.jar);
+    assert.equal(answer.final.searchParams.get('error'), 'login_required', answer.final.href);
   });
 
   it('a client that is not first-party asks for consent once; deny answers access_denied', async () => {
