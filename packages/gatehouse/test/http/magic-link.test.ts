@@ -87,6 +87,9 @@ describe('magic links and e-mail codes', () => {
       assert.equal(res.statusCode, 400, `${JSON.stringify(body)}: ${res.body}`);
     }
     expectError(await call(server.app, 'POST', '/auth/magic-link', { body: { email, redirect_to: 'https://evil.example/' } }), 400, 'validation_failed');
+    expectError(await call(server.app, 'POST', '/auth/magic-link', { body: { email, redirect_to: '/admin' } }), 400, 'validation_failed');
+    // Our own pages a link may land on: the account, and the passkey sign-up's "create your passkey".
+    for (const redirect_to of ['/account', '/register/passkey/new']) assert.equal((await call(server.app, 'POST', '/auth/magic-link', { body: { email, redirect_to } })).statusCode, 202, redirect_to);
     expectError(await call(server.app, 'POST', '/auth/magic-link', { body: { email: 'not an address' } }), 400, 'validation_failed');
   });
 

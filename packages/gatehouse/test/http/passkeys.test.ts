@@ -13,6 +13,7 @@ import { createTestDatabase, redisPrefix, skipUnlessPostgres, skipUnlessRedis } 
 import { readOutbox } from '../helpers/mail.ts';
 import { PASSWORD, call, cookiesOf, expectError, login, registerUser, uniqueEmail } from '../helpers/http.ts';
 import { SoftAuthenticator } from '../helpers/webauthn.ts';
+import { createUser } from '../../src/users/service.ts';
 
 const T0 = Date.UTC(2026, 10, 30, 9, 0, 0);
 let server: TestServer;
@@ -284,6 +285,42 @@ describe('management', () => {
     await server.runtime.database.db.updateTable('users').set({ password_hash: null }).where('id', '=', user.userId).execute();
     expectError(await call(server.app, 'DELETE', `/auth/passkeys/${phone.id}`, { token: user.token }), 409, 'conflict');
     assert.equal((await call(server.app, 'DELETE', `/auth/passkeys/${user.passkeyId}`, { token: user.token })).statusCode, 204);
+  });
+});
+
+describe('MFA_REQUIRED_ROLES', () => {
+  it('a user who must enrol a second factor may add a passkey, and the passkey satisfies the requirement', async () => {
+    const strict = await startTestServer({ fakeClock: T0, env: { MFA_REQUIRED_ROLES: 'admin' } });
+    try {
+      const email = uniqueEmail('strict-passkey');
+      await createUser(strict.runtime.ctx, { email, password: PASSWORD, role: 'admin', emailVerified: true });
+      const token = (await login(strict.app, email)).body.accessToken;
+      const refused = await call(strict.app, 'GET', '/admin/users', { token });
+      expectError(refused, 403, 'mfa_enrollment_required');
+      assert.match(refused.json().error.message, /POST \/auth\/passkeys\/register\/options/, 'the refusal names the passkey route too');
+
+      // The enrolment routes answer: the passkey list, its options and its registration.
+      assert.deepEqual((await call(strict.app, 'GET', '/auth/passkeys', { token })).json(), { passkeys: [] });
+      const options = await call(strict.app, 'POST', '/auth/passkeys/register/options', { token });
+      assert.equal(options.statusCode, 200, options.body);
+      const authenticator = new SoftAuthenticator();
+      const registered = await call(strict.app, 'POST', '/auth/passkeys/register', { token, body: { response: authenticator.create(options.json()), name: 'Laptop' } });
+      assert.equal(registered.statusCode, 201, registered.body);
+      assert.equal(registered.json().recoveryCodes.length, 10);
+
+      // The requirement is met: the same token now reaches everything, and so does a sign-in with the passkey.
+      assert.equal((await call(strict.app, 'GET', '/admin/users', { token })).statusCode, 200);
+      const passkeyOptions = (await call(strict.app, 'POST', '/auth/passkeys/login/options', { body: {} })).json();
+      const signedIn = await call(strict.app, 'POST', '/auth/passkeys/login', { body: { response: authenticator.get(passkeyOptions) } });
+      assert.equal(signedIn.statusCode, 200, signedIn.body);
+      assert.equal((await call(strict.app, 'GET', '/admin/users', { token: signedIn.json().accessToken })).statusCode, 200);
+      // The password now needs the second step, which the passkey answers.
+      const challenge = (await login(strict.app, email)).body;
+      assert.equal(challenge.mfaRequired, true);
+      assert.deepEqual(challenge.methods, ['webauthn', 'recovery_code']);
+    } finally {
+      await strict.close();
+    }
   });
 });
 

@@ -26,7 +26,7 @@ export function sent(body: unknown, name: string): boolean {
 }
 
 /** The English text of enrolNotice (kept for callers not yet translated). */
-export const ENROL_NOTICE = 'Your role needs two-step verification: add an authenticator app before you can do anything else here.';
+export const ENROL_NOTICE = 'Your role needs two-step verification: add an authenticator app or a passkey before you can do anything else here.';
 /** MFA_REQUIRED_ROLES' notice, in the page's language. */
 export function enrolNotice(t: Translator): string {
   return t('stepUp.enrolNotice');

@@ -22,7 +22,7 @@ export function createGuards(ctx: Context, csrf: Csrf) {
     request.auth = auth;
     // MFA_REQUIRED_ROLES: until such a user has a second factor, only the routes that lead to one answer.
     if (!request.routeOptions.config.allowWithoutMfa && (await mustEnrolFirst(ctx.config, auth, () => hasSecondFactor(ctx, auth.userId)))) {
-      throw new AppError('mfa_enrollment_required', { message: 'Your role needs a second factor: add one (POST /auth/mfa/totp) before anything else' });
+      throw new AppError('mfa_enrollment_required', { message: 'Your role needs a second factor: add one (POST /auth/mfa/totp, or a passkey: POST /auth/passkeys/register/options) before anything else' });
     }
   }
 
