@@ -11,6 +11,7 @@ import { clientInfo, type App } from '../types.ts';
 import type { Translator } from '../../i18n/index.ts';
 import { PASSKEY_SCRIPTS } from './assets.ts';
 import type { PageKit } from './kit.ts';
+import { passkeyMessages } from './passkey-messages.ts';
 import { csrfInput, errorsByField, field, formError, hidden } from './layout.ts';
 import { form, formFields as f, posts, shows } from './page-answers.ts';
 import { formField, refusal } from './page-request.ts';
@@ -46,7 +47,7 @@ ${field({ name: 'code', label: t('passkeySignup.code'), autocomplete: 'one-time-
     const [before = '', after = ''] = t('passkeySignup.created').split('{name}');
     return `<p>${escapeHtml(t('passkeySignup.confirmed', { email }))}</p>
 <p class="hint" data-passkey-needs-script>${escapeHtml(t('passkeySignup.needsScript'))}</p>
-<div class="passkey" data-passkey-register hidden>
+<div class="passkey" data-passkey-register${passkeyMessages(t, 'register')} hidden>
 ${field({ name: 'passkey_name', label: t('passkeySignup.name'), maxlength: 100, hint: t('passkeySignup.nameHint') })}
 <button type="button" data-passkey-add>${escapeHtml(t('passkeySignup.create'))}</button>
 <p class="passkey-error" role="alert" data-passkey-error hidden></p>
