@@ -2,6 +2,8 @@
 import { auditEvent } from '../audit/service.ts';
 import type { Context } from '../context.ts';
 import { AppError } from '../errors.ts';
+import type { Locale } from '../i18n/index.ts';
+import { mailTranslator } from '../i18n/mail-locale.ts';
 import { issueToken } from '../recovery/service.ts';
 import { noticeMail, verificationMail } from '../recovery/templates.ts';
 import { createUser } from '../users/service.ts';
@@ -16,6 +18,8 @@ export interface Invitation {
   email: string;
   name?: string;
   role?: string;
+  /** The account's language, when the admin chose one: its e-mails (this invitation first) follow it. */
+  locale?: Locale;
 }
 
 /**
@@ -25,13 +29,15 @@ export interface Invitation {
  */
 export async function inviteUser(ctx: Context, input: Invitation, actor: Actor): Promise<User> {
   const brand = ctx.config.brandName;
-  const user = await createUser(ctx, { email: input.email, name: input.name, role: input.role, password: null }, { by: actor.userId, via: 'invitation' }, async (tx, user) => {
+  const account = { email: input.email, name: input.name, role: input.role, password: null, locale: input.locale ?? null };
+  const user = await createUser(ctx, account, { by: actor.userId, via: 'invitation' }, async (tx, user) => {
     const link = await issueToken(ctx, user, 'reset_password', INVITE_TTL_MS, tx);
+    const t = mailTranslator(ctx, user);
     await tx.mail.enqueue(
-      noticeMail(user.email, brand, `You are invited to ${brand}`, [
-        `An administrator of ${brand} made an account for you: ${user.email}.`,
-        `Choose a password with the link below to start using it. The link works once, for ${INVITE_TTL_MS / DAY} days; after that, ask for a new one with "Forgot password".`,
-      ], { label: 'Choose a password', link }),
+      noticeMail(t, user.email, brand, t('mail.invite.subject', { brand }), [
+        t('mail.invite.created', { brand, email: user.email }),
+        t('mail.invite.choose', { duration: t.plural('mail.days', INVITE_TTL_MS / DAY) }),
+      ], { label: t('mail.invite.button'), link }),
       ctx.now(),
     );
     await tx.audit.append(auditEvent(ctx, 'user_invited', { userId: user.id, client: actor.client, detail: { by: actor.userId, role: user.role } }));
@@ -45,7 +51,7 @@ export async function resendVerificationFor(ctx: Context, user: User, actor: Act
   if (user.emailVerifiedAt !== null) throw new AppError('conflict', { message: 'The address is already verified' });
   await ctx.transaction(async (tx) => {
     const link = await issueToken(ctx, user, 'verify_email', ctx.config.verifyTokenTtlMs, tx);
-    await tx.mail.enqueue(verificationMail(user.email, ctx.config.brandName, link, ctx.config.verifyTokenTtlMs), ctx.now());
+    await tx.mail.enqueue(verificationMail(mailTranslator(ctx, user), user.email, ctx.config.brandName, link, ctx.config.verifyTokenTtlMs), ctx.now());
     await tx.audit.append(auditEvent(ctx, 'verification_resent', { userId: user.id, client: actor.client, detail: { by: actor.userId } }));
   });
   ctx.mailer.kick();

@@ -1,33 +1,36 @@
 // What the owner is told when their second factors change: every change arrives by e-mail, so a takeover that
-// adds or removes a factor cannot stay silent.
+// adds or removes a factor cannot stay silent. In the owner's language (users.locale, else DEFAULT_LOCALE).
 import type { Context } from '../context.ts';
+import type { Translator } from '../i18n/index.ts';
+import { mailTranslator } from '../i18n/mail-locale.ts';
 import { noticeMail } from '../recovery/templates.ts';
 import type { User } from '../users/store.ts';
 
-const IF_NOT_YOU = 'If this was not you, change your password now and review your sign-in methods on your account page.';
-
-function send(ctx: Context, user: User, subject: string, lines: string[]): void {
-  ctx.background.run('security notice', () => ctx.mailer.send(noticeMail(user.email, ctx.config.brandName, subject, lines, { label: 'Open your account', link: `${ctx.config.publicUrl}/account` })));
+function send(ctx: Context, user: User, notice: (t: Translator, date: string) => { subject: string; lines: string[] }): void {
+  const t = mailTranslator(ctx, user);
+  const { subject, lines } = notice(t, t.dateTime(ctx.now()));
+  const action = { label: t('mail.notice.openAccount'), link: `${ctx.config.publicUrl}/account` };
+  ctx.background.run('security notice', () => ctx.mailer.send(noticeMail(t, user.email, ctx.config.brandName, subject, [...lines, t('mail.notice.ifNotYou')], action)));
 }
 
 export function factorAddedNotice(ctx: Context, user: User, name: string): void {
-  send(ctx, user, 'A second factor was added', [`"${name}" was added as a second factor of your account on ${new Date(ctx.now()).toUTCString()}.`, IF_NOT_YOU]);
+  send(ctx, user, (t, date) => ({ subject: t('mail.factorAdded.subject'), lines: [t('mail.factorAdded.body', { name, date })] }));
 }
 
 export function factorRemovedNotice(ctx: Context, user: User, name: string, by: 'you' | 'admin'): void {
-  const who = by === 'admin' ? 'an administrator removed' : 'was removed from';
-  const line = by === 'admin' ? `On ${new Date(ctx.now()).toUTCString()} ${who} "${name}" from your account.` : `"${name}" ${who} your account on ${new Date(ctx.now()).toUTCString()}.`;
-  send(ctx, user, 'A second factor was removed', [line, IF_NOT_YOU]);
+  send(ctx, user, (t, date) => ({
+    subject: t('mail.factorRemoved.subject'),
+    lines: [by === 'admin' ? t('mail.factorRemoved.byAdmin', { name, date }) : t('mail.factorRemoved.byYou', { name, date })],
+  }));
 }
 
 export function recoveryCodeUsedNotice(ctx: Context, user: User, left: number): void {
-  send(ctx, user, 'A recovery code was used', [
-    `A recovery code was used to sign in to your account on ${new Date(ctx.now()).toUTCString()}. ${left} of your codes ${left === 1 ? 'is' : 'are'} left.`,
-    left <= 2 ? 'Make a new set on your account page before you run out.' : 'Each code works once.',
-    IF_NOT_YOU,
-  ]);
+  send(ctx, user, (t, date) => ({
+    subject: t('mail.recoveryCodeUsed.subject'),
+    lines: [t.plural('mail.recoveryCodeUsed.body', left, { date }), left <= 2 ? t('mail.recoveryCodeUsed.low') : t('mail.recoveryCodeUsed.eachOnce')],
+  }));
 }
 
 export function recoveryCodesRegeneratedNotice(ctx: Context, user: User): void {
-  send(ctx, user, 'New recovery codes were made', [`A new set of recovery codes was made for your account on ${new Date(ctx.now()).toUTCString()}; the old codes no longer work.`, IF_NOT_YOU]);
+  send(ctx, user, (t, date) => ({ subject: t('mail.recoveryCodesRegenerated.subject'), lines: [t('mail.recoveryCodesRegenerated.body', { date })] }));
 }

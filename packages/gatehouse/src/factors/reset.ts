@@ -5,8 +5,10 @@
 import { auditEvent } from '../audit/service.ts';
 import type { ClientInfo, Context } from '../context.ts';
 import { AppError } from '../errors.ts';
+import type { Locale, Translator } from '../i18n/index.ts';
+import { mailTranslator } from '../i18n/mail-locale.ts';
 import { issueToken, redeemToken } from '../recovery/service.ts';
-import { noticeMail } from '../recovery/templates.ts';
+import { noticeMail, type MailAction } from '../recovery/templates.ts';
 import { allowMailTo, consumeSignupAttempt } from '../sessions/throttle.ts';
 import { mayRecover } from '../sign-in/access-policy.ts';
 import { normalizeEmail } from '../users/policy.ts';
@@ -16,22 +18,20 @@ import { removeAllFactors } from './service.ts';
 /** Due resets finished per batch by maintenance. */
 const FINISH_BATCH = 100;
 
-const when = (ms: number) => new Date(ms).toUTCString();
-
-function tell(ctx: Context, user: User, subject: string, lines: string[], action?: { label: string; link: string }): void {
-  ctx.background.run('mfa reset notice', () => ctx.mailer.send(noticeMail(user.email, ctx.config.brandName, subject, lines, action)));
+function tell(ctx: Context, t: Translator, user: User, subject: string, lines: string[], action?: MailAction): void {
+  ctx.background.run('mfa reset notice', () => ctx.mailer.send(noticeMail(t, user.email, ctx.config.brandName, subject, lines, action)));
 }
 
-function delayText(ms: number): string {
+function delayText(t: Translator, ms: number): string {
   const hours = ms / 3_600_000;
-  return hours >= 48 && hours % 24 === 0 ? `${hours / 24} days` : hours >= 1 ? `${Math.round(hours)} hours` : `${Math.round(ms / 60_000)} minutes`;
+  return hours >= 48 && hours % 24 === 0 ? t.plural('mail.days', hours / 24) : hours >= 1 ? t.plural('mail.hours', Math.round(hours)) : t.plural('mail.minutes', Math.round(ms / 60_000));
 }
 
 /**
  * Asks for the link. Answers at once and alike for every address, like forgot-password: the lookup and the
  * e-mail happen after the response. Only an account with a confirmed factor gets a link.
  */
-export async function requestMfaReset(ctx: Context, email: string, client: ClientInfo): Promise<void> {
+export async function requestMfaReset(ctx: Context, email: string, client: ClientInfo, locale?: Locale): Promise<void> {
   await consumeSignupAttempt(ctx, client.ip);
   const address = normalizeEmail(email);
   ctx.background.run('mfa reset e-mail', async () => {
@@ -42,17 +42,19 @@ export async function requestMfaReset(ctx: Context, email: string, client: Clien
       return;
     }
     const link = await issueToken(ctx, user, 'mfa_reset', ctx.config.resetTokenTtlMs);
+    const t = mailTranslator(ctx, user, locale);
     await ctx.mailer.send(
       noticeMail(
+        t,
         user.email,
         ctx.config.brandName,
-        'Remove your second factors?',
+        t('mail.mfaReset.subject'),
         [
-          'Someone asked to remove every second factor (authenticator apps, passkeys and recovery codes) of your account, because they were lost.',
-          `If you go on, they are removed ${delayText(ctx.config.mfaResetDelayMs)} later, and until then a sign-in with any of them cancels the removal. The link works once and expires in ${delayText(ctx.config.resetTokenTtlMs)}.`,
-          'If it was not you, ignore this message: nothing changes.',
+          t('mail.mfaReset.asked'),
+          t('mail.mfaReset.delay', { delay: delayText(t, ctx.config.mfaResetDelayMs), ttl: delayText(t, ctx.config.resetTokenTtlMs) }),
+          t('mail.ignoreNothingChanges'),
         ],
-        { label: 'Start the removal', link },
+        { label: t('mail.mfaReset.button'), link },
       ),
     );
   });
@@ -62,7 +64,7 @@ export async function requestMfaReset(ctx: Context, email: string, client: Clien
  * The link's click: starts the delayed removal (or, when one is pending already, keeps its date) and tells the
  * owner when it will happen. When the factors go.
  */
-export async function confirmMfaReset(ctx: Context, token: string, client: ClientInfo | null): Promise<{ removesAt: number }> {
+export async function confirmMfaReset(ctx: Context, token: string, client: ClientInfo | null, locale?: Locale): Promise<{ removesAt: number }> {
   const userId = await redeemToken(ctx, token, 'mfa_reset');
   const user = userId ? await ctx.users.findById(userId) : null;
   if (!mayRecover(user)) throw new AppError('invalid_or_expired_token');
@@ -75,9 +77,10 @@ export async function confirmMfaReset(ctx: Context, token: string, client: Clien
   });
   if (!started) return { removesAt: (await ctx.factors.findReset(user.id))?.dueAt ?? dueAt };
   ctx.metrics.event('mfa_reset_started');
-  tell(ctx, user, 'Your second factors will be removed', [
-    `On ${when(now)} a removal of every second factor of your account was started from the link we e-mailed. They will be removed on ${when(dueAt)}; then your password alone signs in.`,
-    'If this was not you, sign in with your authenticator app, passkey or a recovery code before then: that cancels the removal. Then change your password, because someone can read your e-mail or knows it.',
+  const t = mailTranslator(ctx, user, locale);
+  tell(ctx, t, user, t('mail.mfaResetStarted.subject'), [
+    t('mail.mfaResetStarted.body', { start: t.dateTime(now), due: t.dateTime(dueAt) }),
+    t('mail.mfaResetStarted.ifNotYou'),
   ]);
   return { removesAt: dueAt };
 }
@@ -93,10 +96,8 @@ export async function cancelMfaReset(ctx: Context, user: User, client: ClientInf
   });
   if (!cancelled) return false;
   ctx.metrics.event('mfa_reset_cancelled');
-  tell(ctx, user, 'The removal of your second factors was cancelled', [
-    `A sign-in with one of your second factors on ${when(ctx.now())} cancelled the removal of your second factors that was pending: they stay.`,
-    'If you did not ask for the removal, someone can read your e-mail or knows it: change your password.',
-  ]);
+  const t = mailTranslator(ctx, user);
+  tell(ctx, t, user, t('mail.mfaResetCancelled.subject'), [t('mail.mfaResetCancelled.body', { date: t.dateTime(ctx.now()) }), t('mail.mfaResetCancelled.ifNotYou')]);
   return true;
 }
 

@@ -3,6 +3,8 @@ import { recordEvent } from '../audit/service.ts';
 import type { ClientInfo, Context, Stores } from '../context.ts';
 import { randomToken, sha256 } from '../crypto/random.ts';
 import { AppError, validationError } from '../errors.ts';
+import type { Locale } from '../i18n/index.ts';
+import { mailTranslator } from '../i18n/mail-locale.ts';
 import { endUserSessions } from '../sessions/service.ts';
 import { allowMailTo, consumeSignupAttempt, recordLoginSuccess } from '../sessions/throttle.ts';
 import { mayRecover } from '../sign-in/access-policy.ts';
@@ -63,10 +65,10 @@ export async function redeemOneTimeToken(ctx: Context, token: string, purpose: O
 }
 
 /** Sends the verification e-mail after the response; it counts against the address's e-mail limit. */
-export function sendVerificationEmail(ctx: Context, user: User): void {
+export function sendVerificationEmail(ctx: Context, user: User, locale?: Locale): void {
   if (user.emailVerifiedAt !== null) return;
   ctx.background.run('verification e-mail', async () => {
-    if ((await allowMailTo(ctx, user.email)).allowed) await deliverVerification(ctx, user);
+    if ((await allowMailTo(ctx, user.email)).allowed) await deliverVerification(ctx, user, locale);
   });
 }
 
@@ -75,9 +77,9 @@ export function sendVerificationEmail(ctx: Context, user: User): void {
  * after the answer loses no mail). The caller checks allowVerificationMail first, and kicks the mailer after
  * committing.
  */
-export async function queueVerificationEmail(ctx: Context, tx: Stores, user: User): Promise<void> {
+export async function queueVerificationEmail(ctx: Context, tx: Stores, user: User, locale?: Locale): Promise<void> {
   const link = await issueToken(ctx, user, 'verify_email', ctx.config.verifyTokenTtlMs, tx);
-  await tx.mail.enqueue(verificationMail(user.email, ctx.config.brandName, link, ctx.config.verifyTokenTtlMs), ctx.now());
+  await tx.mail.enqueue(verificationMail(mailTranslator(ctx, user, locale), user.email, ctx.config.brandName, link, ctx.config.verifyTokenTtlMs), ctx.now());
   logLinkInDevelopment(ctx, 'verification', user.email, link);
 }
 
@@ -86,9 +88,9 @@ export async function allowVerificationMail(ctx: Context, user: User): Promise<b
   return user.emailVerifiedAt === null && (await allowMailTo(ctx, user.email)).allowed;
 }
 
-async function deliverVerification(ctx: Context, user: User): Promise<void> {
+async function deliverVerification(ctx: Context, user: User, locale?: Locale): Promise<void> {
   const link = await issueToken(ctx, user, 'verify_email', ctx.config.verifyTokenTtlMs);
-  await ctx.mailer.send(verificationMail(user.email, ctx.config.brandName, link, ctx.config.verifyTokenTtlMs));
+  await ctx.mailer.send(verificationMail(mailTranslator(ctx, user, locale), user.email, ctx.config.brandName, link, ctx.config.verifyTokenTtlMs));
   logLinkInDevelopment(ctx, 'verification', user.email, link);
 }
 
@@ -105,7 +107,7 @@ export async function verifyEmail(ctx: Context, token: string, client: ClientInf
   return updated;
 }
 
-export async function resendVerification(ctx: Context, userId: string, client: ClientInfo): Promise<void> {
+export async function resendVerification(ctx: Context, userId: string, client: ClientInfo, locale?: Locale): Promise<void> {
   await consumeSignupAttempt(ctx, client.ip);
   const user = await ctx.users.findById(userId);
   if (!user || user.emailVerifiedAt !== null) return;
@@ -114,20 +116,20 @@ export async function resendVerification(ctx: Context, userId: string, client: C
   if (!mail.allowed) {
     throw new AppError('rate_limited', { message: 'Too many verification e-mails for this address; try again later', retryAfter: Math.max(1, Math.ceil(mail.resetInMs / 1000)) });
   }
-  ctx.background.run('verification e-mail', () => deliverVerification(ctx, user));
+  ctx.background.run('verification e-mail', () => deliverVerification(ctx, user, locale));
 }
 
 /**
  * The same for someone who cannot sign in yet (under REQUIRE_EMAIL_VERIFICATION an unverified account has no
  * session to ask from): by address, answered at once and alike for every address, like forgot-password.
  */
-export async function resendVerificationTo(ctx: Context, email: string, client: ClientInfo): Promise<void> {
+export async function resendVerificationTo(ctx: Context, email: string, client: ClientInfo, locale?: Locale): Promise<void> {
   await consumeSignupAttempt(ctx, client.ip);
   const address = normalizeEmail(email);
   ctx.background.run('verification e-mail', async () => {
     const user = await ctx.users.findByEmail(address);
     if (!mayRecover(user) || user.emailVerifiedAt !== null) return;
-    if ((await allowMailTo(ctx, user.email)).allowed) await deliverVerification(ctx, user);
+    if ((await allowMailTo(ctx, user.email)).allowed) await deliverVerification(ctx, user, locale);
   });
 }
 
@@ -135,7 +137,7 @@ export async function resendVerificationTo(ctx: Context, email: string, client: 
  * Answers at once, whatever the address: the lookup and the e-mail happen after the response, so neither
  * the body nor the time tells whether an account exists.
  */
-export async function forgotPassword(ctx: Context, email: string, client: ClientInfo): Promise<void> {
+export async function forgotPassword(ctx: Context, email: string, client: ClientInfo, locale?: Locale): Promise<void> {
   await consumeSignupAttempt(ctx, client.ip);
   const address = normalizeEmail(email);
   ctx.background.run('reset e-mail', async () => {
@@ -146,14 +148,14 @@ export async function forgotPassword(ctx: Context, email: string, client: Client
       ctx.log.info({ userId: user.id }, 'reset e-mail not sent: per-address limit reached');
       return;
     }
-    await deliverReset(ctx, user);
+    await deliverReset(ctx, user, locale);
   });
 }
 
 /** Mails the user a reset link (forgot-password, and "this wasn't me" after a new-device notice). */
-export async function deliverReset(ctx: Context, user: User): Promise<void> {
+export async function deliverReset(ctx: Context, user: User, locale?: Locale): Promise<void> {
   const link = await issueToken(ctx, user, 'reset_password', ctx.config.resetTokenTtlMs);
-  await ctx.mailer.send(resetMail(user.email, ctx.config.brandName, link, ctx.config.resetTokenTtlMs));
+  await ctx.mailer.send(resetMail(mailTranslator(ctx, user, locale), user.email, ctx.config.brandName, link, ctx.config.resetTokenTtlMs));
   logLinkInDevelopment(ctx, 'password reset', user.email, link);
 }
 
@@ -165,7 +167,7 @@ export async function resetLinkUsable(ctx: Context, token: string): Promise<bool
 }
 
 /** Sets a new password (same policy as sign-up), ends every session and tells the owner. */
-export async function resetPassword(ctx: Context, token: string, password: string, client: ClientInfo | null = null): Promise<User> {
+export async function resetPassword(ctx: Context, token: string, password: string, client: ClientInfo | null = null, locale?: Locale): Promise<User> {
   const now = ctx.now();
   const hash = sha256(token);
   const found = isToken(token, 'reset_password') ? await ctx.oneTimeTokens.findUsable(hash, 'reset_password', now) : null;
@@ -181,6 +183,6 @@ export async function resetPassword(ctx: Context, token: string, password: strin
   const ended = await endUserSessions(ctx, user.id, 'password_reset');
   await recordEvent(ctx, 'password_reset', { userId: user.id, client, detail: { sessionsEnded: ended } });
   await recordLoginSuccess(ctx, user.email);
-  ctx.background.run('password changed notice', () => ctx.mailer.send(passwordChangedMail(user.email, ctx.config.brandName, new Date(now), 'reset')));
+  ctx.background.run('password changed notice', () => ctx.mailer.send(passwordChangedMail(mailTranslator(ctx, user, locale), user.email, ctx.config.brandName, now, 'reset')));
   return updated;
 }

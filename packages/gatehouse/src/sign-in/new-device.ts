@@ -8,8 +8,10 @@ import { recordEvent } from '../audit/service.ts';
 import type { AuditType } from '../audit/store.ts';
 import type { ClientInfo, Context } from '../context.ts';
 import { AppError } from '../errors.ts';
+import type { Locale } from '../i18n/index.ts';
+import { mailTranslator } from '../i18n/mail-locale.ts';
 import { deliverReset, issueToken, redeemToken } from '../recovery/service.ts';
-import { noticeMail } from '../recovery/templates.ts';
+import { deviceName, noticeMail } from '../recovery/templates.ts';
 import { deviceOf } from '../sessions/device.ts';
 import { endUserSessions } from '../sessions/service.ts';
 import type { Session } from '../sessions/store.ts';
@@ -74,29 +76,32 @@ export function noticeNewDevice(ctx: Context, user: User, session: Session, firs
     if (known.devices.has(device) || (network !== null && known.networks.has(network))) return;
     const link = await issueToken(ctx, user, 'not_me', NOT_ME_TOKEN_TTL_MS);
     await recordEvent(ctx, 'new_device_signin', { userId: user.id, sessionId: session.id, client: { ip: session.ip ?? '', userAgent: session.userAgent }, detail: { device, network } });
+    const t = mailTranslator(ctx, user);
+    const unknown = t('mail.unknown');
     await ctx.mailer.send(
       noticeMail(
+        t,
         user.email,
         ctx.config.brandName,
-        'A sign-in from a new device',
+        t('mail.newDevice.subject'),
         [
-          `Your account was signed in to on ${new Date(session.createdAt).toUTCString()} from ${device}, network ${network ?? 'unknown'} (address ${session.ip ?? 'unknown'}), which we have not seen for your account lately.`,
-          'If this was you, there is nothing to do.',
-          `If it was not you, use the link below: it signs out that session and every other, and sends you a link to choose a new password. It works once, for ${NOT_ME_TOKEN_TTL_MS / DAY} days.`,
+          t('mail.newDevice.body', { date: t.dateTime(session.createdAt), device: deviceName(t, device), network: network ?? unknown, ip: session.ip ?? unknown }),
+          t('mail.newDevice.ifYou'),
+          t('mail.newDevice.ifNotYou', { duration: t.plural('mail.days', NOT_ME_TOKEN_TTL_MS / DAY) }),
         ],
-        { label: 'This was not me', link },
+        { label: t('mail.notMe.button'), link },
       ),
     );
   });
 }
 
 /** "This wasn't me": ends every session of the user and mails a password reset link. How many sessions ended. */
-export async function disownSignIn(ctx: Context, token: string, client: ClientInfo | null): Promise<number> {
+export async function disownSignIn(ctx: Context, token: string, client: ClientInfo | null, locale?: Locale): Promise<number> {
   const userId = await redeemToken(ctx, token, 'not_me');
   const user = userId ? await ctx.users.findById(userId) : null;
   if (!mayRecover(user)) throw new AppError('invalid_or_expired_token');
   const ended = await endUserSessions(ctx, user.id, 'not_me');
   await recordEvent(ctx, 'not_me', { userId: user.id, client, detail: { sessionsEnded: ended } });
-  ctx.background.run('reset e-mail', () => deliverReset(ctx, user));
+  ctx.background.run('reset e-mail', () => deliverReset(ctx, user, locale));
   return ended;
 }

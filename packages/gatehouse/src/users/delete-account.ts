@@ -9,6 +9,8 @@ import type { AuditEvent } from '../audit/store.ts';
 import type { ClientInfo, Context, Stores } from '../context.ts';
 import { deriveKey, hmac } from '../crypto/random.ts';
 import { AppError } from '../errors.ts';
+import type { Locale } from '../i18n/index.ts';
+import { mailTranslator } from '../i18n/mail-locale.ts';
 import { noticeMail } from '../recovery/templates.ts';
 import { endUserSessions } from '../sessions/service.ts';
 import type { User } from './store.ts';
@@ -63,9 +65,10 @@ export interface Eraser {
 /**
  * Deletes the account and everything of it. Sessions end first, on this server and (through the revocation
  * feed) at every verifying service, so no access token outlives the account by its `exp`. 409 conflict for the
- * last enabled admin.
+ * last enabled admin. `locale`: the language of the page or request the owner asked from (for the farewell
+ * e-mail when they chose none; an admin's language is not the owner's, so it counts only for a self-erasure).
  */
-export async function deleteAccount(ctx: Context, user: User, by: Eraser): Promise<void> {
+export async function deleteAccount(ctx: Context, user: User, by: Eraser, locale?: Locale): Promise<void> {
   await keepOneAdmin(ctx, user);
   await endUserSessions(ctx, user.id, 'user_deleted');
   const pseudonym = auditPseudonym(ctx.config.secret, user.id);
@@ -76,10 +79,12 @@ export async function deleteAccount(ctx: Context, user: User, by: Eraser): Promi
     await keepOneAdmin(tx, locked);
     await pseudonymizeAuditTrail(tx, locked, pseudonym);
     await tx.users.delete(locked.id);
+    const t = mailTranslator(ctx, locked, self ? locale : undefined);
+    const deleted = { brand: ctx.config.brandName, email: locked.email, date: t.dateTime(ctx.now()) };
     await tx.mail.enqueue(
-      noticeMail(locked.email, ctx.config.brandName, 'Your account was deleted', [
-        `Your ${ctx.config.brandName} account ${locked.email} was deleted on ${new Date(ctx.now()).toUTCString()}${self ? '' : ' by an administrator'}, with its sessions, linked accounts, second factors and API keys.`,
-        'Every device was signed out. If you did not expect this, contact your administrator.',
+      noticeMail(t, locked.email, ctx.config.brandName, t('mail.deleted.subject'), [
+        self ? t('mail.deleted.self', deleted) : t('mail.deleted.byAdmin', deleted),
+        t('mail.deleted.signedOut'),
       ]),
       ctx.now(),
     );

@@ -5,8 +5,10 @@
 import { auditEvent } from '../audit/service.ts';
 import type { ClientInfo, Context } from '../context.ts';
 import { AppError, validationError } from '../errors.ts';
+import type { Locale } from '../i18n/index.ts';
+import { mailTranslator } from '../i18n/mail-locale.ts';
 import { deliverReset, issueToken, redeemOneTimeToken } from '../recovery/service.ts';
-import { noticeMail } from '../recovery/templates.ts';
+import { hoursOrDays, noticeMail } from '../recovery/templates.ts';
 import { endUserSessions } from '../sessions/service.ts';
 import { allowMailTo } from '../sessions/throttle.ts';
 import { mayRecover } from '../sign-in/access-policy.ts';
@@ -18,15 +20,12 @@ const DAY = 86_400_000;
 /** The old address's "this wasn't me" link: long enough for someone back from a holiday to notice. */
 export const EMAIL_REVERT_TTL_MS = 14 * DAY;
 
-function hoursOrDays(ms: number): string {
-  return ms >= 2 * DAY ? `${Math.round(ms / DAY)} days` : ms >= 3_600_000 ? `${Math.round(ms / 3_600_000)} hours` : `${Math.round(ms / 60_000)} minutes`;
-}
-
 /**
  * Mails a confirmation link to `newEmail` and a notice to the current address. 409 email_taken when another
- * account has the address: the caller proved a recent sign-in, and sign-up tells anyone as much anyway.
+ * account has the address: the caller proved a recent sign-in, and sign-up tells anyone as much anyway. Both
+ * mails are in the user's language (else `locale`, the language the caller asked in).
  */
-export async function requestEmailChange(ctx: Context, caller: { userId: string; sessionId: string }, newEmail: string, client: ClientInfo): Promise<void> {
+export async function requestEmailChange(ctx: Context, caller: { userId: string; sessionId: string }, newEmail: string, client: ClientInfo, locale?: Locale): Promise<void> {
   const user = await getUser(ctx, caller.userId);
   const email = normalizeEmail(newEmail);
   const problem = checkEmail(email);
@@ -41,25 +40,27 @@ export async function requestEmailChange(ctx: Context, caller: { userId: string;
   const brand = ctx.config.brandName;
   const ttl = ctx.config.verifyTokenTtlMs;
   const now = ctx.now();
+  const t = mailTranslator(ctx, user, locale);
+  const addresses = { oldEmail: user.email, newEmail: email };
   await ctx.transaction(async (tx) => {
     // A new request retires the previous confirmation link; every revert link stays good (a later request must
     // not be a way to kill the owner's).
     const confirm = await issueToken(ctx, user, 'email_change', ttl, tx, { email });
     const revert = await issueToken(ctx, user, 'email_change_revert', EMAIL_REVERT_TTL_MS, tx, { email: user.email, keepOlder: true });
     await tx.mail.enqueue(
-      noticeMail(email, brand, 'Confirm your new email address', [
-        `Someone signed in to ${brand} as ${user.email} asked to use ${email} as the account's address from now on.`,
-        `If it was you, confirm with the link below. It works once, for ${hoursOrDays(ttl)}; until then the address stays ${user.email}.`,
-        'If it was not you, ignore this message: nothing changes.',
-      ], { label: 'Confirm this address', link: confirm }),
+      noticeMail(t, email, brand, t('mail.emailChange.confirm.subject'), [
+        t('mail.emailChange.confirm.asked', { brand, ...addresses }),
+        t('mail.emailChange.confirm.howTo', { duration: hoursOrDays(t, ttl), ...addresses }),
+        t('mail.ignoreNothingChanges'),
+      ], { label: t('mail.emailChange.confirm.button'), link: confirm }),
       now,
     );
     await tx.mail.enqueue(
-      noticeMail(user.email, brand, 'A change of your email address was asked for', [
-        `On ${new Date(now).toUTCString()} someone signed in to your account asked to change its address from ${user.email} to ${email} (device ${client.userAgent ?? 'unknown'}, address ${client.ip}).`,
-        'If this was you, there is nothing to do: the change happens when the link sent to the new address is used.',
-        `If it was not you, use the link below: it keeps (or puts back) ${user.email}, signs out every session and sends you a link to choose a new password. It works once, for ${hoursOrDays(EMAIL_REVERT_TTL_MS)}.`,
-      ], { label: 'This was not me', link: revert }),
+      noticeMail(t, user.email, brand, t('mail.emailChange.notice.subject'), [
+        t('mail.emailChange.notice.asked', { date: t.dateTime(now), device: client.userAgent ?? t('mail.unknown'), ip: client.ip, ...addresses }),
+        t('mail.emailChange.notice.ifYou'),
+        t('mail.emailChange.notice.ifNotYou', { duration: hoursOrDays(t, EMAIL_REVERT_TTL_MS), ...addresses }),
+      ], { label: t('mail.notMe.button'), link: revert }),
       now,
     );
     await tx.audit.append(auditEvent(ctx, 'email_change_requested', { userId: user.id, sessionId: caller.sessionId, client, detail: { from: user.email, to: email } }));
@@ -92,7 +93,7 @@ export interface RevertResult {
  * "This wasn't me", from the old address: cancels a pending change, puts the old address back if the change
  * happened, ends every session and mails a password reset link to the (restored) address.
  */
-export async function revertEmailChange(ctx: Context, token: string, client: ClientInfo | null): Promise<RevertResult> {
+export async function revertEmailChange(ctx: Context, token: string, client: ClientInfo | null, locale?: Locale): Promise<RevertResult> {
   const { user, reverted } = await ctx.transaction(async (tx) => {
     const found = await redeemOneTimeToken(ctx, token, 'email_change_revert', tx);
     const user = found ? await tx.users.lock(found.userId) : null;
@@ -111,6 +112,6 @@ export async function revertEmailChange(ctx: Context, token: string, client: Cli
     return { user: restored, reverted };
   });
   const sessionsEnded = await endUserSessions(ctx, user.id, 'email_change_reverted');
-  if (mayRecover(user)) ctx.background.run('reset e-mail', () => deliverReset(ctx, user));
+  if (mayRecover(user)) ctx.background.run('reset e-mail', () => deliverReset(ctx, user, locale));
   return { reverted, sessionsEnded };
 }

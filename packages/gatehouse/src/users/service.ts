@@ -11,6 +11,7 @@ import { AMR } from '../sign-in/amr.ts';
 import { writeSignIn, type SignInResult, type WrittenSignIn } from '../sign-in/complete-sign-in.ts';
 import { allowVerificationMail, queueVerificationEmail } from '../recovery/service.ts';
 import { passwordChangedMail } from '../recovery/templates.ts';
+import { initialLocale, mailTranslator } from '../i18n/mail-locale.ts';
 import { checkEmail, checkName, checkPassword, normalizeEmail, normalizeName } from './policy.ts';
 import type { User, UserPatch } from './store.ts';
 import type { Locale } from '../i18n/index.ts';
@@ -20,6 +21,8 @@ export interface RegisterInput {
   password: string;
   name?: string;
   mode: LoginMode;
+  /** The language the account signs up in (the page's, or the API request's Accept-Language): kept as its preference. */
+  locale?: Locale;
 }
 
 function policy(ctx: Context) {
@@ -40,6 +43,8 @@ export interface NewAccount {
   name?: string;
   role?: string;
   emailVerified?: boolean;
+  /** The account's language (null or absent: none chosen, pages and e-mails follow the browser or DEFAULT_LOCALE). */
+  locale?: Locale | null;
 }
 
 /**
@@ -98,7 +103,7 @@ async function newUser(ctx: Context, input: CheckedAccount): Promise<User> {
     createdAt: now,
     updatedAt: now,
     lastLoginAt: null,
-    locale: null,
+    locale: initialLocale(input.locale),
   };
 }
 
@@ -107,7 +112,7 @@ export type Registration = SignInResult | { kind: 'created'; user: User };
 
 export async function register(ctx: Context, input: RegisterInput, client: ClientInfo): Promise<Registration> {
   // Only a well-formed attempt counts toward the sign-up limit: typos must not lock an address out.
-  const checked = checkedAccount(ctx, { email: input.email, password: input.password, name: input.name });
+  const checked = checkedAccount(ctx, { email: input.email, password: input.password, name: input.name, locale: input.locale });
   await consumeSignupAttempt(ctx, client.ip);
   const user = await newUser(ctx, checked);
   const mailVerification = await allowVerificationMail(ctx, user);
@@ -158,6 +163,7 @@ export async function changePassword(
   currentSessionId: string,
   input: { currentPassword: string; newPassword: string },
   client: ClientInfo,
+  locale?: Locale,
 ): Promise<void> {
   const user = await getUser(ctx, userId);
   if (user.passwordHash === null) {
@@ -179,5 +185,5 @@ export async function changePassword(
   await ctx.users.update(userId, { passwordHash: await ctx.passwords.hash(input.newPassword) }, now);
   const ended = await endUserSessions(ctx, userId, 'password_changed', currentSessionId);
   await recordEvent(ctx, 'password_changed', { userId, sessionId: currentSessionId, client, detail: { sessionsEnded: ended } });
-  ctx.background.run('password changed notice', () => ctx.mailer.send(passwordChangedMail(user.email, ctx.config.brandName, new Date(now), 'changed')));
+  ctx.background.run('password changed notice', () => ctx.mailer.send(passwordChangedMail(mailTranslator(ctx, user, locale), user.email, ctx.config.brandName, now, 'changed')));
 }

@@ -2,6 +2,7 @@
 // away, a sign-in with a factor in between cancels it, and maintenance finishes it once due.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { translator } from '../../src/i18n/index.ts';
 import { runMaintenance } from '../../src/maintenance.ts';
 import { codeAt } from '../../src/methods/totp/totp.ts';
 import { startTestServer, type TestServer } from '../helpers/app.ts';
@@ -107,7 +108,7 @@ for (const backend of [{ name: 'SQLite, memory state' }, { name: 'PostgreSQL, Re
     expectError(await call(server.app, 'POST', '/auth/mfa/reset/confirm', { body: { token } }), 400, 'invalid_or_expired_token');
     const [started] = await mailsTo(user.email, 'Your second factors will be removed');
     assert.ok(started, 'the owner is told at once');
-    assert.ok(started.text.includes(new Date(removesAt).toUTCString()), started.text);
+    assert.ok(started.text.includes(translator('en').dateTime(removesAt)), started.text);
 
     clock().advance(71 * HOUR);
     await maintain();

@@ -1,6 +1,7 @@
 // The signed-in user's own account: profile, password and sessions.
 import { Type, type TSchema } from 'typebox';
 import type { Context } from '../../context.ts';
+import { localeHint } from '../../i18n/mail-locale.ts';
 import { endOwnSession, listSessions } from '../../sessions/service.ts';
 import { toPublicSession } from '../../sessions/store.ts';
 import { deleteAccount } from '../../users/delete-account.ts';
@@ -83,7 +84,7 @@ export function accountRoutes(app: App, ctx: Context, guards: Guards): void {
     { preHandler: guards.recentSignIn, schema: { body: Type.Object({ currentPassword: PasswordField, newPassword: NewPasswordField }), response: { 204: NoContent, ...errors(401, 403) } } },
     async (request, reply) => {
       const auth = sessionOf(request);
-      await changePassword(ctx, auth.userId, auth.sessionId, request.body, clientInfo(request));
+      await changePassword(ctx, auth.userId, auth.sessionId, request.body, clientInfo(request), localeHint(request.headers['accept-language']));
       reply.status(204).send();
     },
   );
@@ -109,7 +110,7 @@ export function accountRoutes(app: App, ctx: Context, guards: Guards): void {
     { preHandler: guards.recentSignIn, schema: { body: Type.Object({ email: EmailField }), response: { 202: Type.Object({ message: Type.String() }), ...errors(401, 403, 409) } } },
     async (request, reply) => {
       const auth = sessionOf(request);
-      await requestEmailChange(ctx, auth, request.body.email, clientInfo(request));
+      await requestEmailChange(ctx, auth, request.body.email, clientInfo(request), localeHint(request.headers['accept-language']));
       reply.status(202);
       return { message: 'We have sent a confirmation link to the new address; your address changes when it is used.' };
     },
@@ -132,7 +133,7 @@ export function accountRoutes(app: App, ctx: Context, guards: Guards): void {
       },
     },
     async (request) => {
-      const result = await revertEmailChange(ctx, request.body.token, clientInfo(request));
+      const result = await revertEmailChange(ctx, request.body.token, clientInfo(request), localeHint(request.headers['accept-language']));
       return { ...result, message: 'Your address stays as it was, every session was signed out, and we have e-mailed you a link to choose a new password.' };
     },
   );
@@ -147,7 +148,7 @@ export function accountRoutes(app: App, ctx: Context, guards: Guards): void {
   // 409 conflict: the last enabled admin.
   app.delete('/auth/me', { preHandler: guards.recentSignIn, schema: { response: { 204: NoContent, ...errors(401, 403, 409) } } }, async (request, reply) => {
     const auth = sessionOf(request);
-    await deleteAccount(ctx, await getUser(ctx, auth.userId), { userId: auth.userId, client: clientInfo(request) });
+    await deleteAccount(ctx, await getUser(ctx, auth.userId), { userId: auth.userId, client: clientInfo(request) }, localeHint(request.headers['accept-language']));
     clearAuthCookies(reply, ctx.config);
     reply.status(204).send();
   });

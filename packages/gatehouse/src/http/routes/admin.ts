@@ -9,7 +9,7 @@ import type { Context } from '../../context.ts';
 import { toAdminUser } from '../../users/store.ts';
 import type { Guards } from '../plugins/auth.ts';
 import { NoContent, errors } from '../responses.ts';
-import { AdminUserResponseSchema, AdminUserSchema, CursorField, EmailField, NameField, RoleField, SessionSchema } from '../schemas.ts';
+import { AdminUserResponseSchema, AdminUserSchema, CursorField, EmailField, LocaleField, NameField, RoleField, SessionSchema } from '../schemas.ts';
 import { authOf, clientInfo, type App } from '../types.ts';
 import type { FastifyRequest } from 'fastify';
 
@@ -86,7 +86,7 @@ export function adminRoutes(app: App, ctx: Context, guards: Guards): void {
     {
       ...adminChange,
       schema: {
-        body: Type.Object({ email: EmailField, name: Type.Optional(NameField), role: Type.Optional(RoleField) }, { additionalProperties: false }),
+        body: Type.Object({ email: EmailField, name: Type.Optional(NameField), role: Type.Optional(RoleField), locale: Type.Optional(LocaleField) }, { additionalProperties: false }),
         response: { 201: AdminUserResponseSchema, ...errors(401, 403, 409) },
       },
     },

@@ -2,6 +2,7 @@
 import { Type } from 'typebox';
 import type { Context } from '../../context.ts';
 import { AppError } from '../../errors.ts';
+import { localeHint } from '../../i18n/mail-locale.ts';
 import { login } from '../../methods/password/login.ts';
 import { rotateRefreshToken } from '../../sessions/rotate-refresh-token.ts';
 import { logout, logoutEverywhere } from '../../sessions/service.ts';
@@ -26,7 +27,8 @@ export function authRoutes(app: App, ctx: Context, guards: Guards, csrf: Csrf): 
     },
     async (request, reply) => {
       const mode = request.body.mode ?? 'token';
-      const result = await register(ctx, { ...request.body, mode }, clientInfo(request));
+      // The language the account signs up in (Accept-Language) becomes its preference: its e-mails follow it.
+      const result = await register(ctx, { ...request.body, mode, locale: localeHint(request.headers['accept-language']) }, clientInfo(request));
       reply.status(201);
       return answerSignIn(ctx, reply, result, mode);
     },

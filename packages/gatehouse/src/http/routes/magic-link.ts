@@ -2,6 +2,7 @@
 import { Type } from 'typebox';
 import type { Context } from '../../context.ts';
 import { validationError } from '../../errors.ts';
+import { localeHint } from '../../i18n/mail-locale.ts';
 import { requestMagicLink, signInWithMagicLink, type MagicProof } from '../../methods/magic-link/service.ts';
 import { errors } from '../responses.ts';
 import { answerSignIn } from '../sign-in-answer.ts';
@@ -21,7 +22,7 @@ export function magicLinkRoutes(app: App, ctx: Context): void {
       },
     },
     async (request, reply) => {
-      await requestMagicLink(ctx, { email: request.body.email, redirectTo: request.body.redirect_to }, clientInfo(request));
+      await requestMagicLink(ctx, { email: request.body.email, redirectTo: request.body.redirect_to, locale: localeHint(request.headers['accept-language']) }, clientInfo(request));
       reply.status(202);
       return { message: SENT };
     },
@@ -47,7 +48,7 @@ export function magicLinkRoutes(app: App, ctx: Context): void {
       else if (token === undefined && email !== undefined && code !== undefined) proof = { email, code };
       else throw validationError([{ field: token === undefined ? 'code' : 'token', message: 'Send either token, or email and code' }]);
       const mode = request.body.mode ?? 'token';
-      return answerSignIn(ctx, reply, await signInWithMagicLink(ctx, proof, mode, clientInfo(request)), mode);
+      return answerSignIn(ctx, reply, await signInWithMagicLink(ctx, proof, mode, clientInfo(request), localeHint(request.headers['accept-language'])), mode);
     },
   );
 }

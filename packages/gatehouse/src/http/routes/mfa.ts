@@ -2,6 +2,7 @@
 // step of a sign-in, and step-up re-authentication.
 import { Type } from 'typebox';
 import type { Context } from '../../context.ts';
+import { localeHint } from '../../i18n/mail-locale.ts';
 import { AppError, validationError } from '../../errors.ts';
 import { confirmTotp, enrolTotp, listFactors, regenerateRecoveryCodes, removeFactor, type SecondFactorProof } from '../../factors/service.ts';
 import { toPublicFactor } from '../../factors/store.ts';
@@ -129,7 +130,7 @@ export function mfaRoutes(app: App, ctx: Context, guards: Guards): void {
     '/auth/mfa/reset',
     { schema: { body: Type.Object({ email: EmailField }), response: { 202: Type.Object({ message: Type.String() }) } } },
     async (request, reply) => {
-      await requestMfaReset(ctx, request.body.email, clientInfo(request));
+      await requestMfaReset(ctx, request.body.email, clientInfo(request), localeHint(request.headers['accept-language']));
       reply.status(202);
       return { message: 'If an account with a second factor exists for that address, we have sent it a link to remove its second factors.' };
     },
@@ -144,7 +145,7 @@ export function mfaRoutes(app: App, ctx: Context, guards: Guards): void {
       },
     },
     async (request, reply) => {
-      const started = await confirmMfaReset(ctx, request.body.token, clientInfo(request));
+      const started = await confirmMfaReset(ctx, request.body.token, clientInfo(request), localeHint(request.headers['accept-language']));
       reply.status(202);
       return { removesAt: new Date(started.removesAt).toISOString() };
     },

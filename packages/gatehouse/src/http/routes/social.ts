@@ -2,6 +2,7 @@
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { Context } from '../../context.ts';
+import { localeHint } from '../../i18n/mail-locale.ts';
 import { STATE_TTL_MS, exchangeCode, finishSignIn, listIdentities, startSignIn, unlinkIdentity } from '../../methods/social/service.ts';
 import type { Guards } from '../plugins/auth.ts';
 import { NoContent, errors, redirection } from '../responses.ts';
@@ -69,7 +70,8 @@ export function socialRoutes(app: App, ctx: Context, guards: Guards): void {
     async (request, reply) => {
       const query = request.url.indexOf('?');
       const search = new URLSearchParams(query === -1 ? '' : request.url.slice(query + 1));
-      const outcome = await finishSignIn(ctx, request.params.provider, search, request.cookies[OAUTH_BINDING_COOKIE]);
+      // The browser's language: an account this sign-in creates keeps it (and its verification e-mail is in it).
+      const outcome = await finishSignIn(ctx, request.params.provider, search, request.cookies[OAUTH_BINDING_COOKIE], localeHint(request.headers['accept-language']));
       if (outcome.ok) return redirect(reply, outcome.redirectTo, { code: outcome.code });
       return redirect(reply, outcome.redirectTo, {
         error: outcome.error.code,

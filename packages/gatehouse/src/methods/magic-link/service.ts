@@ -7,6 +7,8 @@ import { randomInt } from 'node:crypto';
 import type { ClientInfo, Context } from '../../context.ts';
 import { deriveKey, hmac, randomToken, safeEqual, sha256, uuidv7 } from '../../crypto/random.ts';
 import { AppError, validationError } from '../../errors.ts';
+import type { Locale } from '../../i18n/index.ts';
+import { initialLocale, mailTranslator } from '../../i18n/mail-locale.ts';
 import type { LoginMode } from '../../sessions/store.ts';
 import { allowMailTo, checkLoginAllowed, consumeSignupAttempt, recordLoginFailure, recordLoginSuccess } from '../../sessions/throttle.ts';
 import { mayRecover } from '../../sign-in/access-policy.ts';
@@ -25,6 +27,8 @@ const CODE_KEY = 'magic:code:';
 interface PendingLink {
   email: string;
   redirectTo: string | null;
+  /** The language the link was asked for in: a sign-up by this link keeps it as the new account's. */
+  locale?: Locale | null;
 }
 
 interface PendingCode {
@@ -59,9 +63,10 @@ export function checkRedirect(ctx: Context, redirectTo: string | undefined): str
 
 /**
  * Answers at once: whether the address has an account, may have one, or gets nothing, is decided after the
- * answer has gone, so neither body nor timing tells (the same as forgot-password).
+ * answer has gone, so neither body nor timing tells (the same as forgot-password). `locale`: the requester's
+ * language, for the e-mail when the account has none chosen (or there is no account yet).
  */
-export async function requestMagicLink(ctx: Context, input: { email: string; redirectTo?: string }, client: ClientInfo): Promise<void> {
+export async function requestMagicLink(ctx: Context, input: { email: string; redirectTo?: string; locale?: Locale }, client: ClientInfo): Promise<void> {
   const email = normalizeEmail(input.email);
   const problem = checkEmail(email);
   if (problem) throw validationError([problem]);
@@ -79,21 +84,24 @@ export async function requestMagicLink(ctx: Context, input: { email: string; red
     const token = randomToken(MAGIC_LINK_PREFIX);
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     const linkKey = LINK_KEY + sha256(token);
-    await ctx.state.put(linkKey, JSON.stringify({ email, redirectTo } satisfies PendingLink), ttl);
+    await ctx.state.put(linkKey, JSON.stringify({ email, redirectTo, locale: initialLocale(input.locale) } satisfies PendingLink), ttl);
     // One code per address: a newer request replaces the older code (its link still works until it expires).
     await ctx.state.put(CODE_KEY + sha256(email), JSON.stringify({ code: codeHash(ctx, email, code), link: linkKey, failures: 0, expiresAt: now + ttl } satisfies PendingCode), ttl);
     const link = `${ctx.config.publicUrl}/magic-link?token=${encodeURIComponent(token)}`;
-    await ctx.mailer.send(magicLinkMail(email, ctx.config.brandName, link, code, ttl, user === null));
+    await ctx.mailer.send(magicLinkMail(mailTranslator(ctx, user, input.locale), email, ctx.config.brandName, link, code, ttl, user === null));
     if (ctx.config.env === 'development' && !ctx.config.smtpUrl) ctx.log.info({ to: email, link }, 'magic link e-mail written to the outbox');
   });
 }
 
 export type MagicProof = { token: string } | { email: string; code: string };
 
-/** Uses a link or a code (once), then signs in through the pipeline: `amr` email, or the MFA challenge. */
-export async function signInWithMagicLink(ctx: Context, proof: MagicProof, mode: LoginMode, client: ClientInfo): Promise<SignInResult & { redirectTo: string | null }> {
+/**
+ * Uses a link or a code (once), then signs in through the pipeline: `amr` email, or the MFA challenge. A new
+ * account takes the language the link was asked for in, else `locale` (the language it is used in).
+ */
+export async function signInWithMagicLink(ctx: Context, proof: MagicProof, mode: LoginMode, client: ClientInfo, locale?: Locale): Promise<SignInResult & { redirectTo: string | null }> {
   const pending = 'token' in proof ? await takeLink(ctx, proof.token) : await takeCode(ctx, proof.email, proof.code, client);
-  const user = await accountFor(ctx, pending.email, client);
+  const user = await accountFor(ctx, pending.email, client, initialLocale(pending.locale) ?? initialLocale(locale));
   const result = await completeSignIn(ctx, { user, amr: [AMR.email], mode, client, detail: { method: 'magic_link' } });
   if (result.kind === 'signed_in') await recordLoginSuccess(ctx, user.email);
   return { ...result, redirectTo: pending.redirectTo };
@@ -131,7 +139,7 @@ async function takeCode(ctx: Context, rawEmail: string, code: string, client: Cl
 }
 
 /** The account the link was for: using it proves the mailbox, so the address counts as verified. */
-async function accountFor(ctx: Context, email: string, client: ClientInfo): Promise<User> {
+async function accountFor(ctx: Context, email: string, client: ClientInfo, locale: Locale | null): Promise<User> {
   const now = ctx.now();
   const existing = await ctx.users.findByEmail(email);
   if (existing) {
@@ -152,7 +160,7 @@ async function accountFor(ctx: Context, email: string, client: ClientInfo): Prom
     createdAt: now,
     updatedAt: now,
     lastLoginAt: null,
-    locale: null,
+    locale,
   };
   await ctx.transaction(async (tx) => {
     // A concurrent sign-up took the address a moment ago: that account is the one the link proves.

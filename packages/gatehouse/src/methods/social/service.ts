@@ -8,6 +8,8 @@ import type { ClientInfo, Context, Stores } from '../../context.ts';
 import { randomToken, safeEqual, sha256, uuidv7 } from '../../crypto/random.ts';
 import { AppError, validationError } from '../../errors.ts';
 import { sendVerificationEmail } from '../../recovery/service.ts';
+import type { Locale } from '../../i18n/index.ts';
+import { initialLocale } from '../../i18n/mail-locale.ts';
 import type { LoginMode } from '../../sessions/store.ts';
 import { signInRefusal } from '../../sign-in/access-policy.ts';
 import { AMR } from '../../sign-in/amr.ts';
@@ -163,9 +165,10 @@ export type CallbackOutcome =
 /**
  * Checks the callback and finishes the sign-in. A missing, unknown, used or foreign `state` throws
  * `invalid_or_expired_token`; a failed protocol check (PKCE, nonce, issuer, signature, code) throws
- * `oauth_failed`. Outcomes the user should see in the application come back as `ok: false`.
+ * `oauth_failed`. Outcomes the user should see in the application come back as `ok: false`. `locale`: the
+ * browser's language, kept by an account this sign-in creates (its verification e-mail is in it).
  */
-export async function finishSignIn(ctx: Context, providerName: string, search: URLSearchParams, binding: string | undefined): Promise<CallbackOutcome> {
+export async function finishSignIn(ctx: Context, providerName: string, search: URLSearchParams, binding: string | undefined, locale?: Locale): Promise<CallbackOutcome> {
   const provider = findProvider(ctx, providerName);
   const state = search.get('state');
   if (!state || state.length > 512) throw new AppError('invalid_or_expired_token', { message: 'The sign-in state is missing' });
@@ -209,7 +212,7 @@ export async function finishSignIn(ctx: Context, providerName: string, search: U
     throw err instanceof AppError ? err : new AppError('oauth_failed', { message: `The answer from ${provider.label} did not pass the checks: start the sign-in again` });
   }
 
-  const resolved = await resolveAccount(ctx, provider, profile);
+  const resolved = await resolveAccount(ctx, provider, profile, locale);
   if ('error' in resolved) return { ok: false, redirectTo, error: resolved.error };
   const user = resolved.user;
   // Refused here already, so the application shows why instead of receiving a code that cannot be used.
@@ -285,10 +288,10 @@ class LostRace extends Error {}
  * both see no identity; the one that commits second hits a unique key, rolls back and, deciding again, finds
  * the identity the first made: one user, and no error for either.
  */
-export async function resolveAccount(ctx: Context, provider: OAuthProviderConfig, profile: ProviderProfile): Promise<Resolution> {
+export async function resolveAccount(ctx: Context, provider: OAuthProviderConfig, profile: ProviderProfile, locale?: Locale): Promise<Resolution> {
   for (let attempt = 0; ; attempt++) {
     try {
-      const outcome = await ctx.transaction((tx) => decideAccount(ctx, tx, provider, profile));
+      const outcome = await ctx.transaction((tx) => decideAccount(ctx, tx, provider, profile, initialLocale(locale)));
       if ('user' in outcome && outcome.created) sendVerificationEmail(ctx, outcome.user);
       return outcome;
     } catch (err) {
@@ -302,6 +305,7 @@ async function decideAccount(
   tx: Stores,
   provider: OAuthProviderConfig,
   profile: ProviderProfile,
+  locale: Locale | null = null,
 ): Promise<{ user: User; created?: boolean } | { error: AppError }> {
   const now = ctx.now();
   const email = profile.email === null ? null : normalizeEmail(profile.email);
@@ -349,7 +353,7 @@ async function decideAccount(
     return { user: local };
   }
 
-  const user = newUser(email, profile, now);
+  const user = newUser(email, profile, now, locale);
   // Lost a race with a concurrent sign-in or sign-up for the same person: decide again with what is there now.
   if (!(await tx.users.create(user))) throw new LostRace();
   if (!(await tx.identities.link({ ...identity, userId: user.id }))) throw new LostRace();
@@ -359,7 +363,7 @@ async function decideAccount(
   return { user, created: true };
 }
 
-function newUser(email: string, profile: ProviderProfile, now: number): User {
+function newUser(email: string, profile: ProviderProfile, now: number, locale: Locale | null): User {
   const fallback = email.split('@')[0]!.slice(0, 100);
   const fromProvider = profile.name === null ? null : normalizeName(profile.name).slice(0, 100);
   const name = fromProvider && checkName(fromProvider) === null ? fromProvider : normalizeName(fallback);
@@ -374,7 +378,7 @@ function newUser(email: string, profile: ProviderProfile, now: number): User {
     createdAt: now,
     updatedAt: now,
     lastLoginAt: null,
-    locale: null,
+    locale,
   };
 }
 
