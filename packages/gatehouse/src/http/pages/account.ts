@@ -1,4 +1,4 @@
-// /account: profile, password, two-step verification, sessions, linked identities and API keys, each a plain
+// /account: profile, language, password, two-step verification, sessions, linked identities and API keys, each a plain
 // form. What can take over the account needs a recent sign-in (step-up.ts); a role that needs a second factor
 // sees only how to add one until it has one.
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -6,6 +6,7 @@ import { createApiKey, listApiKeys, revokeApiKey } from '../../api-keys/service.
 import { AppError, validationError } from '../../errors.ts';
 import { confirmTotp, enrolTotp, listFactors, regenerateRecoveryCodes, removeFactor } from '../../factors/service.ts';
 import { escapeHtml } from '../../html.ts';
+import { LOCALE_NAMES, LOCALES, type MessageKey, type Translator } from '../../i18n/index.ts';
 import { listIdentities, unlinkIdentity } from '../../methods/social/service.ts';
 import { resendVerification } from '../../recovery/service.ts';
 import { endOwnSession, listSessions, logoutEverywhere } from '../../sessions/service.ts';
@@ -21,11 +22,12 @@ import type { PageKit } from './kit.ts';
 import { form, formFields as f, posts, shows } from './page-answers.ts';
 import { csrfInput, date, errorsByField, field, formError, hidden } from './layout.ts';
 import { formField, queryField, refusal, type SignedIn } from './page-request.ts';
-import { ENROL_TITLE, PendingEnrolments, enrolBody, factorSection, qrSvg } from './factors.ts';
+import { PendingEnrolments, enrolBody, factorSection, qrSvg } from './factors.ts';
+import { markup, tHtml } from './markup.ts';
 import { listPasskeys, removePasskey, renamePasskey } from '../../methods/passkeys/service.ts';
 import { PASSKEY_SCRIPTS } from './assets.ts';
 import { passkeySection } from './passkeys.ts';
-import { ENROL_NOTICE, mustEnrol, type StepUp } from './step-up.ts';
+import { enrolNotice, mustEnrol, type StepUp } from './step-up.ts';
 import { connectedAppsSection } from './connected-apps.ts';
 
 type Section = 'profile' | 'password' | 'sessions' | 'identities' | 'keys' | 'verify' | 'mfa' | 'passkeys' | 'email' | 'export' | 'delete';
@@ -93,17 +95,18 @@ export function accountPages(app: App, kit: PageKit, stepUp: StepUp): void {
 
   async function accountPage(request: FastifyRequest, reply: FastifyReply, viewer: SignedIn, problem?: Problem & { status: number }) {
     const { user } = viewer;
+    const t = kit.t(request);
     const at = (s: Section) => (problem?.section === s ? problem : undefined);
     const errors = (s: Section) => at(s)?.errors ?? {};
     const values = (s: Section) => at(s)?.values ?? {};
     const message = (s: Section) => formError(at(s)?.message);
     const factors = await listFactors(ctx, user.id);
     const mfa = (csrf: string, notice?: string) =>
-      factorSection(csrf, { ...factors, errors: errors('mfa'), values: values('mfa'), message: at('mfa')?.message === notice ? undefined : at('mfa')?.message, notice });
+      factorSection(t, csrf, { ...factors, errors: errors('mfa'), values: values('mfa'), message: at('mfa')?.message === notice ? undefined : at('mfa')?.message, notice });
 
     // MFA_REQUIRED_ROLES: nothing but the way to a second factor, and why.
     if (await mustEnrol(ctx, viewer)) {
-      return kit.show(request, reply, viewer, { title: 'Your account', status: problem?.status, body: (csrf) => mfa(csrf, ENROL_NOTICE) });
+      return kit.show(request, reply, viewer, { title: t('account.title'), status: problem?.status, body: (csrf) => mfa(csrf, enrolNotice(t)) });
     }
     const [sessions, identities, keys, passkeys] = await Promise.all([
       listSessions(ctx, user.id),
@@ -112,80 +115,89 @@ export function accountPages(app: App, kit: PageKit, stepUp: StepUp): void {
       listPasskeys(ctx, user.id),
     ]);
 
-    const connectedApps = await connectedAppsSection(ctx, user.id);
+    const connectedApps = await connectedAppsSection(ctx, t, user.id);
+    const h = (key: MessageKey) => escapeHtml(t(key));
+    const when = (ms: number | string | null) => markup(date(t, ms));
+    const languages = LOCALES.map((l) => `<option value="${l}" lang="${l}"${l === t.locale ? ' selected' : ''}>${escapeHtml(LOCALE_NAMES[l])}</option>`).join('');
     const body = (csrf: string) => `
-<section aria-labelledby="profile-h"><h2 id="profile-h">Profile</h2>
-<p>${escapeHtml(user.email)} · ${user.emailVerifiedAt === null ? '<strong>not confirmed yet</strong>' : 'confirmed'} · role ${escapeHtml(user.role)}</p>
-${user.emailVerifiedAt === null ? `${message('verify')}<form method="post" action="/account/verify-email" class="inline">${csrfInput(csrf)}<button type="submit" class="secondary">Send a new confirmation link</button></form>` : ''}
+<section aria-labelledby="profile-h"><h2 id="profile-h">${h('account.profile.heading')}</h2>
+<p>${escapeHtml(user.email)} · ${user.emailVerifiedAt === null ? `<strong>${h('account.profile.notConfirmed')}</strong>` : h('account.profile.confirmed')} · ${escapeHtml(t('account.profile.role', { role: user.role }))}</p>
+${user.emailVerifiedAt === null ? `${message('verify')}<form method="post" action="/account/verify-email" class="inline">${csrfInput(csrf)}<button type="submit" class="secondary">${h('account.profile.resendVerification')}</button></form>` : ''}
 ${message('profile')}
 <form method="post" action="/account/profile" novalidate>${csrfInput(csrf)}
-${field({ name: 'name', label: 'Name', value: values('profile').name ?? user.name, error: errors('profile').name, autocomplete: 'name', required: true, maxlength: 100 })}
-<button type="submit">Save</button></form></section>
+${field({ name: 'name', label: t('account.profile.name'), value: values('profile').name ?? user.name, error: errors('profile').name, autocomplete: 'name', required: true, maxlength: 100 })}
+<button type="submit">${h('account.profile.save')}</button></form></section>
 
-<section aria-labelledby="email-h" id="email"><h2 id="email-h">E-mail address</h2>
+<section aria-labelledby="language-h" id="language"><h2 id="language-h">${h('account.language.heading')}</h2>
+<form method="post" action="/language">${csrfInput(csrf)}${hidden('return_to', '/account')}
+<div class="field"><label for="language-lang">${h('account.language.label')}</label>
+<p class="hint" id="language-lang-hint">${h('account.language.hint')}</p><select id="language-lang" name="lang" aria-describedby="language-lang-hint">${languages}</select></div>
+<button type="submit">${h('account.language.submit')}</button></form></section>
+
+<section aria-labelledby="email-h" id="email"><h2 id="email-h">${h('account.email.heading')}</h2>
 ${message('email')}
 <form method="post" action="/account/email" novalidate>${csrfInput(csrf)}
-${field({ name: 'email', idPrefix: 'new-', label: 'New e-mail address', type: 'email', value: values('email').email, error: errors('email').email, autocomplete: 'email', required: true, maxlength: 320, hint: 'We send a link to the new address; your address changes when you open it' })}
-<button type="submit">Change e-mail address</button></form></section>
+${field({ name: 'email', idPrefix: 'new-', label: t('account.email.newLabel'), type: 'email', value: values('email').email, error: errors('email').email, autocomplete: 'email', required: true, maxlength: 320, hint: t('account.email.hint') })}
+<button type="submit">${h('account.email.submit')}</button></form></section>
 
-<section aria-labelledby="password-h" id="password"><h2 id="password-h">Password</h2>
+<section aria-labelledby="password-h" id="password"><h2 id="password-h">${h('account.password.heading')}</h2>
 ${message('password')}
 <form method="post" action="/account/password" novalidate>${csrfInput(csrf)}
-${field({ name: 'currentPassword', label: 'Current password', type: 'password', error: errors('password').currentPassword, autocomplete: 'current-password', required: true })}
-${field({ name: 'newPassword', label: 'New password', type: 'password', error: errors('password').newPassword, autocomplete: 'new-password', required: true, hint: 'Your other sessions will be signed out' })}
-<button type="submit">Change password</button></form></section>
+${field({ name: 'currentPassword', label: t('account.password.current'), type: 'password', error: errors('password').currentPassword, autocomplete: 'current-password', required: true })}
+${field({ name: 'newPassword', label: t('account.password.new'), type: 'password', error: errors('password').newPassword, autocomplete: 'new-password', required: true, hint: t('account.password.hint') })}
+<button type="submit">${h('account.password.submit')}</button></form></section>
 
 ${mfa(csrf)}
 
-${passkeySection(csrf, { passkeys, errors: errors('passkeys'), values: values('passkeys'), message: at('passkeys')?.message })}
+${passkeySection(t, csrf, { passkeys, errors: errors('passkeys'), values: values('passkeys'), message: at('passkeys')?.message })}
 
 ${connectedApps(csrf)}
 
-<section aria-labelledby="sessions-h"><h2 id="sessions-h">Where you are signed in</h2>
+<section aria-labelledby="sessions-h"><h2 id="sessions-h">${h('account.sessions.heading')}</h2>
 ${message('sessions')}
 <ul class="rows">${sessions
       .map(
-        (s) => `<li><div><strong>${escapeHtml(s.userAgent ?? 'Unknown device')}</strong>${s.id === viewer.session.id ? ' <span class="tag">this browser</span>' : ''}<br>
-<small>${escapeHtml(s.ip ?? '')} · signed in ${date(s.createdAt)} · last used ${date(s.lastUsedAt)}</small></div>
-<form method="post" action="/account/sessions/revoke">${csrfInput(csrf)}${hidden('id', s.id)}<button type="submit" class="secondary" aria-label="Sign out this session (${escapeHtml(s.userAgent ?? 'unknown device')})">Sign out this session</button></form></li>`,
+        (s) => `<li><div><strong>${escapeHtml(s.userAgent ?? t('account.sessions.unknownDevice'))}</strong>${s.id === viewer.session.id ? ` <span class="tag">${h('account.sessions.thisBrowser')}</span>` : ''}<br>
+<small>${tHtml(t, 'account.sessions.details', { ip: s.ip ?? '', signedIn: when(s.createdAt), lastUsed: when(s.lastUsedAt) })}</small></div>
+<form method="post" action="/account/sessions/revoke">${csrfInput(csrf)}${hidden('id', s.id)}<button type="submit" class="secondary" aria-label="${escapeHtml(s.userAgent === null ? t('account.sessions.signOutUnknown') : t('account.sessions.signOutLabel', { device: s.userAgent }))}">${h('account.sessions.signOut')}</button></form></li>`,
       )
       .join('')}</ul>
-<form method="post" action="/account/sessions/revoke-all">${csrfInput(csrf)}<button type="submit" class="danger" data-confirm="Sign out everywhere, including here?">Sign out everywhere</button></form></section>
+<form method="post" action="/account/sessions/revoke-all">${csrfInput(csrf)}<button type="submit" class="danger" data-confirm="${h('account.sessions.signOutEverywhereConfirm')}">${h('account.sessions.signOutEverywhere')}</button></form></section>
 
-<section aria-labelledby="identities-h"><h2 id="identities-h">Linked sign-in providers</h2>
+<section aria-labelledby="identities-h"><h2 id="identities-h">${h('account.identities.heading')}</h2>
 ${message('identities')}
-${identities.identities.length === 0 ? '<p>None.</p>' : `<ul class="rows">${identities.identities
+${identities.identities.length === 0 ? `<p>${h('account.identities.none')}</p>` : `<ul class="rows">${identities.identities
       .map(
-        (i) => `<li><div><strong>${escapeHtml(i.provider)}</strong><br><small>${escapeHtml(i.email ?? '')} · linked ${date(i.createdAt)}</small></div>
-<form method="post" action="/account/identities/unlink">${csrfInput(csrf)}${hidden('provider', i.provider)}<button type="submit" class="secondary">Unlink</button></form></li>`,
+        (i) => `<li><div><strong>${escapeHtml(i.provider)}</strong><br><small>${tHtml(t, 'account.identities.details', { email: i.email ?? '', linked: when(i.createdAt) })}</small></div>
+<form method="post" action="/account/identities/unlink">${csrfInput(csrf)}${hidden('provider', i.provider)}<button type="submit" class="secondary">${h('account.identities.unlink')}</button></form></li>`,
       )
       .join('')}</ul>`}</section>
 
-<section aria-labelledby="keys-h" id="api-keys"><h2 id="keys-h">API keys</h2>
+<section aria-labelledby="keys-h" id="api-keys"><h2 id="keys-h">${h('account.keys.heading')}</h2>
 ${message('keys')}
-${keys.length === 0 ? '<p>No keys yet.</p>' : `<ul class="rows">${keys
+${keys.length === 0 ? `<p>${h('account.keys.none')}</p>` : `<ul class="rows">${keys
       .map(
-        (k) => `<li><div><strong>${escapeHtml(k.name)}</strong> <code>${escapeHtml(k.prefix)}</code><br><small>${k.scopes.length ? `scopes ${escapeHtml(k.scopes.join(' '))} · ` : ''}made ${date(k.createdAt)} · last used ${date(k.lastUsedAt)}</small></div>
-<form method="post" action="/account/api-keys/revoke">${csrfInput(csrf)}${hidden('id', k.id)}<button type="submit" class="danger" data-confirm="Revoke this key? Anything using it stops working.">Revoke</button></form></li>`,
+        (k) => `<li><div><strong>${escapeHtml(k.name)}</strong> <code>${escapeHtml(k.prefix)}</code><br><small>${k.scopes.length ? tHtml(t, 'account.keys.detailsWithScopes', { scopes: k.scopes.join(' '), made: when(k.createdAt), lastUsed: when(k.lastUsedAt) }) : tHtml(t, 'account.keys.details', { made: when(k.createdAt), lastUsed: when(k.lastUsedAt) })}</small></div>
+<form method="post" action="/account/api-keys/revoke">${csrfInput(csrf)}${hidden('id', k.id)}<button type="submit" class="danger" data-confirm="${h('account.keys.revokeConfirm')}">${h('account.keys.revoke')}</button></form></li>`,
       )
       .join('')}</ul>`}
 <form method="post" action="/account/api-keys" novalidate>${csrfInput(csrf)}
-${field({ name: 'name', idPrefix: 'key-', label: 'Key name', value: values('keys').name, error: errors('keys').name, required: true, maxlength: 100 })}
-${field({ name: 'scopes', idPrefix: 'key-', label: 'Scopes', value: values('keys').scopes, error: errors('keys').scopes, hint: 'Optional, separated by spaces (e.g. introspect)', maxlength: 1000 })}
-<button type="submit">Create key</button></form></section>
+${field({ name: 'name', idPrefix: 'key-', label: t('account.keys.name'), value: values('keys').name, error: errors('keys').name, required: true, maxlength: 100 })}
+${field({ name: 'scopes', idPrefix: 'key-', label: t('account.keys.scopesLabel'), value: values('keys').scopes, error: errors('keys').scopes, hint: t('account.keys.scopesHint'), maxlength: 1000 })}
+<button type="submit">${h('account.keys.create')}</button></form></section>
 
-<section aria-labelledby="data-h" id="data"><h2 id="data-h">Your data</h2>
+<section aria-labelledby="data-h" id="data"><h2 id="data-h">${h('account.data.heading')}</h2>
 ${message('export')}
-<form method="post" action="/account/export">${csrfInput(csrf)}<button type="submit" class="secondary">Download my data</button></form></section>
+<form method="post" action="/account/export">${csrfInput(csrf)}<button type="submit" class="secondary">${h('account.data.download')}</button></form></section>
 
-<section aria-labelledby="delete-h" id="delete"><h2 id="delete-h">Delete your account</h2>
-<p>This deletes your account, its sessions, linked providers, second factors and API keys. It cannot be undone.</p>
+<section aria-labelledby="delete-h" id="delete"><h2 id="delete-h">${h('account.delete.heading')}</h2>
+<p>${h('account.delete.warning')}</p>
 ${message('delete')}
 <form method="post" action="/account/delete" novalidate>${csrfInput(csrf)}
-${field({ name: 'email', idPrefix: 'delete-', label: 'Type your e-mail address to confirm', type: 'email', error: errors('delete').email, autocomplete: 'off', required: true, maxlength: 320, hint: user.email })}
-<button type="submit" class="danger">Delete my account</button></form></section>`;
+${field({ name: 'email', idPrefix: 'delete-', label: t('account.delete.label'), type: 'email', error: errors('delete').email, autocomplete: 'off', required: true, maxlength: 320, hint: user.email })}
+<button type="submit" class="danger">${h('account.delete.submit')}</button></form></section>`;
 
-    return kit.show(request, reply, viewer, { title: 'Your account', status: problem?.status, body, scripts: PASSKEY_SCRIPTS });
+    return kit.show(request, reply, viewer, { title: t('account.title'), status: problem?.status, body, scripts: PASSKEY_SCRIPTS });
   }
 
   app.get('/account', { schema: shows([], undefined, true) }, async (request, reply) => {
@@ -197,7 +209,7 @@ ${field({ name: 'email', idPrefix: 'delete-', label: 'Type your e-mail address t
   function action(
     path: keyof typeof FORMS,
     section: Section,
-    run: (request: FastifyRequest, reply: FastifyReply, viewer: SignedIn) => Promise<FastifyReply>,
+    run: (request: FastifyRequest, reply: FastifyReply, viewer: SignedIn, t: Translator) => Promise<FastifyReply>,
     keep: string[] = [],
     options: ActionOptions = {},
   ) {
@@ -212,17 +224,18 @@ ${field({ name: 'email', idPrefix: 'delete-', label: 'Type your e-mail address t
       pages.checkCsrf(request);
       const viewer = await signedInOr303(request, reply);
       if (!viewer) return reply;
+      const t = kit.t(request);
       if (!options.enrolment && (await mustEnrol(ctx, viewer))) {
-        return accountPage(request, reply, viewer, { section: 'mfa', status: 403, message: ENROL_NOTICE });
+        return accountPage(request, reply, viewer, { section: 'mfa', status: 403, message: enrolNotice(t) });
       }
       try {
         if (options.recent) await stepUp.assertRecent(viewer);
-        return await run(request, reply, viewer);
+        return await run(request, reply, viewer, t);
       } catch (err) {
         if (stepUp.isNeeded(err)) return stepUp.confirm(request, reply, viewer, options.returnTo?.(request) ?? SECTION_RETURN[section] ?? '/account');
-        const shown = refusal(err, reply);
+        const shown = refusal(err, reply, t);
         if (!shown) throw err;
-        const errors = errorsByField((err as AppError).details);
+        const errors = errorsByField(t, (err as AppError).details);
         const values = Object.fromEntries(keep.map((k) => [k, formField(request.body, k, 1000)]));
         return accountPage(request, reply, viewer, { section, status: shown.status, errors, values, message: Object.keys(errors).length ? undefined : shown.message });
       }
@@ -232,9 +245,9 @@ ${field({ name: 'email', idPrefix: 'delete-', label: 'Type your e-mail address t
   action(
     '/account/profile',
     'profile',
-    async (request, reply, viewer) => {
+    async (request, reply, viewer, t) => {
       await updateProfile(ctx, viewer.user.id, { name: formField(request.body, 'name', 1000) });
-      return pages.redirect(reply, '/account', { kind: 'ok', text: 'Your name is saved.' });
+      return pages.redirect(reply, '/account', { kind: 'ok', text: t('account.flash.nameSaved') });
     },
     ['name'],
   );
@@ -242,61 +255,62 @@ ${field({ name: 'email', idPrefix: 'delete-', label: 'Type your e-mail address t
   action(
     '/account/password',
     'password',
-    async (request, reply, viewer) => {
+    async (request, reply, viewer, t) => {
       await changePassword(
         ctx,
         viewer.user.id,
         viewer.session.id,
         { currentPassword: formField(request.body, 'currentPassword'), newPassword: formField(request.body, 'newPassword') },
         clientInfo(request),
+        t.locale,
       );
-      return pages.redirect(reply, '/account', { kind: 'ok', text: 'Your password is changed; every other session was signed out.' });
+      return pages.redirect(reply, '/account', { kind: 'ok', text: t('account.flash.passwordChanged') });
     },
     [],
     { recent: true },
   );
 
-  action('/account/verify-email', 'verify', async (request, reply, viewer) => {
-    await resendVerification(ctx, viewer.user.id, clientInfo(request));
-    return pages.redirect(reply, '/account', { kind: 'ok', text: 'A new confirmation link is on its way.' });
+  action('/account/verify-email', 'verify', async (request, reply, viewer, t) => {
+    await resendVerification(ctx, viewer.user.id, clientInfo(request), t.locale);
+    return pages.redirect(reply, '/account', { kind: 'ok', text: t('account.flash.verificationSent') });
   });
 
-  action('/account/sessions/revoke', 'sessions', async (request, reply, viewer) => {
+  action('/account/sessions/revoke', 'sessions', async (request, reply, viewer, t) => {
     await endOwnSession(ctx, viewer.user.id, formField(request.body, 'id', 64), clientInfo(request));
     if (formField(request.body, 'id', 64) === viewer.session.id) {
       clearAuthCookies(reply, ctx.config);
-      return pages.redirect(reply, '/login', { kind: 'ok', text: 'You are signed out.' });
+      return pages.redirect(reply, '/login', { kind: 'ok', text: t('account.flash.signedOut') });
     }
-    return pages.redirect(reply, '/account', { kind: 'ok', text: 'That session is signed out.' });
+    return pages.redirect(reply, '/account', { kind: 'ok', text: t('account.flash.sessionSignedOut') });
   });
 
-  action('/account/sessions/revoke-all', 'sessions', async (request, reply, viewer) => {
+  action('/account/sessions/revoke-all', 'sessions', async (request, reply, viewer, t) => {
     await logoutEverywhere(ctx, viewer.user.id, viewer.session.id, clientInfo(request));
     clearAuthCookies(reply, ctx.config);
-    return pages.redirect(reply, '/login', { kind: 'ok', text: 'You are signed out everywhere.' });
+    return pages.redirect(reply, '/login', { kind: 'ok', text: t('account.flash.signedOutEverywhere') });
   });
 
-  action('/account/identities/unlink', 'identities', async (request, reply, viewer) => {
+  action('/account/identities/unlink', 'identities', async (request, reply, viewer, t) => {
     const provider = formField(request.body, 'provider', 64);
     await unlinkIdentity(ctx, viewer.user.id, provider);
-    return pages.redirect(reply, '/account', { kind: 'ok', text: `${provider} is unlinked.` });
+    return pages.redirect(reply, '/account', { kind: 'ok', text: t('account.flash.unlinked', { provider }) });
   });
 
   action(
     '/account/api-keys',
     'keys',
-    async (request, reply, viewer) => {
+    async (request, reply, viewer, t) => {
       const scopes = formField(request.body, 'scopes', 1000).split(/[\s,]+/).filter(Boolean);
       const { key, secret } = await createApiKey(ctx, { userId: viewer.user.id, role: viewer.user.role }, { name: formField(request.body, 'name', 1000), scopes }, clientInfo(request));
-      return pages.redirect(reply, '/account#api-keys', { kind: 'ok', text: `The key "${key.name}" is ready.`, secret });
+      return pages.redirect(reply, '/account#api-keys', { kind: 'ok', text: t('account.flash.keyReady', { name: key.name }), secret });
     },
     ['name', 'scopes'],
     { recent: true },
   );
 
-  action('/account/api-keys/revoke', 'keys', async (request, reply, viewer) => {
+  action('/account/api-keys/revoke', 'keys', async (request, reply, viewer, t) => {
     await revokeApiKey(ctx, viewer.user.id, formField(request.body, 'id', 64), clientInfo(request));
-    return pages.redirect(reply, '/account#api-keys', { kind: 'ok', text: 'The key is revoked.' });
+    return pages.redirect(reply, '/account#api-keys', { kind: 'ok', text: t('account.flash.keyRevoked') });
   });
 
   // Adding an authenticator app: the POST makes a pending factor and sends the browser to the page that shows
@@ -316,10 +330,11 @@ ${field({ name: 'email', idPrefix: 'delete-', label: 'Type your e-mail address t
   );
 
   async function enrolPage(request: FastifyRequest, reply: FastifyReply, viewer: SignedIn, id: string, error?: { status: number; message: string }) {
+    const t = kit.t(request);
     const pending = /^[0-9a-f-]{36}$/.test(id) ? await enrolments.get(viewer.session.id, id) : null;
-    if (!pending) return pages.redirect(reply, '/account#mfa', { kind: 'error', text: 'That enrolment has expired or is finished; add the app again.' });
-    const svg = await qrSvg(pending.otpauthUrl);
-    return kit.show(request, reply, viewer, { title: ENROL_TITLE, status: error?.status, body: (csrf) => enrolBody(csrf, { id, pending, svg, error: error?.message }) });
+    if (!pending) return pages.redirect(reply, '/account#mfa', { kind: 'error', text: t('account.flash.enrolmentExpired') });
+    const svg = await qrSvg(t, pending.otpauthUrl);
+    return kit.show(request, reply, viewer, { title: t('factors.enrolTitle'), status: error?.status, body: (csrf) => enrolBody(t, csrf, { id, pending, svg, error: error?.message }) });
   }
 
   app.get('/account/mfa/totp', { schema: shows([], { id: f.id }, true) }, async (request, reply) => {
@@ -331,18 +346,18 @@ ${field({ name: 'email', idPrefix: 'delete-', label: 'Type your e-mail address t
   action(
     '/account/mfa/totp/confirm',
     'mfa',
-    async (request, reply, viewer) => {
+    async (request, reply, viewer, t) => {
       const id = formField(request.body, 'id', 64);
       const code = formField(request.body, 'code', 64).trim();
       try {
-        if (!code) throw new AppError('invalid_mfa_code', { message: 'Enter the 6-digit code the app shows' });
+        if (!code) throw new AppError('invalid_mfa_code', { message: t('account.mfa.enterCode') });
         const confirmed = await confirmTotp(ctx, viewer.user, id, code, clientInfo(request));
         await enrolments.delete(viewer.session.id, id);
-        const added = `"${confirmed.factor.name}" is added: signing in now asks for a code from it.`;
+        const added = t('account.flash.factorAdded', { name: confirmed.factor.name });
         return pages.redirect(reply, '/account#mfa', confirmed.recoveryCodes ? { kind: 'ok', text: added, codes: confirmed.recoveryCodes } : { kind: 'ok', text: added });
       } catch (err) {
         if (!(err instanceof AppError) || err.code !== 'invalid_mfa_code') throw err;
-        return enrolPage(request, reply, viewer, id, { status: code ? err.status : 400, message: err.message });
+        return enrolPage(request, reply, viewer, id, { status: code ? err.status : 400, message: t.server(err.message) });
       }
     },
     [],
@@ -352,9 +367,9 @@ ${field({ name: 'email', idPrefix: 'delete-', label: 'Type your e-mail address t
   action(
     '/account/mfa/remove',
     'mfa',
-    async (request, reply, viewer) => {
+    async (request, reply, viewer, t) => {
       await removeFactor(ctx, viewer.user, formField(request.body, 'id', 64), clientInfo(request));
-      return pages.redirect(reply, '/account#mfa', { kind: 'ok', text: 'The second factor is removed.' });
+      return pages.redirect(reply, '/account#mfa', { kind: 'ok', text: t('account.flash.factorRemoved') });
     },
     [],
     { recent: true },
@@ -363,9 +378,9 @@ ${field({ name: 'email', idPrefix: 'delete-', label: 'Type your e-mail address t
   action(
     '/account/passkeys/rename',
     'passkeys',
-    async (request, reply, viewer) => {
+    async (request, reply, viewer, t) => {
       const renamed = await renamePasskey(ctx, viewer.user, formField(request.body, 'id', 64), formField(request.body, 'name', 1000));
-      return pages.redirect(reply, '/account#passkeys', { kind: 'ok', text: `The passkey is now called "${renamed.name}".` });
+      return pages.redirect(reply, '/account#passkeys', { kind: 'ok', text: t('account.flash.passkeyRenamed', { name: renamed.name }) });
     },
     ['id', 'name'],
   );
@@ -374,9 +389,9 @@ ${field({ name: 'email', idPrefix: 'delete-', label: 'Type your e-mail address t
   action(
     '/account/passkeys/remove',
     'passkeys',
-    async (request, reply, viewer) => {
+    async (request, reply, viewer, t) => {
       await removePasskey(ctx, viewer.user, formField(request.body, 'id', 64), clientInfo(request));
-      return pages.redirect(reply, '/account#passkeys', { kind: 'ok', text: 'The passkey is removed: it no longer signs you in.' });
+      return pages.redirect(reply, '/account#passkeys', { kind: 'ok', text: t('account.flash.passkeyRemoved') });
     },
     [],
     { recent: true },
@@ -385,9 +400,9 @@ ${field({ name: 'email', idPrefix: 'delete-', label: 'Type your e-mail address t
   action(
     '/account/mfa/recovery-codes',
     'mfa',
-    async (request, reply, viewer) => {
+    async (request, reply, viewer, t) => {
       const codes = await regenerateRecoveryCodes(ctx, viewer.user, clientInfo(request));
-      return pages.redirect(reply, '/account#mfa', { kind: 'ok', text: 'New recovery codes are made; the old ones no longer work.', codes });
+      return pages.redirect(reply, '/account#mfa', { kind: 'ok', text: t('account.flash.recoveryCodes'), codes });
     },
     [],
     { recent: true },
@@ -398,10 +413,10 @@ ${field({ name: 'email', idPrefix: 'delete-', label: 'Type your e-mail address t
   action(
     '/account/email',
     'email',
-    async (request, reply, viewer) => {
+    async (request, reply, viewer, t) => {
       const email = formField(request.body, 'email', 1000);
-      await requestEmailChange(ctx, { userId: viewer.user.id, sessionId: viewer.session.id }, email, clientInfo(request));
-      return pages.redirect(reply, '/account', { kind: 'ok', text: `We sent a link to ${normalizeEmail(email)}: your address changes when you open it.` });
+      await requestEmailChange(ctx, { userId: viewer.user.id, sessionId: viewer.session.id }, email, clientInfo(request), t.locale);
+      return pages.redirect(reply, '/account', { kind: 'ok', text: t('account.flash.emailLinkSent', { email: normalizeEmail(email) }) });
     },
     ['email'],
     { recent: true, statuses: [400, 429] },
@@ -427,13 +442,13 @@ ${field({ name: 'email', idPrefix: 'delete-', label: 'Type your e-mail address t
   action(
     '/account/delete',
     'delete',
-    async (request, reply, viewer) => {
+    async (request, reply, viewer, t) => {
       if (normalizeEmail(formField(request.body, 'email', 1000)) !== viewer.user.email) {
-        throw validationError([{ field: 'email', message: 'Type your e-mail address exactly as shown to confirm' }]);
+        throw validationError([{ field: 'email', message: t('account.delete.mismatch') }]);
       }
-      await deleteAccount(ctx, viewer.user, { userId: viewer.user.id, client: clientInfo(request) });
+      await deleteAccount(ctx, viewer.user, { userId: viewer.user.id, client: clientInfo(request) }, t.locale);
       clearAuthCookies(reply, ctx.config);
-      return pages.redirect(reply, '/login', { kind: 'ok', text: 'Your account is deleted, and every device signed out.' });
+      return pages.redirect(reply, '/login', { kind: 'ok', text: t('account.flash.deleted') });
     },
     [],
     { recent: true, statuses: [400] },

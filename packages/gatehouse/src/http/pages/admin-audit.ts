@@ -10,6 +10,7 @@ import type { App } from '../types.ts';
 import type { PageKit } from './kit.ts';
 import { formFields as f, shows } from './page-answers.ts';
 import { date, field } from './layout.ts';
+import { tHtml } from './markup.ts';
 import { queryField, refusal, type SignedIn } from './page-request.ts';
 
 const PAGE_SIZE = 50;
@@ -33,18 +34,19 @@ export function auditPages(app: App, kit: PageKit, adminOr: AdminOr): void {
     async (request, reply) => {
       const viewer = await adminOr(request, reply);
       if (!viewer) return reply;
+      const t = kit.t(request);
       const type = queryField(request, 'type', 64);
       const who = queryField(request, 'user', 320).trim();
       const cursor = queryField(request, 'cursor', 200);
       const errors: Record<string, string> = {};
-      if (type && !(AUDIT_TYPES as readonly string[]).includes(type)) errors.type = 'Choose one of the listed types';
+      if (type && !(AUDIT_TYPES as readonly string[]).includes(type)) errors.type = t('admin.audit.badType');
       let userId: string | undefined;
       if (who.includes('@')) {
         userId = (await ctx.users.findByEmail(normalizeEmail(who)))?.id;
-        if (!userId) errors.user = 'No user has this address';
+        if (!userId) errors.user = t('admin.audit.noSuchUser');
       } else if (who) {
         if (UUID_PATTERN.test(who) || PSEUDONYM.test(who)) userId = who;
-        else errors.user = 'Enter an e-mail address or a user id';
+        else errors.user = t('admin.audit.badUser');
       }
       let events: Awaited<ReturnType<typeof listEvents>> = { events: [], nextCursor: null };
       let pageError: string | undefined;
@@ -53,8 +55,8 @@ export function auditPages(app: App, kit: PageKit, adminOr: AdminOr): void {
           events = await listEvents(ctx, { type: (type || undefined) as AuditType | undefined, userId, cursor: cursor || undefined, limit: PAGE_SIZE });
         } catch (err) {
           // Only a hand-edited cursor gets here: start from the newest again.
-          if (!refusal(err, reply)) throw err;
-          pageError = 'That page of the log does not exist; showing the newest events.';
+          if (!refusal(err, reply, t)) throw err;
+          pageError = t('admin.audit.pageGone');
           events = await listEvents(ctx, { type: (type || undefined) as AuditType | undefined, userId, limit: PAGE_SIZE });
         }
       }
@@ -70,22 +72,22 @@ export function auditPages(app: App, kit: PageKit, adminOr: AdminOr): void {
         for (const [k, v] of Object.entries(more)) params.set(k, v);
         return escapeHtml(`/admin/audit-log?${params.toString()}`);
       };
-      const typeOptions = ['<option value="">Every type</option>', ...AUDIT_TYPES.map((t) => `<option value="${t}"${t === type ? ' selected' : ''}>${t}</option>`)].join('');
+      const typeOptions = [`<option value="">${escapeHtml(t('admin.audit.everyType'))}</option>`, ...AUDIT_TYPES.map((a) => `<option value="${a}"${a === type ? ' selected' : ''}>${a}</option>`)].join('');
       const body = () => `
-<p><a href="/admin">Back to users</a></p>
+<p><a href="/admin">${escapeHtml(t('admin.backToUsers'))}</a></p>
 <form method="get" action="/admin/audit-log" class="search" role="search">
-<div class="field${errors.type ? ' invalid' : ''}"><label for="type">Type</label> <select id="type" name="type"${errors.type ? ' aria-invalid="true" aria-describedby="type-error"' : ''}>${typeOptions}</select>
+<div class="field${errors.type ? ' invalid' : ''}"><label for="type">${escapeHtml(t('admin.audit.type'))}</label> <select id="type" name="type"${errors.type ? ' aria-invalid="true" aria-describedby="type-error"' : ''}>${typeOptions}</select>
 ${errors.type ? `<p class="field-error" id="type-error">${escapeHtml(errors.type)}</p>` : ''}</div>
-${field({ name: 'user', label: 'User (e-mail address or id)', value: who, error: errors.user ?? pageError, maxlength: 320 })}
-<button type="submit">Filter</button></form>
-${events.events.length === 0 ? '<p>No events match.</p>' : `<ul class="rows events">${events.events
+${field({ name: 'user', label: t('admin.audit.user'), value: who, error: errors.user ?? pageError, maxlength: 320 })}
+<button type="submit">${escapeHtml(t('admin.audit.filter'))}</button></form>
+${events.events.length === 0 ? `<p>${escapeHtml(t('admin.audit.none'))}</p>` : `<ul class="rows events">${events.events
         .map(
-          (e) => `<li><div><strong>${escapeHtml(e.type)}</strong> · ${date(e.at)}<br>
-<small>${e.userId ? `user ${escapeHtml(emails.get(e.userId) ?? e.userId)}` : 'no user'}${e.ip ? ` · ${escapeHtml(e.ip)}` : ''}${e.userAgent ? ` · ${escapeHtml(e.userAgent)}` : ''}${e.detail ? ` · <code>${escapeHtml(JSON.stringify(e.detail))}</code>` : ''}</small></div></li>`,
+          (e) => `<li><div><strong>${escapeHtml(e.type)}</strong> · ${date(t, e.at)}<br>
+<small>${e.userId ? tHtml(t, 'admin.audit.userIs', { user: emails.get(e.userId) ?? e.userId }) : escapeHtml(t('admin.audit.noUser'))}${e.ip ? ` · ${escapeHtml(e.ip)}` : ''}${e.userAgent ? ` · ${escapeHtml(e.userAgent)}` : ''}${e.detail ? ` · <code>${escapeHtml(JSON.stringify(e.detail))}</code>` : ''}</small></div></li>`,
         )
         .join('')}</ul>`}
-${events.nextCursor ? `<p><a href="${filterQuery({ cursor: events.nextCursor })}">Older events</a></p>` : ''}`;
-      return kit.show(request, reply, viewer, { title: 'Audit log', body });
+${events.nextCursor ? `<p><a href="${filterQuery({ cursor: events.nextCursor })}">${escapeHtml(t('admin.audit.older'))}</a></p>` : ''}`;
+      return kit.show(request, reply, viewer, { title: t('admin.audit.title'), body });
     },
   );
 }

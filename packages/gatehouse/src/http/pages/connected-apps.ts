@@ -5,9 +5,11 @@ import type { FastifyInstance } from 'fastify';
 import type { Context } from '../../context.ts';
 import { AppError } from '../../errors.ts';
 import { escapeHtml } from '../../html.ts';
+import { translator, type MessageKey, type Translator } from '../../i18n/index.ts';
 import { listConnectedApps, revokeConnectedApp, type ConnectedAppsDeps } from '../../oidc/connected-apps.ts';
 import { clientInfo } from '../types.ts';
 import { csrfInput, date, hidden } from './layout.ts';
+import { markup, tHtml } from './markup.ts';
 import { form, formFields as f, posts } from './page-answers.ts';
 import { formField, type PageRequests } from './page-request.ts';
 
@@ -18,23 +20,24 @@ export function registerConnectedApps(ctx: Context, deps: ConnectedAppsDeps): vo
   sources.set(ctx, deps);
 }
 
-const SCOPE_TEXT: Record<string, string> = {
-  openid: 'your account id',
-  profile: 'your name',
-  email: 'your e-mail address',
-  offline_access: 'stay signed in when you are away',
+const SCOPE_TEXT: Record<string, MessageKey> = {
+  openid: 'connectedApps.scope.openid',
+  profile: 'connectedApps.scope.profile',
+  email: 'connectedApps.scope.email',
+  offline_access: 'connectedApps.scope.offline_access',
 };
 
 /** The section's HTML for one CSRF token, loaded for `userId`; '' when the OpenID provider is off. */
-export async function connectedAppsSection(ctx: Context, userId: string): Promise<(csrf: string) => string> {
+export async function connectedAppsSection(ctx: Context, t: Translator, userId: string): Promise<(csrf: string) => string> {
   const deps = sources.get(ctx);
   if (!deps) return () => '';
   const apps = await listConnectedApps(ctx, deps, userId);
-  return (csrf) => `<section aria-labelledby="apps-h" id="apps"><h2 id="apps-h">Connected apps</h2>
-${apps.length === 0 ? '<p>No app signs in with your account.</p>' : `<ul class="rows">${apps
+  const scope = (s: string) => (SCOPE_TEXT[s] ? t(SCOPE_TEXT[s]) : s);
+  return (csrf) => `<section aria-labelledby="apps-h" id="apps"><h2 id="apps-h">${escapeHtml(t('connectedApps.heading'))}</h2>
+${apps.length === 0 ? `<p>${escapeHtml(t('connectedApps.none'))}</p>` : `<ul class="rows">${apps
     .map(
-      (a) => `<li><div><strong>${escapeHtml(a.name)}</strong><br><small>can see ${escapeHtml(a.scopes.map((s) => SCOPE_TEXT[s] ?? s).join(', '))} · allowed ${date(Date.parse(a.grantedAt))}</small></div>
-<form method="post" action="/account/apps/revoke">${csrfInput(csrf)}${hidden('clientId', a.clientId)}<button type="submit" class="danger" data-confirm="Revoke ${escapeHtml(a.name)}? It is signed out and must ask again." aria-label="Revoke ${escapeHtml(a.name)}">Revoke</button></form></li>`,
+      (a) => `<li><div><strong>${escapeHtml(a.name)}</strong><br><small>${tHtml(t, 'connectedApps.details', { scopes: a.scopes.map(scope).join(', '), allowed: markup(date(t, Date.parse(a.grantedAt))) })}</small></div>
+<form method="post" action="/account/apps/revoke">${csrfInput(csrf)}${hidden('clientId', a.clientId)}<button type="submit" class="danger" data-confirm="${escapeHtml(t('connectedApps.revokeConfirm', { name: a.name }))}" aria-label="${escapeHtml(t('connectedApps.revokeLabel', { name: a.name }))}">${escapeHtml(t('connectedApps.revoke'))}</button></form></li>`,
     )
     .join('')}</ul>`}</section>`;
 }
@@ -45,12 +48,13 @@ export function connectedAppPages(scope: FastifyInstance, ctx: Context, pages: P
     pages.checkCsrf(request);
     const viewer = await pages.viewer(request);
     if (!viewer) return reply.header('cache-control', 'no-store').redirect('/login?redirect_to=%2Faccount', 303);
+    const t = translator(pages.locale(request));
     try {
       await revokeConnectedApp(ctx, deps, { userId: viewer.user.id, sessionId: viewer.session.id }, formField(request.body, 'clientId', 64), clientInfo(request));
     } catch (err) {
-      if (err instanceof AppError && err.code === 'not_found') return pages.redirect(reply, '/account#apps', { kind: 'error', text: 'That app was not connected any more.' });
+      if (err instanceof AppError && err.code === 'not_found') return pages.redirect(reply, '/account#apps', { kind: 'error', text: t('connectedApps.notConnected') });
       throw err;
     }
-    return pages.redirect(reply, '/account#apps', { kind: 'ok', text: 'The app is disconnected: it is signed out and must ask you again.' });
+    return pages.redirect(reply, '/account#apps', { kind: 'ok', text: t('connectedApps.disconnected') });
   });
 }

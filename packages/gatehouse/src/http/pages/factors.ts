@@ -8,11 +8,11 @@ import { Sealer } from '../../crypto/seal.ts';
 import { PENDING_FACTOR_TTL_MS } from '../../factors/service.ts';
 import type { Factor } from '../../factors/store.ts';
 import { escapeHtml } from '../../html.ts';
+import type { MessageKey, Translator } from '../../i18n/index.ts';
 import { csrfInput, date, field, formError, hidden } from './layout.ts';
+import { markup, tHtml } from './markup.ts';
 
-export const ENROL_TITLE = 'Add an authenticator app';
-
-const FACTOR_KIND: Record<string, string> = { totp: 'Authenticator app', webauthn: 'Passkey' };
+const FACTOR_KIND: Record<string, MessageKey> = { totp: 'factors.kind.totp', webauthn: 'factors.kind.webauthn' };
 
 export interface FactorSectionView {
   factors: Factor[];
@@ -24,30 +24,31 @@ export interface FactorSectionView {
   notice?: string;
 }
 
-export function factorSection(csrf: string, v: FactorSectionView): string {
+export function factorSection(t: Translator, csrf: string, v: FactorSectionView): string {
   // Passkeys are factors too, but they are listed (and renamed, removed) in their own part of the page.
   const apps = v.factors.filter((x) => x.type !== 'webauthn');
+  const kind = (type: string) => (FACTOR_KIND[type] ? t(FACTOR_KIND[type]) : type);
   const list =
     v.factors.length === 0
-      ? '<p>Off. With an authenticator app, a stolen password alone cannot open your account.</p>'
-      : `<p>On. ${apps.length ? 'Signing in asks for a code after your password.' : 'Signing in with your password asks for a passkey too (see Passkeys below).'}</p>
+      ? `<p>${escapeHtml(t('factors.off'))}</p>`
+      : `<p>${escapeHtml(t(apps.length ? 'factors.onWithApps' : 'factors.onPasskeysOnly'))}</p>
 <ul class="rows factors">${apps
           .map(
-            (x) => `<li><div><strong>${escapeHtml(x.name)}</strong> <span class="tag">${escapeHtml(FACTOR_KIND[x.type] ?? x.type)}</span><br>
-<small>added ${date(x.confirmedAt ?? x.createdAt)} · last used ${date(x.lastUsedAt)}</small></div>
-<form method="post" action="/account/mfa/remove">${csrfInput(csrf)}${hidden('id', x.id)}<button type="submit" class="danger" aria-label="Remove ${escapeHtml(x.name)}" data-confirm="Remove ${escapeHtml(x.name)}? It will no longer work for signing in.">Remove</button></form></li>`,
+            (x) => `<li><div><strong>${escapeHtml(x.name)}</strong> <span class="tag">${escapeHtml(kind(x.type))}</span><br>
+<small>${tHtml(t, 'factors.details', { added: markup(date(t, x.confirmedAt ?? x.createdAt)), lastUsed: markup(date(t, x.lastUsedAt)) })}</small></div>
+<form method="post" action="/account/mfa/remove">${csrfInput(csrf)}${hidden('id', x.id)}<button type="submit" class="danger" aria-label="${escapeHtml(t('factors.removeLabel', { name: x.name }))}" data-confirm="${escapeHtml(t('factors.removeConfirm', { name: x.name }))}">${escapeHtml(t('factors.remove'))}</button></form></li>`,
           )
           .join('')}</ul>
-<h3>Recovery codes</h3>
-<p>${v.recoveryCodesLeft === 0 ? '<strong>No recovery codes left.</strong>' : `${v.recoveryCodesLeft} recovery code${v.recoveryCodesLeft === 1 ? '' : 's'} left.`} Each works once, in place of a code from the app, if you lose it.</p>
-<form method="post" action="/account/mfa/recovery-codes">${csrfInput(csrf)}<button type="submit" class="secondary" data-confirm="Make new recovery codes? The ones you have now stop working.">Make new codes</button></form>`;
-  return `<section aria-labelledby="mfa-h" id="mfa"><h2 id="mfa-h">Two-step verification</h2>
+<h3>${escapeHtml(t('factors.recovery.heading'))}</h3>
+<p>${v.recoveryCodesLeft === 0 ? `<strong>${escapeHtml(t('factors.recovery.none'))}</strong>` : escapeHtml(t.plural('factors.recovery.left', v.recoveryCodesLeft))} ${escapeHtml(t('factors.recovery.explain'))}</p>
+<form method="post" action="/account/mfa/recovery-codes">${csrfInput(csrf)}<button type="submit" class="secondary" data-confirm="${escapeHtml(t('factors.recovery.confirm'))}">${escapeHtml(t('factors.recovery.make'))}</button></form>`;
+  return `<section aria-labelledby="mfa-h" id="mfa"><h2 id="mfa-h">${escapeHtml(t('factors.heading'))}</h2>
 ${v.notice ? `<p class="form-error" role="alert">${escapeHtml(v.notice)}</p>` : ''}${formError(v.message)}
 ${list}
-<h3>${ENROL_TITLE}</h3>
+<h3>${escapeHtml(t('factors.enrolTitle'))}</h3>
 <form method="post" action="/account/mfa/totp" novalidate>${csrfInput(csrf)}
-${field({ name: 'name', idPrefix: 'totp-', label: 'Name for the app', value: v.values?.name, error: v.errors?.name, maxlength: 100, hint: 'Optional, e.g. "Phone"' })}
-<button type="submit">Add an authenticator app</button></form></section>`;
+${field({ name: 'name', idPrefix: 'totp-', label: t('factors.nameLabel'), value: v.values?.name, error: v.errors?.name, maxlength: 100, hint: t('factors.nameHint') })}
+<button type="submit">${escapeHtml(t('factors.add'))}</button></form></section>`;
 }
 
 /** What the enrolment page shows until the code is confirmed: kept server-side, sealed, for this session only. */
@@ -84,9 +85,9 @@ export class PendingEnrolments {
 }
 
 /** The QR code as SVG markup (paths and presentation attributes only), labelled for screen readers. */
-export async function qrSvg(otpauthUrl: string): Promise<string> {
+export async function qrSvg(t: Translator, otpauthUrl: string): Promise<string> {
   const svg = await QRCode.toString(otpauthUrl, { type: 'svg', margin: 2, errorCorrectionLevel: 'M' });
-  return svg.replace('<svg ', '<svg role="img" aria-label="QR code to scan with your authenticator app" ');
+  return svg.replace('<svg ', () => `<svg role="img" aria-label="${escapeHtml(t('factors.qrLabel'))}" `);
 }
 
 /** The key in groups of four, as apps show it; spaces are ignored when typed. */
@@ -94,15 +95,15 @@ export function groupedSecret(secret: string): string {
   return secret.replace(/(.{4})(?=.)/g, '$1 ');
 }
 
-export function enrolBody(csrf: string, v: { id: string; pending: PendingEnrolment; svg: string; error?: string }): string {
-  return `<section aria-labelledby="scan-h"><h2 id="scan-h">1. Scan the code</h2>
-<p>Open your authenticator app (Google Authenticator, 1Password, Aegis, …), add an account and scan:</p>
+export function enrolBody(t: Translator, csrf: string, v: { id: string; pending: PendingEnrolment; svg: string; error?: string }): string {
+  return `<section aria-labelledby="scan-h"><h2 id="scan-h">${escapeHtml(t('factors.scan.heading'))}</h2>
+<p>${escapeHtml(t('factors.scan.open'))}</p>
 <div class="qr">${v.svg}</div>
-<p>Can't scan it? Add the account by hand with this key (time-based, 6 digits):</p>
+<p>${escapeHtml(t('factors.scan.byHand'))}</p>
 <p><code class="secret totp-key" id="totp-secret">${escapeHtml(groupedSecret(v.pending.secret))}</code></p></section>
-<section aria-labelledby="confirm-h"><h2 id="confirm-h">2. Enter the code it shows</h2>
+<section aria-labelledby="confirm-h"><h2 id="confirm-h">${escapeHtml(t('factors.confirm.heading'))}</h2>
 <form method="post" action="/account/mfa/totp/confirm" novalidate>${csrfInput(csrf)}${hidden('id', v.id)}
-${field({ name: 'code', label: 'Code from the app', error: v.error, autocomplete: 'one-time-code', inputmode: 'numeric', plain: true, required: true, maxlength: 10, hint: `6 digits; this adds "${v.pending.name}" to your account` })}
-<button type="submit">Add this app</button></form>
-<p><a href="/account#mfa">Cancel</a></p></section>`;
+${field({ name: 'code', label: t('factors.confirm.code'), error: v.error, autocomplete: 'one-time-code', inputmode: 'numeric', plain: true, required: true, maxlength: 10, hint: t('factors.confirm.hint', { name: v.pending.name }) })}
+<button type="submit">${escapeHtml(t('factors.confirm.submit'))}</button></form>
+<p><a href="/account#mfa">${escapeHtml(t('factors.confirm.cancel'))}</a></p></section>`;
 }
