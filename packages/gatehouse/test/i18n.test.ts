@@ -576,6 +576,16 @@ describe("e-mails in the recipient's language", () => {
     assert.equal((await me(body.accessToken)).locale, null, 'nothing changed');
   });
 
+  it('PATCH /auth/me with locale null goes back to following the browser', async () => {
+    const { body } = await registerUser(server.app);
+    assert.equal((await call(server.app, 'PATCH', '/auth/me', { token: body.accessToken, body: { locale: 'ko' } })).statusCode, 200);
+    assert.equal((await me(body.accessToken)).locale, 'ko');
+    const res = await call(server.app, 'PATCH', '/auth/me', { token: body.accessToken, body: { locale: null } });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(res.json().user.locale, null);
+    assert.equal((await me(body.accessToken)).locale, null);
+  });
+
   it('a magic-link sign-up asked in Korean mails in Korean and keeps "ko" for the new account', async () => {
     const email = uniqueEmail('magic-ko');
     const res = await call(server.app, 'POST', '/auth/magic-link', { body: { email }, headers: KO });

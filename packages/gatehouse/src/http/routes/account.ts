@@ -75,7 +75,7 @@ export function accountRoutes(app: App, ctx: Context, guards: Guards): void {
 
   app.patch(
     '/auth/me',
-    { ...authenticated, schema: { body: Type.Object({ name: Type.Optional(NameField), locale: Type.Optional(LocaleField) }), response: { 200: UserResponseSchema, ...errors(401, 403) } } },
+    { ...authenticated, schema: { body: Type.Object({ name: Type.Optional(NameField), locale: Type.Optional(Type.Union([LocaleField, Type.Null()], { description: 'null: follow the browser (Accept-Language) again' })) }), response: { 200: UserResponseSchema, ...errors(401, 403) } } },
     async (request) => ({ user: toPublicUser(await updateProfile(ctx, authOf(request).userId, request.body)) }),
   );
 
