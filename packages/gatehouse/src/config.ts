@@ -97,6 +97,11 @@ export interface Config {
   readonly webauthn: WebAuthnConfig;
   /** OIDC_PROVIDER: Gatehouse is an OpenID provider under /oauth2/ (default on; off with JWT_ALG=HS256, which has no public key to sign ID tokens). */
   readonly oidcProvider: boolean;
+  /**
+   * OIDC_REGISTRATION_TOKEN: the initial access token (a Bearer token, at least 32 characters) that dynamic client
+   * registration (RFC 7591, POST /oauth2/register) requires; null: registration is off and not advertised.
+   */
+  readonly oidcRegistrationToken: string | null;
 }
 
 export interface WebAuthnConfig {
@@ -315,6 +320,20 @@ function oidcProviderEnabled(env: Env, jwtAlg: JwtAlg): boolean {
   return enabled;
 }
 
+/** RFC 6750 b64token: what can travel as `Authorization: Bearer <token>`. */
+const BEARER_TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+function oidcRegistrationToken(env: Env, providerOn: boolean): string | null {
+  const token = env.OIDC_REGISTRATION_TOKEN?.trim() || null;
+  if (!token) return null;
+  if (!providerOn) throw new ConfigError('OIDC_REGISTRATION_TOKEN', 'is set, but the OpenID provider is off (OIDC_PROVIDER): unset it or turn the provider on');
+  if (token.length < 32) throw new ConfigError('OIDC_REGISTRATION_TOKEN', 'is too short: use at least 32 random characters (e.g. `openssl rand -base64 32`)');
+  // Compared in constant time over 1000 bytes (oidc-provider's constantEquals); longer would show its length.
+  if (token.length > 512) throw new ConfigError('OIDC_REGISTRATION_TOKEN', 'is too long: use at most 512 characters');
+  if (!BEARER_TOKEN.test(token)) throw new ConfigError('OIDC_REGISTRATION_TOKEN', 'must be usable as a Bearer token: letters, digits and - . _ ~ + / (then = padding)');
+  return token;
+}
+
 const WEAK_SECRETS = new Set(['secret', 'changeme', 'change-me', 'password', 'your-secret-key', 'jwt-secret', 'supersecret']);
 
 function isWeakSecret(value: string): boolean {
@@ -511,6 +530,7 @@ export function loadConfig(env: Env = readEnv()): Config {
     oauthRedirectAllowlist: oauthRedirectAllowlist(env, publicUrl.href.replace(/\/$/, '')),
     webauthn: webauthnConfig(env, publicUrl),
     oidcProvider: oidcProviderEnabled(env, jwtAlg),
+    oidcRegistrationToken: oidcRegistrationToken(env, oidcProviderEnabled(env, jwtAlg)),
   };
   if (!['json', 'pretty', 'auto'].includes(config.logFormat)) throw new ConfigError('LOG_FORMAT', 'must be json, pretty or auto');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {

@@ -3,11 +3,14 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { OidcClientStore, OidcPayloadStore } from './store.ts';
 import { providerMetadata } from './clients.ts';
+import { registeredClient } from './registration.ts';
 
 export interface AdapterDependencies {
   payloads: OidcPayloadStore;
   clients: OidcClientStore;
   now: () => number;
+  /** Dynamic registration is on (OIDC_REGISTRATION_TOKEN): the provider may insert clients. */
+  registration?: boolean;
 }
 
 export class OidcPayloadAdapter implements Adapter {
@@ -46,7 +49,10 @@ export class OidcPayloadAdapter implements Adapter {
   }
 }
 
-/** Clients come from `gatehouse clients create` and /admin/clients only: dynamic writes are refused. */
+/**
+ * Clients come from `gatehouse clients create`, /admin/clients and the admin page; the provider writes one only
+ * for dynamic registration (OIDC_REGISTRATION_TOKEN set), stored by Gatehouse's rules (registration.ts).
+ */
 export class ClientAdapter implements Adapter {
   constructor(private readonly deps: AdapterDependencies) {}
 
@@ -55,8 +61,10 @@ export class ClientAdapter implements Adapter {
     return client ? (providerMetadata(client) as AdapterPayload) : undefined;
   }
 
-  async upsert(): Promise<void> {
-    throw new Error('clients are registered through Gatehouse (CLI or /admin/clients), not through the provider');
+  async upsert(id: string, payload: AdapterPayload): Promise<void> {
+    if (!this.deps.registration) throw new Error('clients are registered through Gatehouse (CLI or /admin/clients), not through the provider');
+    if (await this.deps.clients.find(id)) throw new Error('a registration may not replace an existing client');
+    await this.deps.clients.insert(registeredClient({ ...payload, client_id: id } as Parameters<typeof registeredClient>[0], this.deps.now()));
   }
 
   async destroy(): Promise<void> {

@@ -115,7 +115,8 @@ function allowLists(input: ClientInput): Pick<ClientMetadata, 'allowed_resources
 
 const MAX_ALLOWED = 50;
 
-function metadataOf(input: ClientInput): ClientMetadata {
+/** Checks a client's input and builds what is stored (the CLI, /admin/clients and registration go through it). */
+export function metadataOf(input: ClientInput): ClientMetadata {
   const name = input.name.trim();
   if (name.length < 1 || name.length > 100) throw validationError([{ field: 'name', message: 'A name of 1 to 100 characters' }]);
   const grants = new Set<string>(input.grants ?? []);

@@ -3,15 +3,19 @@
 // the database adapter, so a rebuilt provider, another instance or a restart sees the same state.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
-import type { Context } from '../context.ts';
+import type { ClientInfo, Context } from '../context.ts';
+import { recordEvent } from '../audit/service.ts';
 import type { KeyStore } from '../crypto/keys.ts';
-import { deriveKey, safeEqual, sha256 } from '../crypto/random.ts';
+import { randomBytes } from 'node:crypto';
+import { deriveKey, randomToken, safeEqual, sha256 } from '../crypto/random.ts';
 import { accountFinder } from './account.ts';
 import { ACR_VALUES_SUPPORTED } from './acr.ts';
 import { adapterFactory } from './adapter.ts';
 import { keysFingerprint, providerKeys } from './keys.ts';
 import { gatehousePolicy, gatehouseSessionOfRequest } from './policy.ts';
-import { allowListMetadata, refuseRefreshTarget, resourceIndicators } from './resources.ts';
+import { refuseRefreshTarget, resourceIndicators } from './resources.ts';
+import { clientMetadataPolicy } from './registration.ts';
+import { CLIENT_SECRET_PREFIX } from './clients.ts';
 import type { OidcClientStore, OidcPayloadStore } from './store.ts';
 
 /** Every endpoint the provider serves itself, under /oauth2/ (CONTRACT, OpenID provider). */
@@ -38,6 +42,9 @@ export interface GatehouseAuthorization {
   [GATEHOUSE_SESSION]?: string;
 }
 
+/** Who sent a request the provider handles (the catch-all in routes/oauth2.ts records it): for the audit log. */
+export const requestClients = new WeakMap<IncomingMessage, ClientInfo>();
+
 export const interactionPath = (uid: string) => `/oauth2/interaction/${uid}`;
 
 const SECONDS = (ms: number) => Math.max(1, Math.floor(ms / 1000));
@@ -57,7 +64,7 @@ function configuration(ctx: Context, deps: OidcDependencies, keys: Awaited<Retur
   // The ring's algorithm (RS256, ES256 or EdDSA): config.ts refuses the provider with HS256.
   const alg = keys.alg as 'RS256';
   return {
-    adapter: adapterFactory({ payloads: deps.payloads, clients: deps.clients, now: ctx.now }),
+    adapter: adapterFactory({ payloads: deps.payloads, clients: deps.clients, now: ctx.now, registration: config.oidcRegistrationToken !== null }),
     clients: [],
     jwks: { keys: keys.keys as NonNullable<Configuration['jwks']>['keys'] },
     findAccount: accountFinder(ctx),
@@ -79,8 +86,9 @@ function configuration(ctx: Context, deps: OidcDependencies, keys: Awaited<Retur
     // PKCE with S256 for every client, confidential ones too (RFC 9700 §2.1.1); oidc-provider 9 knows only S256.
     pkce: { required: () => true },
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
-    // The per-client allow-lists of API resources and scopes (resources.ts), which registration cannot set.
-    extraClientMetadata: allowListMetadata(),
+    // The per-client allow-lists of API resources and scopes (resources.ts), which registration cannot set, and
+    // the registration rules (registration.ts).
+    extraClientMetadata: clientMetadataPolicy(),
     clientDefaults: {
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
@@ -107,7 +115,16 @@ function configuration(ctx: Context, deps: OidcDependencies, keys: Awaited<Retur
       clientCredentials: { enabled: true },
       backchannelLogout: { enabled: true },
       rpInitiatedLogout: { enabled: true, ...deps.pages },
-      registration: { enabled: false },
+      // RFC 7591, only with OIDC_REGISTRATION_TOKEN as the initial access token (off, it is not advertised).
+      registration: config.oidcRegistrationToken
+        ? {
+            enabled: true,
+            initialAccessToken: config.oidcRegistrationToken,
+            issueRegistrationAccessToken: false,
+            idFactory: () => randomBytes(16).toString('base64url'),
+            secretFactory: () => randomToken(CLIENT_SECRET_PREFIX),
+          }
+        : { enabled: false },
       // RFC 8707: a `resource` gets a JWT access token for that API (aud = the resource); see resources.ts.
       resourceIndicators: resourceIndicators(ctx, alg),
     },
@@ -196,6 +213,10 @@ export class OidcProvider {
       return typeof this.clientSecret === 'string' && safeEqual(sha256(actual), this.clientSecret);
     };
     provider.on('server_error', (_koa, err) => this.ctx.log.error({ err }, 'oidc provider error'));
+    provider.on('registration_create.success', (koa, client) => {
+      const { ctx } = this;
+      void recordEvent(ctx, 'oidc_client_created', { client: requestClients.get(koa.req) ?? null, detail: { clientId: client.clientId, via: 'registration' } });
+    });
     // The client is signed in through this Gatehouse session: remembered in the provider session's entry for
     // the client (beside its sid and grantId), which the provider saves right after this synchronous event.
     // Back-channel logout reads it (backchannel.ts) to send a logout token for exactly this session's clients.
@@ -205,6 +226,16 @@ export class OidcProvider {
       if (!session || !clientId || koa.oidc.session?.accountId !== session.userId) return;
       koa.oidc.session.ensureClientContainer(clientId);
       (koa.oidc.session.authorizationFor(clientId) as GatehouseAuthorization)[GATEHOUSE_SESSION] = session.id;
+    });
+    // A path under /oauth2/ that is no endpoint (or one that is off, like /oauth2/register without
+    // OIDC_REGISTRATION_TOKEN) answers 404 in the contract's format, as any unknown path of the server does,
+    // rather than Koa's plain-text "Not Found".
+    provider.use(async (koa, next) => {
+      await next();
+      if (koa.status === 404 && koa.body == null) {
+        koa.status = 404;
+        koa.body = { error: { code: 'not_found', message: koa.path === OAUTH2_ROUTES.registration ? 'Dynamic client registration is off on this server' : 'Not found' } };
+      }
     });
     const onLogout = this.deps.onLogout;
     if (onLogout) {

@@ -26,7 +26,6 @@ import { errors, type Client, type Configuration, type KoaContextWithOIDC } from
 import type { Context } from '../context.ts';
 
 type ResourceIndicators = NonNullable<NonNullable<Configuration['features']>['resourceIndicators']>;
-type ExtraClientMetadata = NonNullable<Configuration['extraClientMetadata']>;
 
 /** The OpenID scopes: never a resource's. */
 export const OIDC_SCOPES = new Set(['openid', 'offline_access', 'email', 'profile']);
@@ -92,20 +91,10 @@ function refuseUnlistedScopes(koa: KoaContextWithOIDC, client: Client | undefine
   return asked;
 }
 
-/**
- * The allow-lists as oidc-provider client metadata: read from the clients Gatehouse stores, refused in a
- * registration request (only an administrator sets them).
- */
-export function allowListMetadata(): ExtraClientMetadata {
-  return {
-    properties: [...ALLOW_LIST_METADATA],
-    validator: (koa, key, value, metadata) => {
-      if (value === undefined) return;
-      if (koa) throw new errors.InvalidClientMetadata(`${key} is set by an administrator of this server, not at registration`);
-      if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new errors.InvalidClientMetadata(`${key} must be an array of strings`);
-      (metadata as Record<string, unknown>)[key] = value;
-    },
-  };
+/** A stored allow-list, as oidc-provider reads client metadata: an array of strings (registration.ts). */
+export function checkAllowListValue(key: string, value: unknown): void {
+  if (value === undefined) return;
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new errors.InvalidClientMetadata(`${key} must be an array of strings`);
 }
 
 export function resourceIndicators(ctx: Context, alg: string): ResourceIndicators {

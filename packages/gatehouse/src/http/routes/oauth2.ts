@@ -17,7 +17,7 @@ import { sessionCookieName } from '../cookies.ts';
 import type { Guards } from '../plugins/auth.ts';
 import { oidcClientRoutes } from './oidc-clients.ts';
 import { connectedAppRoutes } from './connected-apps.ts';
-import { interactionPath } from '../../oidc/provider.ts';
+import { interactionPath, requestClients } from '../../oidc/provider.ts';
 import { gatehouseSession } from '../../oidc/policy.ts';
 import type { OidcClientStore, OidcPayloadStore } from '../../oidc/store.ts';
 import { connectedAppPages, registerConnectedApps } from '../pages/connected-apps.ts';
@@ -85,6 +85,7 @@ export function oauth2Routes(app: App, ctx: Context, oidc: OidcProvider, clients
       const { handle } = await oidc.instance();
       reply.hijack();
       for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) reply.raw.setHeader(name, value);
+      requestClients.set(request.raw, clientInfo(request));
       await handle(request.raw, reply.raw);
     });
   });
