@@ -48,7 +48,8 @@ export function translator(locale: Locale): Translator {
   if (known) return known;
   const messages = CATALOGUES[locale];
   const plurals = new Intl.PluralRules(locale);
-  const dates = new Intl.DateTimeFormat(locale === 'ko' ? 'ko-KR' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });
+  // A 24-hour clock in both: ICU's Korean day periods vary by build ("AM 8:39" here, "오전 8:39" elsewhere).
+  const dates = new Intl.DateTimeFormat(locale === 'ko' ? 'ko-KR' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC', hourCycle: 'h23' });
   const lookup = (key: string): string => messages[key] ?? (en as Catalogue)[key] ?? key;
   const t = ((key: MessageKey, vars?: Vars) => fill(lookup(key), vars)) as Translator;
   Object.defineProperty(t, 'locale', { value: locale });

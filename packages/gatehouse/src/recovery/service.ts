@@ -1,5 +1,6 @@
 // E-mail verification and password recovery. Tokens are random, stored as SHA-256, single use, with a TTL.
 import { recordEvent } from '../audit/service.ts';
+import { outboxDir } from '../mail/transport.ts';
 import type { ClientInfo, Context, Stores } from '../context.ts';
 import { randomToken, sha256 } from '../crypto/random.ts';
 import { AppError, validationError } from '../errors.ts';
@@ -41,9 +42,9 @@ export async function issueToken(ctx: Context, user: User, purpose: OneTimePurpo
   return `${ctx.config.publicUrl}${PAGE[purpose]}?token=${encodeURIComponent(token)}`;
 }
 
-/** In development, where mail lands in the outbox, the link is logged so that nobody has to open files. */
-function logLinkInDevelopment(ctx: Context, kind: string, to: string, link: string): void {
-  if (ctx.config.env === 'development' && !ctx.config.smtpUrl) ctx.log.info({ to, link: link }, `${kind} e-mail written to the outbox`);
+/** In development without SMTP, says where the message went; never the link itself (a live token in a log). */
+function logOutboxInDevelopment(ctx: Context, kind: string, to: string): void {
+  if (ctx.config.env === 'development' && !ctx.config.smtpUrl) ctx.log.info({ to, outbox: outboxDir(ctx.config) }, `${kind} e-mail written to the outbox`);
 }
 
 function isToken(value: string, purpose: OneTimePurpose): boolean {
@@ -80,7 +81,7 @@ export function sendVerificationEmail(ctx: Context, user: User, locale?: Locale)
 export async function queueVerificationEmail(ctx: Context, tx: Stores, user: User, locale?: Locale): Promise<void> {
   const link = await issueToken(ctx, user, 'verify_email', ctx.config.verifyTokenTtlMs, tx);
   await tx.mail.enqueue(verificationMail(mailTranslator(ctx, user, locale), user.email, ctx.config.brandName, link, ctx.config.verifyTokenTtlMs), ctx.now());
-  logLinkInDevelopment(ctx, 'verification', user.email, link);
+  logOutboxInDevelopment(ctx, 'verification', user.email);
 }
 
 /** Whether a verification e-mail may go to this address now (it counts against the address's e-mail limit). */
@@ -91,7 +92,7 @@ export async function allowVerificationMail(ctx: Context, user: User): Promise<b
 async function deliverVerification(ctx: Context, user: User, locale?: Locale): Promise<void> {
   const link = await issueToken(ctx, user, 'verify_email', ctx.config.verifyTokenTtlMs);
   await ctx.mailer.send(verificationMail(mailTranslator(ctx, user, locale), user.email, ctx.config.brandName, link, ctx.config.verifyTokenTtlMs));
-  logLinkInDevelopment(ctx, 'verification', user.email, link);
+  logOutboxInDevelopment(ctx, 'verification', user.email);
 }
 
 export async function verifyEmail(ctx: Context, token: string, client: ClientInfo | null = null): Promise<User> {
@@ -156,7 +157,7 @@ export async function forgotPassword(ctx: Context, email: string, client: Client
 export async function deliverReset(ctx: Context, user: User, locale?: Locale): Promise<void> {
   const link = await issueToken(ctx, user, 'reset_password', ctx.config.resetTokenTtlMs);
   await ctx.mailer.send(resetMail(mailTranslator(ctx, user, locale), user.email, ctx.config.brandName, link, ctx.config.resetTokenTtlMs));
-  logLinkInDevelopment(ctx, 'password reset', user.email, link);
+  logOutboxInDevelopment(ctx, 'password reset', user.email);
 }
 
 /** Whether a reset link still works, without using it: the page says so before anything is typed. */

@@ -3,6 +3,7 @@
 // the link is built on PUBLIC_URL only, never on a request's Host (Supabase GHSA-3529-5m8x-rpv3); its page asks
 // for a click, so a mail scanner that opens it signs nobody in and uses nothing up. Both are kept in the shared
 // state under hashes, so any instance can finish what another started.
+import { outboxDir } from '../../mail/transport.ts';
 import { randomInt } from 'node:crypto';
 import type { ClientInfo, Context } from '../../context.ts';
 import { deriveKey, hmac, randomToken, safeEqual, sha256, uuidv7 } from '../../crypto/random.ts';
@@ -89,7 +90,7 @@ export async function requestMagicLink(ctx: Context, input: { email: string; red
     await ctx.state.put(CODE_KEY + sha256(email), JSON.stringify({ code: codeHash(ctx, email, code), link: linkKey, failures: 0, expiresAt: now + ttl } satisfies PendingCode), ttl);
     const link = `${ctx.config.publicUrl}/magic-link?token=${encodeURIComponent(token)}`;
     await ctx.mailer.send(magicLinkMail(mailTranslator(ctx, user, input.locale), email, ctx.config.brandName, link, code, ttl, user === null));
-    if (ctx.config.env === 'development' && !ctx.config.smtpUrl) ctx.log.info({ to: email, link }, 'magic link e-mail written to the outbox');
+    if (ctx.config.env === 'development' && !ctx.config.smtpUrl) ctx.log.info({ to: email, outbox: outboxDir(ctx.config) }, 'magic link e-mail written to the outbox');
   });
 }
 
