@@ -1,5 +1,5 @@
 // Shared TypeBox schemas: one definition gives validation, types and (later) the OpenAPI document.
-import { Type } from 'typebox';
+import { Type, type TSchema } from 'typebox';
 import { documented } from './documented.ts';
 import { LOCALES, type Locale } from '../i18n/index.ts';
 
@@ -84,3 +84,50 @@ export const SessionSchema = Type.Object({
   ip: Type.Union([Type.String(), Type.Null()]),
   current: Type.Boolean(),
 });
+
+const OrNull = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+/** GET /auth/export: every field is described in users/export-account.ts. */
+export const AccountExportSchema = Type.Object(
+  {
+    exportedAt: DateTime,
+    user: Type.Intersect([AdminUserSchema, Type.Object({ updatedAt: DateTime, hasPassword: Type.Boolean() })]),
+    sessions: Type.Array(
+      Type.Intersect([
+        SessionSchema,
+        Type.Object({ signInMethods: Type.Array(Type.String()), lastSignInAt: DateTime, endedAt: OrNull(DateTime), endReason: OrNull(Type.String()) }),
+      ]),
+    ),
+    identities: Type.Array(Type.Object({ provider: Type.String(), subject: Type.String(), email: OrNull(Type.String()), emailVerified: Type.Boolean(), linkedAt: DateTime })),
+    factors: Type.Array(
+      Type.Object({ id: Type.String(), type: Type.String(), name: Type.String(), createdAt: DateTime, lastUsedAt: OrNull(DateTime), confirmed: Type.Boolean() }),
+    ),
+    recoveryCodesLeft: Type.Integer(),
+    pendingMfaReset: OrNull(Type.Object({ requestedAt: DateTime, dueAt: DateTime })),
+    apiKeys: Type.Array(
+      Type.Object({
+        id: Type.String(),
+        name: Type.String(),
+        prefix: Type.String(),
+        scopes: Type.Array(Type.String()),
+        createdAt: DateTime,
+        lastUsedAt: OrNull(DateTime),
+        expiresAt: OrNull(DateTime),
+        revokedAt: OrNull(DateTime),
+      }),
+    ),
+    auditEvents: Type.Array(
+      Type.Object({
+        id: Type.String(),
+        at: DateTime,
+        type: Type.String(),
+        sessionId: OrNull(Type.String()),
+        ip: OrNull(Type.String()),
+        userAgent: OrNull(Type.String()),
+        detail: OrNull(Type.Record(Type.String(), Type.Any())),
+      }),
+    ),
+    connectedApps: Type.Array(Type.Object({ clientId: Type.String(), name: Type.String(), scopes: Type.Array(Type.String()), grantedAt: DateTime })),
+  },
+  { description: 'Everything the server holds about the caller; never a password hash, key, secret or token' },
+);

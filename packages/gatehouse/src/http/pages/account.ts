@@ -17,6 +17,7 @@ import { deleteAccount } from '../../users/delete-account.ts';
 import { normalizeEmail } from '../../users/policy.ts';
 import { Type } from 'typebox';
 import { clearAuthCookies } from '../cookies.ts';
+import { AccountExportSchema } from '../schemas.ts';
 import { clientInfo, type App } from '../types.ts';
 import type { PageKit } from './kit.ts';
 import { form, formFields as f, posts, shows } from './page-answers.ts';
@@ -57,7 +58,7 @@ const FORMS = {
 };
 
 /** The export's answer: the same JSON document as GET /auth/export, as a download. */
-const EXPORT_DOWNLOAD = Type.Object({}, { additionalProperties: true, description: 'The account export (see GET /auth/export), with content-disposition: attachment; filename="gatehouse-export.json"' });
+const EXPORT_DOWNLOAD = Type.Intersect([AccountExportSchema], { description: 'The account export, the same document as GET /auth/export, with content-disposition: attachment; filename="gatehouse-export.json"' });
 
 interface ActionOptions {
   /** Needs a sign-in within REAUTH_MAX_AGE; else the "Confirm it's you" page. */

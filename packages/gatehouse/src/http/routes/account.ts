@@ -1,5 +1,5 @@
 // The signed-in user's own account: profile, password and sessions.
-import { Type, type TSchema } from 'typebox';
+import { Type } from 'typebox';
 import type { Context } from '../../context.ts';
 import { localeHint } from '../../i18n/mail-locale.ts';
 import { endOwnSession, listSessions } from '../../sessions/service.ts';
@@ -12,56 +12,11 @@ import { toPublicUser } from '../../users/store.ts';
 import { clearAuthCookies } from '../cookies.ts';
 import type { Guards } from '../plugins/auth.ts';
 import { NoContent, errors } from '../responses.ts';
-import { AdminUserSchema, DateTime, EmailField, NameField, LocaleField, NewPasswordField, PasswordField, SessionSchema, UserResponseSchema } from '../schemas.ts';
+import { AccountExportSchema, AdminUserSchema, DateTime, EmailField, NameField, LocaleField, NewPasswordField, PasswordField, SessionSchema, UserResponseSchema } from '../schemas.ts';
 import { authOf, clientInfo, sessionOf, type App } from '../types.ts';
 
 const TokenField = Type.String({ maxLength: 512 });
-const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
-/** GET /auth/export: every field is described in users/export-account.ts. */
-const AccountExportSchema = Type.Object(
-  {
-    exportedAt: DateTime,
-    user: Type.Intersect([AdminUserSchema, Type.Object({ updatedAt: DateTime, hasPassword: Type.Boolean() })]),
-    sessions: Type.Array(
-      Type.Intersect([
-        SessionSchema,
-        Type.Object({ signInMethods: Type.Array(Type.String()), lastSignInAt: DateTime, endedAt: Nullable(DateTime), endReason: Nullable(Type.String()) }),
-      ]),
-    ),
-    identities: Type.Array(Type.Object({ provider: Type.String(), subject: Type.String(), email: Nullable(Type.String()), emailVerified: Type.Boolean(), linkedAt: DateTime })),
-    factors: Type.Array(
-      Type.Object({ id: Type.String(), type: Type.String(), name: Type.String(), createdAt: DateTime, lastUsedAt: Nullable(DateTime), confirmed: Type.Boolean() }),
-    ),
-    recoveryCodesLeft: Type.Integer(),
-    pendingMfaReset: Nullable(Type.Object({ requestedAt: DateTime, dueAt: DateTime })),
-    apiKeys: Type.Array(
-      Type.Object({
-        id: Type.String(),
-        name: Type.String(),
-        prefix: Type.String(),
-        scopes: Type.Array(Type.String()),
-        createdAt: DateTime,
-        lastUsedAt: Nullable(DateTime),
-        expiresAt: Nullable(DateTime),
-        revokedAt: Nullable(DateTime),
-      }),
-    ),
-    auditEvents: Type.Array(
-      Type.Object({
-        id: Type.String(),
-        at: DateTime,
-        type: Type.String(),
-        sessionId: Nullable(Type.String()),
-        ip: Nullable(Type.String()),
-        userAgent: Nullable(Type.String()),
-        detail: Nullable(Type.Record(Type.String(), Type.Any())),
-      }),
-    ),
-    connectedApps: Type.Array(Type.Object({ clientId: Type.String(), name: Type.String(), scopes: Type.Array(Type.String()), grantedAt: DateTime })),
-  },
-  { description: 'Everything the server holds about the caller; never a password hash, key, secret or token' },
-);
 
 export function accountRoutes(app: App, ctx: Context, guards: Guards): void {
   const authenticated = { preHandler: guards.authenticate };
