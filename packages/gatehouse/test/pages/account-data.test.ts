@@ -117,7 +117,8 @@ describe('pages: account data', () => {
 
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Confirm' }).click();
-    await page.waitForURL(`${server.origin}/account`);
+    // Back at the section that asked, not the top of the page.
+    await page.waitForURL(`${server.origin}/account#delete`);
     await page.getByLabel('Type your e-mail address to confirm').fill(email);
     assert.equal(await submit(page, '/account/delete', 'Delete my account'), 303);
     assert.equal(new URL(page.url()).pathname, '/login');

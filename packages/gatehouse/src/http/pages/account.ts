@@ -34,7 +34,17 @@ import { connectedAppsSection } from './connected-apps.ts';
 type Section = 'profile' | 'password' | 'sessions' | 'identities' | 'keys' | 'verify' | 'mfa' | 'passkeys' | 'email' | 'export' | 'delete';
 
 /** Where the "Confirm it's you" page sends the browser back to, per section. */
-const SECTION_RETURN: Partial<Record<Section, string>> = { password: '/account#password', keys: '/account#api-keys', mfa: '/account#mfa', passkeys: '/account#passkeys' };
+const SECTION_RETURN: Partial<Record<Section, string>> = {
+  password: '/account#password',
+  sessions: '/account#sessions',
+  identities: '/account#identities',
+  keys: '/account#api-keys',
+  mfa: '/account#mfa',
+  passkeys: '/account#passkeys',
+  email: '/account#email',
+  export: '/account#data',
+  delete: '/account#delete',
+};
 
 /** What each of the page's forms posts, for the document. */
 const FORMS = {
@@ -154,7 +164,7 @@ ${passkeySection(t, csrf, { passkeys, errors: errors('passkeys'), values: values
 
 ${connectedApps(csrf)}
 
-<section aria-labelledby="sessions-h"><h2 id="sessions-h">${h('account.sessions.heading')}</h2>
+<section aria-labelledby="sessions-h" id="sessions"><h2 id="sessions-h">${h('account.sessions.heading')}</h2>
 ${message('sessions')}
 <ul class="rows">${sessions
       .map(
@@ -165,7 +175,7 @@ ${message('sessions')}
       .join('')}</ul>
 <form method="post" action="/account/sessions/revoke-all">${csrfInput(csrf)}<button type="submit" class="danger" data-confirm="${h('account.sessions.signOutEverywhereConfirm')}">${h('account.sessions.signOutEverywhere')}</button></form></section>
 
-<section aria-labelledby="identities-h"><h2 id="identities-h">${h('account.identities.heading')}</h2>
+<section aria-labelledby="identities-h" id="identities"><h2 id="identities-h">${h('account.identities.heading')}</h2>
 ${message('identities')}
 ${identities.identities.length === 0 ? `<p>${h('account.identities.none')}</p>` : `<ul class="rows">${identities.identities
       .map(

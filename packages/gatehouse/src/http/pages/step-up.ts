@@ -38,7 +38,11 @@ export function mustEnrol(ctx: Context, viewer: SignedIn): Promise<boolean> {
 }
 
 /** Where a confirmation may return: our own pages only, so the field is never an open redirect. */
-const RETURNS = new Set(['/account', '/account#password', '/account#api-keys', '/account#mfa', '/account#passkeys', '/admin']);
+const RETURNS = new Set([
+  '/account',
+  ...['password', 'sessions', 'identities', 'api-keys', 'mfa', 'passkeys', 'email', 'data', 'delete'].map((section) => `/account#${section}`),
+  '/admin',
+]);
 const ENROL_RETURN = /^\/account\/mfa\/totp\?id=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 // The OpenID provider's interaction page: prompt=login, max_age and acr_values=mfa confirm here, then continue.
 const OIDC_INTERACTION_RETURN = /^\/oauth2\/interaction\/[A-Za-z0-9_-]{1,64}$/;
