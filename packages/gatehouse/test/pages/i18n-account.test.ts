@@ -8,7 +8,7 @@ import { completeSignIn } from '../../src/sign-in/complete-sign-in.ts';
 import { createUser } from '../../src/users/service.ts';
 import type { User } from '../../src/users/store.ts';
 import { PASSWORD, call, login, uniqueEmail } from '../helpers/http.ts';
-import { forbidDialogs, launchBrowser, startPageServer, type PageServer } from '../helpers/browser.ts';
+import { forbidDialogs, launchBrowser, screenshot, startPageServer, type PageServer } from '../helpers/browser.ts';
 
 let server: PageServer;
 let browser: Browser;
@@ -57,6 +57,7 @@ describe('pages: account and admin in Korean', () => {
     const sessions = page.locator('section[aria-labelledby="sessions-h"]');
     assert.match(await sessions.innerText(), /현재 브라우저/);
     assert.match(await sessions.innerText(), KOREAN_DATE);
+    await screenshot(page, 'ko-account');
 
     // The Language form: the page's language is the one selected; choosing English makes it the user's.
     const language = page.locator('section#language').getByLabel('언어');
@@ -113,6 +114,7 @@ describe('pages: account and admin in Korean', () => {
     assert.match(row, new RegExp(`${marker} Lee`));
     assert.match(row, /미인증/);
     assert.match(row, new RegExp(`가입 ${KOREAN_DATE.source}`));
+    await screenshot(page, 'ko-admin');
     assert.doesNotMatch(row, ENGLISH_DATE);
     assert.match(row, /최근 로그인 –/, 'never signed in');
     assert.equal(await rows.getByRole('button', { name: '역할 변경' }).count(), 1);

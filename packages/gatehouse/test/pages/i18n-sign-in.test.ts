@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { PASSWORD, uniqueEmail } from '../helpers/http.ts';
-import { forbidDialogs, launchBrowser, startPageServer, type PageServer } from '../helpers/browser.ts';
+import { forbidDialogs, launchBrowser, screenshot, startPageServer, type PageServer } from '../helpers/browser.ts';
 
 describe('pages: sign-in in Korean, and the language switch', () => {
   let server: PageServer;
@@ -40,6 +40,7 @@ describe('pages: sign-in in Korean, and the language switch', () => {
     // passkeys.js gets its words from the page, in the page's language.
     assert.equal(await page.locator('[data-passkey-login]').getAttribute('data-msg-failed'), '문제가 생겼습니다. 다시 시도하세요.');
     assert.match(String(await page.locator('[data-passkey-login]').getAttribute('data-msg-cancelled')), /취소/);
+    await screenshot(page, 'ko-login');
 
     await page.goto(`${server.origin}/register`);
     assert.equal(await page.locator('html').getAttribute('lang'), 'ko');
