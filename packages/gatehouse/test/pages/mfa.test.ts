@@ -276,7 +276,7 @@ describe('pages: two-step verification', () => {
       await submitPassword(page, email, strict);
       await page.waitForURL(`${strict.origin}/account`);
       assert.match(await page.locator('main').innerText(), /Your role needs two-step verification/);
-      assert.equal(await page.locator('section').count(), 1, 'only the enrolment section');
+      assert.deepEqual(await page.locator('section').evaluateAll((all) => all.map((s) => s.id)), ['mfa', 'passkeys'], 'only the ways to a second factor: an app or a passkey');
       assert.equal(await page.getByRole('button', { name: 'Change password' }).count(), 0);
       await screenshot(page, 'account-mfa-required');
 

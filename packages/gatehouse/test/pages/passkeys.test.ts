@@ -263,6 +263,45 @@ describe('passkeys on the pages', () => {
     }
   });
 
+  it('MFA_REQUIRED_ROLES: a user who must add a second factor is offered a passkey too, and the passkey meets the requirement', async () => {
+    const port = await freePort();
+    const origin = `http://localhost:${port}`;
+    const strict = Object.assign(await startPageServer({ port, fakeClock: Date.now(), env: { PUBLIC_URL: origin, MFA_REQUIRED_ROLES: 'user' } }), { origin });
+    const context = await newContext(browser);
+    try {
+      const email = uniqueEmail('strict');
+      assert.equal((await call(strict.app, 'POST', '/auth/register', { body: { email, password: PASSWORD, name: 'Strict' } })).statusCode, 201);
+      const page = await context.newPage();
+      const problems = watchConsole(page);
+      await virtualAuthenticator(context, page);
+      await page.goto(`${origin}/login`);
+      await page.getByLabel('Email', { exact: true }).fill(email);
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await page.waitForURL(`${origin}/account`);
+      assert.match(await page.locator('main').innerText(), /add an authenticator app or a passkey/);
+      assert.deepEqual(await page.locator('section').evaluateAll((all) => all.map((s) => s.id)), ['mfa', 'passkeys'], 'only the ways to a second factor');
+      assert.equal(await page.getByRole('button', { name: 'Change password' }).count(), 0);
+
+      const section = page.locator('section#passkeys');
+      await section.getByLabel('Name for the passkey').fill('Laptop');
+      await section.getByRole('button', { name: 'Add a passkey' }).click();
+      const done = section.locator('[data-passkey-done]');
+      await done.waitFor({ state: 'visible' });
+      assert.equal(await done.locator('.passkey-codes code').count(), 10);
+      await done.getByRole('button', { name: 'I have saved them' }).click();
+      await page.getByRole('button', { name: 'Change password' }).waitFor();
+      assert.equal(await page.locator('section#passkeys li', { hasText: 'Laptop' }).count(), 1, 'the whole account page, with the passkey');
+      assert.doesNotMatch(await page.locator('main').innerText(), /Your role needs two-step verification/);
+      const user = await strict.runtime.ctx.users.findByEmail(email);
+      assert.equal(await strict.runtime.ctx.factors.countConfirmed(user!.id), 1);
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+      await strict.close();
+    }
+  });
+
   it('without JavaScript: no passkey button, and the password sign-in and /account work', async () => {
     const email = uniqueEmail();
     await signUp(email);

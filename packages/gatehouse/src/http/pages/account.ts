@@ -115,9 +115,10 @@ export function accountPages(app: App, kit: PageKit, stepUp: StepUp): void {
     const mfa = (csrf: string, notice?: string) =>
       factorSection(t, csrf, { ...factors, errors: errors('mfa'), values: values('mfa'), message: at('mfa')?.message === notice ? undefined : at('mfa')?.message, notice });
 
-    // MFA_REQUIRED_ROLES: nothing but the way to a second factor, and why.
+    // MFA_REQUIRED_ROLES: nothing but the ways to a second factor (an authenticator app or a passkey), and why.
     if (await mustEnrol(ctx, viewer)) {
-      return kit.show(request, reply, viewer, { title: t('account.title'), status: problem?.status, body: (csrf) => mfa(csrf, enrolNotice(t)) });
+      const body = (csrf: string) => `${mfa(csrf, enrolNotice(t))}\n${passkeySection(t, csrf, { passkeys: [] })}`;
+      return kit.show(request, reply, viewer, { title: t('account.title'), status: problem?.status, body, scripts: PASSKEY_SCRIPTS });
     }
     const [sessions, identities, keys, passkeys] = await Promise.all([
       listSessions(ctx, user.id),
@@ -153,10 +154,10 @@ ${field({ name: 'email', idPrefix: 'new-', label: t('account.email.newLabel'), t
 
 <section aria-labelledby="password-h" id="password"><h2 id="password-h">${h('account.password.heading')}</h2>
 ${message('password')}
-<form method="post" action="/account/password" novalidate>${csrfInput(csrf)}
+${user.passwordHash === null ? `<p>${h('passkeySignup.noPassword')} <a href="/forgot-password">${h('passkeySignup.setPassword')}</a></p>` : `<form method="post" action="/account/password" novalidate>${csrfInput(csrf)}
 ${field({ name: 'currentPassword', label: t('account.password.current'), type: 'password', error: errors('password').currentPassword, autocomplete: 'current-password', required: true })}
 ${field({ name: 'newPassword', label: t('account.password.new'), type: 'password', error: errors('password').newPassword, autocomplete: 'new-password', required: true, hint: t('account.password.hint') })}
-<button type="submit">${h('account.password.submit')}</button></form></section>
+<button type="submit">${h('account.password.submit')}</button></form>`}</section>
 
 ${mfa(csrf)}
 
