@@ -2,6 +2,7 @@
 // oidc-provider compares a presented secret against that hash (provider.ts, compareClientSecret).
 import { randomBytes } from 'node:crypto';
 import { randomToken, sha256 } from '../crypto/random.ts';
+import type { Context } from '../context.ts';
 import { AppError, validationError } from '../errors.ts';
 import { OIDC_SCOPES, SCOPE_TOKEN } from './resources.ts';
 import type { ClientMetadata, OidcClient, OidcClientStore } from './store.ts';
@@ -30,6 +31,9 @@ export interface ClientDeps {
   clients: OidcClientStore;
   now: () => number;
 }
+
+/** The running server's client store, by context: /admin/clients sets it, the admin page reads it. */
+export const clientDepsOf = new WeakMap<Context, ClientDeps>();
 
 /** What the admin API and the CLI show: never the hash. */
 export interface PublicClient {

@@ -92,7 +92,7 @@ export function adminPages(app: App, kit: PageKit, stepUp: StepUp): void {
     const back = (csrf: string) => `${csrfInput(csrf)}${hidden('q', q)}${filter.disabled ? hidden('disabled', '1') : ''}`;
     const inviteRole = invite?.values.role ?? 'user';
     const body = (csrf: string) => `
-<p><a href="/admin/audit-log">${h('admin.auditLink')}</a></p>
+<p><a href="/admin/audit-log">${h('admin.auditLink')}</a>${ctx.config.oidcProvider ? ` · <a href="/admin/clients/page">${h('adminClients.link')}</a>` : ''}</p>
 <form method="get" action="/admin" class="search" role="search">
 ${field({ name: 'q', label: t('admin.search.label'), type: 'search', value: q, error: searchError, maxlength: 200 })}
 <div class="field"><input type="checkbox" id="disabled" name="disabled" value="1"${filter.disabled ? ' checked' : ''}> <label for="disabled">${h('admin.search.disabledOnly')}</label></div>

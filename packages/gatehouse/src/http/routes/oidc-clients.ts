@@ -5,7 +5,7 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { recordEvent } from '../../audit/service.ts';
 import type { Context } from '../../context.ts';
-import { createClient, deleteClient, rotateClientSecret, toPublicClient, updateClient, type ClientDeps } from '../../oidc/clients.ts';
+import { clientDepsOf, createClient, deleteClient, rotateClientSecret, toPublicClient, updateClient, type ClientDeps } from '../../oidc/clients.ts';
 import type { Guards } from '../plugins/auth.ts';
 import { NoContent, errors } from '../responses.ts';
 import { authOf, clientInfo, type App } from '../types.ts';
@@ -36,6 +36,8 @@ const ClientWithSecret = Type.Object({
 const ClientIdParams = Type.Object({ clientId: Type.String({ maxLength: 64 }) });
 
 export function oidcClientRoutes(app: App, ctx: Context, guards: Guards, deps: ClientDeps): void {
+  // The admin page (pages/admin-clients.ts) works on the same store.
+  clientDepsOf.set(ctx, deps);
   const adminOnly = { preHandler: guards.requireRole('admin') };
   const adminChange = { preHandler: guards.requireRoleWithRecentSignIn('admin') };
   const audit = (request: FastifyRequest, type: 'oidc_client_created' | 'oidc_client_updated' | 'oidc_client_deleted', clientId: string) =>

@@ -5,6 +5,7 @@ import type { Context } from '../../context.ts';
 import { escapeHtml } from '../../html.ts';
 import { accountPages } from '../pages/account.ts';
 import { adminPages } from '../pages/admin.ts';
+import { adminClientPages } from '../pages/admin-clients.ts';
 import { assetRoutes, loadAssets } from '../pages/assets.ts';
 import { createKit } from '../pages/kit.ts';
 import { formError, pagePolicy } from '../pages/layout.ts';
@@ -68,6 +69,7 @@ export function pageRoutes(app: App, ctx: Context, csrf: Csrf): void {
     const stepUp = stepUpPages(scope, kit);
     accountPages(scope, kit, stepUp);
     adminPages(scope, kit, stepUp);
+    adminClientPages(scope, kit, stepUp);
   });
 }
 
