@@ -87,7 +87,9 @@ describe('signing up with a passkey', () => {
       PublicKeyCredential.isConditionalMediationAvailable = async () => false;
     });
     try {
-      await page.goto(`${server.origin}/register/passkey`);
+      await page.goto(`${server.origin}/register`);
+      await page.getByRole('link', { name: 'Sign up with a passkey' }).click();
+      await page.waitForURL(`${server.origin}/register/passkey`);
       assert.equal(await page.locator('h1').innerText(), 'Sign up with a passkey');
       await screenshot(page, 'passkey-signup');
       await page.getByLabel('Email').fill(email);
@@ -220,6 +222,7 @@ describe('signing up with a passkey when MAGIC_LINK_SIGNUP is off', () => {
     assert.equal(page.statusCode, 200);
     assert.match(page.body, /Signing up with a passkey is not offered here\./);
     assert.doesNotMatch(page.body, /name="email"/, 'no form');
+    assert.doesNotMatch((await call(off.app, 'GET', '/register')).body, /\/register\/passkey/, '/register does not link to it');
 
     const known = uniqueEmail('off-known');
     assert.equal((await call(off.app, 'POST', '/auth/register', { body: { email: known, password: PASSWORD } })).statusCode, 201);

@@ -98,8 +98,3 @@ ${field({ name: 'passkey_name', label: t('passkeySignup.name'), maxlength: 100, 
     return kit.show(request, reply, viewer, { title: t('passkeySignup.createTitle'), scripts: PASSKEY_SCRIPTS, body: () => createPage(t, viewer.user.email) });
   });
 }
-
-/** The /register page's way here, when passkey sign-up is offered (MAGIC_LINK_SIGNUP); else nothing. */
-export function passkeySignupLink(kit: PageKit, t: Translator): string {
-  return kit.ctx.config.magicLinkSignup ? `<p><a href="${PASSKEY_SIGNUP_PATH}">${escapeHtml(t('passkeySignup.link'))}</a></p>` : '';
-}

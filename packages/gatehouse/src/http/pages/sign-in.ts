@@ -121,7 +121,7 @@ ${field({ name: 'email', label: t('signIn.email'), type: 'email', value: v.email
 ${field({ name: 'password', label: t('signIn.password'), type: 'password', error: v.errors?.password, autocomplete: 'new-password', required: true, hint: t('signIn.register.passwordHint', { min: ctx.config.passwordMinLength, max: ctx.config.passwordMaxLength }) })}
 <button type="submit">${escapeHtml(t('signIn.register.submit'))}</button>
 </form>
-<p>${escapeHtml(t('signIn.register.haveAccount'))} <a href="/login">${escapeHtml(t('signIn.register.signInLink'))}</a></p>`;
+${ctx.config.magicLinkSignup ? `<p><a href="/register/passkey">${escapeHtml(t('passkeySignup.link'))}</a></p>\n` : ''}<p>${escapeHtml(t('signIn.register.haveAccount'))} <a href="/login">${escapeHtml(t('signIn.register.signInLink'))}</a></p>`;
 
   app.get('/register', { schema: shows([], undefined, true) }, async (request, reply) => {
     const viewer = await pages.viewer(request);
