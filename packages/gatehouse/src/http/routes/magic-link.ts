@@ -17,7 +17,7 @@ export function magicLinkRoutes(app: App, ctx: Context): void {
     '/auth/magic-link',
     {
       schema: {
-        body: Type.Object({ email: EmailField, redirect_to: Type.Optional(Type.String({ maxLength: 2048, description: 'Where the link page sends the browser afterwards: /account or an OAUTH_REDIRECT_ALLOWLIST entry' })) }),
+        body: Type.Object({ email: EmailField, redirect_to: Type.Optional(Type.String({ maxLength: 2048, description: 'Where the link page sends the browser afterwards: /account, /register/passkey/new (create a passkey at once) or an OAUTH_REDIRECT_ALLOWLIST entry' })) }),
         response: { 202: Type.Object({ message: Type.String() }) },
       },
     },
