@@ -12,6 +12,8 @@ export interface Ceiling {
 
 export interface Peer {
   url: string;
+  /** The peer's process id (bench/profile.ts reads its CPU time from /proc). */
+  pid: number;
   /** Whatever the peer sent besides its port. */
   info: Record<string, unknown>;
   /** Sends one IPC message and resolves with the peer's next message. */
@@ -44,6 +46,7 @@ export function startPeer(script: string, env: Record<string, string | undefined
       const { port, ...info } = message as { port: number } & Record<string, unknown>;
       resolve({
         url: `http://127.0.0.1:${port}`,
+        pid: child.pid!,
         info,
         ask(message) {
           return new Promise((answer) => {

@@ -4,7 +4,10 @@
 //   floor-me and floor-session profile bench/peers/floor.ts (the floors of /auth/me in bench:compare) instead,
 //   on the same Gatehouse's SQLite file, so the two profiles can be read side by side.
 //   BENCH_PG_URL=postgres://… to profile on PostgreSQL (a fresh database is made and dropped)
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+//   BENCH_CPU_ONLY=1 to skip the V8 profile and print only the server's CPU time per request, read from
+//   /proc (user + system, the whole process and its main thread): less sensitive than sampled profiles to
+//   other processes on a shared machine, and not slowed by the profiler, so the figure to compare A/B runs by.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -16,6 +19,18 @@ const scenario = process.argv[2] ?? 'me-session';
 const seconds = Number(process.argv[3] ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const PASSWORD = 'bench-correct-horse-battery-staple';
+const cpuOnly = process.env.BENCH_CPU_ONLY === '1';
+
+/** CPU time (user + system) in µs of a process, and of its main thread, from /proc (Linux; clock ticks of 10 ms). */
+function cpuOf(pid: number): { process: number; main: number } | null {
+  const ticks = (file: string) => {
+    const fields = readFileSync(file, 'utf8').replace(/^.*\) /s, '').split(' ');
+    // After the command: state is field 3, utime field 14, stime field 15.
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  };
+  if (!existsSync(`/proc/${pid}/stat`)) return null;
+  return { process: ticks(`/proc/${pid}/stat`), main: ticks(`/proc/${pid}/task/${pid}/stat`) };
+}
 
 interface ProfileNode {
   id: number;
@@ -98,7 +113,7 @@ async function main(): Promise<void> {
     };
   }
   const floor = scenario.startsWith('floor-');
-  const profiling = ['--cpu-prof', `--cpu-prof-dir=${path.join(dir, 'prof')}`];
+  const profiling = cpuOnly ? [] : ['--cpu-prof', `--cpu-prof-dir=${path.join(dir, 'prof')}`];
   const peer = await startPeer('./peers/gatehouse.ts', {
     BENCH_DATA_DIR: path.join(dir, 'data'),
     BENCH_DATABASE_URL: databaseUrl,
@@ -143,20 +158,31 @@ async function main(): Promise<void> {
     }
     // The warm-up as a run of its own, so that the profile can be cut to the measured run.
     await runLoad({ ...job, seconds: 1, warmupSeconds: 0, ...(job.refresh ? { refresh: { ...job.refresh, tokens: job.refresh.warmupTokens } } : {}) });
+    const profiled = floorPeer ?? peer;
+    const cpuBefore = cpuOf(profiled.pid);
     const fromUs = Number(process.hrtime.bigint() / 1000n);
     const result = await runLoad({ ...job, warmupSeconds: 0 });
     const toUs = Number(process.hrtime.bigint() / 1000n);
+    const cpuAfter = cpuOf(profiled.pid);
     window = { fromUs, toUs, requests: result.ok };
-    console.log(`${scenario}: ${Math.round(result.perSecond)}/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, non-2xx ${result.non2xx}`);
+    console.log(`${scenario}: ${Math.round(result.perSecond)}/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, non-2xx ${result.non2xx}, load average ${os.loadavg()[0]!.toFixed(2)}`);
+    if (cpuBefore && cpuAfter) {
+      // The load generator's run includes its connection set-up; requests counted are the 2xx ones.
+      const per = (us: number) => (us / result.ok).toFixed(1);
+      console.log(`server CPU per request (/proc, user + system): ${per(cpuAfter.process - cpuBefore.process)} µs the whole process, ${per(cpuAfter.main - cpuBefore.main)} µs its main thread${cpuOnly ? '' : ' (profiler on)'}`);
+    }
   } finally {
     await floorPeer?.stop();
     await peer.stop();
     await drop?.();
   }
   const profDir = path.join(dir, 'prof');
-  const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+  const file = existsSync(profDir) ? readdirSync(profDir).find((f) => f.endsWith('.cpuprofile')) : undefined;
   if (file) summarise(path.join(profDir, file), window);
-  if (process.env.BENCH_KEEP_PROFILE) console.log(`\nprofile kept in ${profDir}`);
+  if (process.env.BENCH_KEEP_PROFILE) {
+    if (window) writeFileSync(path.join(profDir, 'window.json'), JSON.stringify(window));
+    console.log(`\nprofile kept in ${profDir} (the measured window in window.json)`);
+  }
   else rmSync(dir, { recursive: true, force: true });
 }
 
