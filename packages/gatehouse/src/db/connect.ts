@@ -3,6 +3,7 @@ import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
+import { registerSqlite } from './raw-query.ts';
 import type { Database, Db, Dialect } from './schema.ts';
 
 export interface DbHandle {
@@ -39,7 +40,10 @@ export function openDatabase(options: { databaseUrl: string | null; dataDir: str
   sqlite.pragma('foreign_keys = ON');
   // The CLI (keys rotate, user create) may write while the server runs.
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const cached = withStatementCache(sqlite);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cached }) });
+  // The hot paths' fixed statements may run on the connection directly when no transaction is open (raw-query.ts).
+  registerSqlite(db, { prepare: (sql) => cached.prepare(sql) as unknown as SQLite.Statement, raw: sqlite });
   return { db, dialect: 'sqlite', close: () => db.destroy() };
 }
 

@@ -79,6 +79,32 @@ describeEachBackend('Transaction', (backend) => {
     });
   });
 
+  it('a read or write outside an open transaction never runs inside it (SQLite: the hot paths\' direct statements wait for it)', async () => {
+    const { transaction, stores } = backend();
+    const user = aUser();
+    const touched = await createUser(stores);
+    const session = aSession(touched.id);
+    await stores.sessions.create(session, { tokenHash: null, refresh: null });
+    let outsideRead: Promise<unknown> | undefined;
+    let outsideWrite: Promise<unknown> | undefined;
+    const failure = new Error('roll back');
+    await assert.rejects(
+      transaction(async (tx) => {
+        assert.ok(await tx.users.create(user));
+        // Fixed statements (raw-query.ts) started while the transaction is open, as another request would.
+        outsideRead = stores.users.findById(user.id);
+        outsideWrite = stores.sessions.touch(session.id, T0 + 7);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        throw failure;
+      }),
+      (err) => err === failure,
+    );
+    assert.equal(await outsideRead, null, 'the uncommitted user was not read');
+    await outsideWrite;
+    assert.equal((await stores.sessions.find(session.id))!.lastUsedAt, T0 + 7, 'the write outside was not rolled back with the transaction');
+    assert.equal(await stores.users.findById(user.id), null);
+  });
+
   it('a throw rolls back the writes of every store, and rethrows the same error', async () => {
     const { transaction } = backend();
     let rows: Awaited<ReturnType<typeof writeThroughEveryStore>> | undefined;
