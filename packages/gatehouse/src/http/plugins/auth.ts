@@ -8,6 +8,7 @@ import { resolveSessionCookieWithUser } from '../../sessions/service.ts';
 import { hasSecondFactor } from '../../factors/service.ts';
 import { mayAct, mustEnrolFirst } from '../../sign-in/access-policy.ts';
 import { assertRecentSignIn } from '../../sign-in/step-up.ts';
+import type { User } from '../../users/store.ts';
 import { sessionCookieName } from '../cookies.ts';
 import type { Auth } from '../types.ts';
 import { SAFE_METHODS, type Csrf } from './csrf.ts';
@@ -16,6 +17,9 @@ const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
 
 export function createGuards(ctx: Context, csrf: Csrf) {
   const sessionCookie = sessionCookieName(ctx.config);
+  // The user row the session cookie's check read (its one joined read), kept for the request: a route that
+  // answers with the caller's own user (GET /auth/me) need not read the same row again.
+  const usersRead = new WeakMap<FastifyRequest, User>();
 
   async function authenticate(request: FastifyRequest): Promise<void> {
     const auth = await identify(request);
@@ -45,6 +49,7 @@ export function createGuards(ctx: Context, csrf: Csrf) {
       // A cookie rides along with cross-site requests; a Bearer header cannot, so only cookies need CSRF.
       if (!SAFE_METHODS.has(request.method)) csrf.verify(request);
       if (!mayAct(ctx.config, user)) throw new AppError('token_revoked', { message: 'The session has ended' });
+      usersRead.set(request, user);
       return { userId: user.id, sessionId: session.id, role: user.role, via: 'session', apiKey: null, amr: session.amr };
     }
     throw new AppError('authentication_required');
@@ -88,7 +93,12 @@ export function createGuards(ctx: Context, csrf: Csrf) {
     };
   }
 
-  return { authenticate, authenticateSession, requireRole, recentSignIn, requireRoleWithRecentSignIn };
+  /** The caller's user as this request's credential check read it, if the check read it (the session cookie). */
+  function userReadByGuard(request: FastifyRequest): User | undefined {
+    return usersRead.get(request);
+  }
+
+  return { authenticate, authenticateSession, requireRole, recentSignIn, requireRoleWithRecentSignIn, userReadByGuard };
 }
 
 export type Guards = ReturnType<typeof createGuards>;

@@ -25,7 +25,8 @@ export function accountRoutes(app: App, ctx: Context, guards: Guards): void {
   // 401 without a live credential; 403 for what an API key may not do, or a cookie write without its CSRF token.
   app.get('/auth/me', { ...authenticated, config: { allowWithoutMfa: true }, schema: { response: { 200: UserResponseSchema, ...errors(401) } } }, async (request, reply) => {
     reply.header('cache-control', 'no-store');
-    return { user: toPublicUser(await getUser(ctx, authOf(request).userId)) };
+    // A session cookie's check has just read the user with the session, and refused a missing or disabled one.
+    return { user: toPublicUser(guards.userReadByGuard(request) ?? (await getUser(ctx, authOf(request).userId))) };
   });
 
   app.patch(
