@@ -1,7 +1,7 @@
-import type { Kysely, Selectable } from 'kysely';
+import { CompiledQuery, type Kysely, type Selectable } from 'kysely';
 import type { LoginMode, RefreshToken, Session, SessionStore } from '../sessions/store.ts';
 import type { User } from '../users/store.ts';
-import { changedRows, rawQuery } from './raw-query.ts';
+import { changedRows, idleSqlite, isPostgres, rawQuery, type SqliteConnection } from './raw-query.ts';
 import type { Database, RefreshTokensTable, SessionsTable, UsersTable } from './schema.ts';
 import { atomically } from './atomically.ts';
 import { USER_COLUMNS, toUser } from './user-store.ts';
@@ -41,6 +41,63 @@ const SQL = {
   insertRefreshToken:
     'insert into refresh_tokens (hash, session_id, parent_hash, created_at, used_at, expires_at) values (?, ?, ?, ?, ?, ?) on conflict (hash) do nothing',
 };
+
+/**
+ * A rotation in one PostgreSQL statement (one round trip instead of BEGIN, the read, the claim, the insert, the
+ * touch and COMMIT): $1 the token's hash, $2 now, $3 the successor's hash, $4 the new expiry. Every part runs
+ * on one snapshot; the claim's `used_at is null` is re-checked after waiting on the row lock of a concurrent
+ * claim (READ COMMITTED), so exactly one of concurrent statements claims, and only the one that claimed inserts
+ * the successor and touches the session (both read the claim's RETURNING). `found` is the token as read, before
+ * the claim.
+ */
+const ROTATE_POSTGRES = `with found as (
+  select ${columns('t', 't_', TOKEN_COLUMNS)}, ${columns('s', 's_', SESSION_COLUMNS)}, ${columns('u', 'u_', USER_COLUMNS)}
+  from refresh_tokens t join sessions s on s.id = t.session_id ${WITH_USER} where t.hash = $1::text
+), claimed as (
+  update refresh_tokens set used_at = $2::bigint
+  where hash = $1::text and used_at is null
+    and exists (select 1 from found where s_revoked_at is null and s_expires_at > $2::bigint and t_expires_at > $2::bigint)
+  returning session_id
+), inserted as (
+  insert into refresh_tokens (hash, session_id, parent_hash, created_at, used_at, expires_at)
+  select $3::text, session_id, $1::text, $2::bigint, null::bigint, $4::bigint from claimed
+  on conflict (hash) do nothing
+), touched as (
+  update sessions set last_used_at = $2::bigint, expires_at = $4::bigint where id in (select session_id from claimed)
+)
+select found.*, exists (select 1 from claimed) as rotated from found`;
+
+/** Whether a token as read may be rotated at `now`: unused, unexpired, its session live. */
+function rotatable(row: Record<string, unknown>, now: number): boolean {
+  return row.t_used_at === null && row.s_revoked_at === null && (row.s_expires_at as number) > now && (row.t_expires_at as number) > now;
+}
+
+type Rotated = { token: RefreshToken; session: Session; user: User | null; rotated: boolean };
+
+function rotatedFrom(row: Record<string, unknown>, rotated: boolean): Rotated {
+  return { token: toRefreshToken(part<Selectable<RefreshTokensTable>>(row, 't_', TOKEN_COLUMNS)), ...sessionAndUser(row), rotated };
+}
+
+// One synchronous better-sqlite3 transaction per connection (BEGIN IMMEDIATE: it writes after its read, so it
+// takes the write lock first rather than fail to upgrade when the CLI writes meanwhile).
+const sqliteRotations = new WeakMap<SqliteConnection, (hash: string, successor: { hash: string; expiresAt: number }, now: number) => Rotated | null>();
+
+function sqliteRotation(connection: SqliteConnection) {
+  let rotation = sqliteRotations.get(connection);
+  if (!rotation) {
+    const transaction = connection.raw.transaction((hash: string, successor: { hash: string; expiresAt: number }, now: number): Rotated | null => {
+      const row = connection.prepare(SQL.findRefreshTokenWithSession).get(hash) as Record<string, unknown> | undefined;
+      if (!row) return null;
+      if (!rotatable(row, now) || connection.prepare(SQL.claimRefreshToken).run(now, hash).changes !== 1) return rotatedFrom(row, false);
+      connection.prepare(SQL.insertRefreshToken).run(successor.hash, row.s_id, hash, now, null, successor.expiresAt);
+      connection.prepare(SQL.touchAndExtend).run(now, successor.expiresAt, row.s_id);
+      return rotatedFrom(row, true);
+    });
+    rotation = transaction.immediate;
+    sqliteRotations.set(connection, rotation);
+  }
+  return rotation;
+}
 
 function toSession(row: Selectable<SessionsTable>): Session {
   return {
@@ -181,5 +238,25 @@ export class SqlSessionStore implements SessionStore {
 
   async insertRefreshToken(token: RefreshToken): Promise<void> {
     await rawQuery(this.db, SQL.insertRefreshToken, [token.hash, token.sessionId, token.parentHash, token.createdAt, token.usedAt, token.expiresAt]);
+  }
+
+  async rotate(hash: string, successor: { hash: string; expiresAt: number }, now: number): Promise<Rotated | null> {
+    if (isPostgres(this.db)) {
+      const { rows } = await this.db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(ROTATE_POSTGRES, [hash, now, successor.hash, successor.expiresAt]));
+      const [row] = rows;
+      return row ? rotatedFrom(row, row.rotated === true) : null;
+    }
+    // SQLite, no transaction open on the connection: the whole rotation at once, synchronously.
+    const sqlite = idleSqlite(this.db);
+    if (sqlite) return sqliteRotation(sqlite)(hash, successor, now);
+    // Inside a caller's transaction, or waiting for another one to end: the same steps as statements.
+    return atomically(this.db, async (db) => {
+      const [row] = (await rawQuery<Record<string, unknown>>(db, SQL.findRefreshTokenWithSession, [hash])).rows;
+      if (!row) return null;
+      if (!rotatable(row, now) || changedRows(await rawQuery(db, SQL.claimRefreshToken, [now, hash])) !== 1) return rotatedFrom(row, false);
+      await rawQuery(db, SQL.insertRefreshToken, [successor.hash, row.s_id, hash, now, null, successor.expiresAt]);
+      await rawQuery(db, SQL.touchAndExtend, [now, successor.expiresAt, row.s_id]);
+      return rotatedFrom(row, true);
+    });
   }
 }

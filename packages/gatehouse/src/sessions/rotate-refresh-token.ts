@@ -37,39 +37,42 @@ function successorOf(ctx: Context, presented: string): string {
   return REFRESH_PREFIX + hmac(key, presented);
 }
 
+/**
+ * The rotation itself, then, when this caller did not rotate, why: a concurrent caller rotated the same token a
+ * moment ago (the grace: the same successor again, still unused) or the token was replayed (reuse).
+ */
+async function rotateOrExplain(ctx: Context, hash: string, successor: string, now: number): Promise<Outcome> {
+  const expiresAt = now + ctx.config.refreshTokenTtlMs;
+  const successorHash = sha256(successor);
+  // One atomic step reads the token, its session and its user, and claims the token, stores its successor and
+  // extends the session when the token may be rotated (SessionStore.rotate).
+  const found = await ctx.sessions.rotate(hash, { hash: successorHash, expiresAt }, now);
+  if (!found) return { kind: 'invalid' };
+  const { token, session, user } = found;
+  if (session.revokedAt !== null || session.expiresAt <= now || token.expiresAt <= now) return { kind: 'invalid' };
+  if (found.rotated) return { kind: 'rotated', session: { ...session, lastUsedAt: now, expiresAt }, user, successor };
+
+  // Already rotated: by a concurrent caller a moment ago (grace), or replayed (reuse). Read after the claim
+  // failed, so a concurrent rotation that won is seen with its successor.
+  const current = await ctx.sessions.findRefreshToken(hash);
+  const usedAt = current?.usedAt ?? now;
+  if (now - usedAt <= ctx.config.refreshReuseGraceMs) {
+    const next = await ctx.sessions.findRefreshToken(successorHash);
+    if (next && next.usedAt === null) return { kind: 'grace', session, user, successor };
+  }
+  return { kind: 'reused', sessionId: session.id };
+}
+
 export async function rotateRefreshToken(ctx: Context, presented: string, client: ClientInfo | null = null): Promise<Rotation> {
   if (!presented.startsWith(REFRESH_PREFIX) || presented.length > 100) throw new AppError('invalid_refresh_token');
   const now = ctx.now();
   const hash = sha256(presented);
   const successor = successorOf(ctx, presented);
 
-  const outcome = await ctx.transaction<Outcome>(async ({ sessions: store }) => {
-    // One read for the token, its session and the user the new access token is for.
-    const found = await store.findRefreshTokenWithSession(hash);
-    if (!found) return { kind: 'invalid' };
-    const { token, session, user } = found;
-    if (session.revokedAt !== null || session.expiresAt <= now || token.expiresAt <= now) return { kind: 'invalid' };
-
-    if (token.usedAt === null && (await store.claimRefreshToken(hash, now))) {
-      const expiresAt = now + ctx.config.refreshTokenTtlMs;
-      await store.insertRefreshToken({ hash: sha256(successor), sessionId: session.id, parentHash: hash, createdAt: now, usedAt: null, expiresAt });
-      await store.touch(session.id, now, expiresAt);
-      return { kind: 'rotated', session: { ...session, lastUsedAt: now, expiresAt }, user, successor };
-    }
-
-    // Already rotated: by a concurrent caller a moment ago (grace), or replayed (reuse).
-    const current = await store.findRefreshToken(hash);
-    const usedAt = current?.usedAt ?? now;
-    if (now - usedAt <= ctx.config.refreshReuseGraceMs) {
-      const next = await store.findRefreshToken(sha256(successor));
-      if (next && next.usedAt === null) return { kind: 'grace', session, user, successor };
-    }
-    return { kind: 'reused', sessionId: session.id };
-  });
-
+  const outcome = await rotateOrExplain(ctx, hash, successor, now);
   if (outcome.kind === 'invalid') throw new AppError('invalid_refresh_token');
   if (outcome.kind === 'reused') {
-    // Revoked outside the transaction above, which must not roll this back when it throws.
+    // Revoked in writes of its own, after the rotation step: nothing that fails later may roll this back.
     await ctx.sessions.revoke(outcome.sessionId, 'refresh_token_reused', now);
     await markSessionsRevoked(ctx, [outcome.sessionId]);
     const session = await ctx.sessions.find(outcome.sessionId);

@@ -57,6 +57,16 @@ export interface SessionStore {
   claimRefreshToken(hash: string, now: number): Promise<boolean>;
   /** Idempotent: inserting the same successor twice keeps one row. */
   insertRefreshToken(token: RefreshToken): Promise<void>;
+  /**
+   * A rotation's writes and the read they depend on, as one atomic step (one statement on PostgreSQL, one
+   * synchronous transaction on SQLite): reads the token with its session and user (as
+   * `findRefreshTokenWithSession`) and, when the token is unused, unexpired at `now` and its session neither
+   * revoked nor expired, claims it (as `claimRefreshToken`), inserts `successor` as its child (hash, the same
+   * session, created at `now`, unused) and moves the session's last use to `now` and its expiry to
+   * `successor.expiresAt`. `rotated` is true for exactly one of any number of concurrent callers with one token;
+   * the token, session and user returned are as read before the claim. Null when the token is unknown.
+   */
+  rotate(hash: string, successor: { hash: string; expiresAt: number }, now: number): Promise<{ token: RefreshToken; session: Session; user: User | null; rotated: boolean } | null>;
 }
 
 export interface PublicSession {

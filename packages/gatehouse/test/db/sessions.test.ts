@@ -167,4 +167,94 @@ describeEachBackend('SessionStore', (backend) => {
     assert.equal(rows.length, 1);
     assert.deepEqual(await stores.sessions.findRefreshToken(successor.hash), successor);
   });
+  it('rotate reads the token, its session and user, claims it, stores the successor and extends the session, in one step', async () => {
+    const { stores } = backend();
+    const u = await createUser(stores, { role: 'admin' });
+    const s = aSession(u.id, { amr: ['pwd', 'otp'], lastUsedAt: T0 + 1 });
+    const refresh = aRefreshToken(s.id);
+    await stores.sessions.create(s, { tokenHash: null, refresh });
+    const successor = { hash: sha256(unique('successor')), expiresAt: T0 + 9 * DAY };
+    const now = T0 + 5 * MINUTE;
+    assert.deepEqual(await stores.sessions.rotate(refresh.hash, successor, now), { token: refresh, session: s, user: u, rotated: true }, 'as read before the claim');
+    assert.equal((await stores.sessions.findRefreshToken(refresh.hash))!.usedAt, now);
+    assert.deepEqual(await stores.sessions.findRefreshToken(successor.hash), { hash: successor.hash, sessionId: s.id, parentHash: refresh.hash, createdAt: now, usedAt: null, expiresAt: successor.expiresAt });
+    assert.deepEqual(await stores.sessions.find(s.id), { ...s, lastUsedAt: now, expiresAt: successor.expiresAt });
+    // The same token again: read as it now is, not rotated, nothing written.
+    const again = await stores.sessions.rotate(refresh.hash, { hash: sha256(unique('other')), expiresAt: T0 + 10 * DAY }, now + 1);
+    assert.deepEqual(again, { token: { ...refresh, usedAt: now }, session: { ...s, lastUsedAt: now, expiresAt: successor.expiresAt }, user: u, rotated: false });
+    assert.equal((await stores.sessions.find(s.id))!.lastUsedAt, now);
+    assert.equal(await stores.sessions.rotate(sha256('none'), successor, now), null);
+  });
+
+  it('rotate claims nothing when the token has expired or its session is revoked or expired, and tells which', async () => {
+    const { stores } = backend();
+    const u = await createUser(stores);
+    const cases = [
+      { session: aSession(u.id, { expiresAt: T0 + DAY }), token: { expiresAt: T0 + MINUTE }, revoke: false },
+      { session: aSession(u.id, { expiresAt: T0 + MINUTE }), token: {}, revoke: false },
+      { session: aSession(u.id), token: {}, revoke: true },
+    ];
+    for (const c of cases) {
+      const refresh = aRefreshToken(c.session.id, c.token);
+      await stores.sessions.create(c.session, { tokenHash: null, refresh });
+      if (c.revoke) await stores.sessions.revoke(c.session.id, 'logout', T0 + 1);
+      const successor = { hash: sha256(unique('successor')), expiresAt: T0 + 9 * DAY };
+      const found = await stores.sessions.rotate(refresh.hash, successor, T0 + MINUTE);
+      assert.equal(found?.rotated, false);
+      assert.equal(found.session.revokedAt !== null || found.session.expiresAt <= T0 + MINUTE || found.token.expiresAt <= T0 + MINUTE, true);
+      assert.equal((await stores.sessions.findRefreshToken(refresh.hash))!.usedAt, null, 'not claimed');
+      assert.equal(await stores.sessions.findRefreshToken(successor.hash), null, 'no successor');
+      assert.equal((await stores.sessions.find(c.session.id))!.lastUsedAt, c.session.lastUsedAt, 'the session untouched');
+    }
+  });
+
+  it('rotate is true for exactly one of 20 concurrent callers, which alone writes; the others then find the successor', async () => {
+    const { stores, db } = backend();
+    const u = await createUser(stores);
+    const s = aSession(u.id);
+    const refresh = aRefreshToken(s.id);
+    await stores.sessions.create(s, { tokenHash: null, refresh });
+    const successor = { hash: sha256(unique('successor')), expiresAt: T0 + 9 * DAY };
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => stores.sessions.rotate(refresh.hash, successor, T0 + 1 + i)));
+    const winner = results.findIndex((r) => r?.rotated);
+    assert.equal(results.filter((r) => r?.rotated).length, 1);
+    assert.equal((await stores.sessions.findRefreshToken(refresh.hash))!.usedAt, T0 + 1 + winner, "the winner's time is kept");
+    assert.equal((await stores.sessions.find(s.id))!.lastUsedAt, T0 + 1 + winner);
+    const rows = await db.selectFrom('refresh_tokens').selectAll().where('session_id', '=', s.id).execute();
+    assert.equal(rows.length, 2, 'the token and one successor');
+    assert.deepEqual(await stores.sessions.findRefreshToken(successor.hash), { hash: successor.hash, sessionId: s.id, parentHash: refresh.hash, createdAt: T0 + 1 + winner, usedAt: null, expiresAt: successor.expiresAt });
+  });
+
+  it('rotate inside a transaction is part of it, and waits for (never runs inside) a transaction open elsewhere', async () => {
+    const { stores, transaction } = backend();
+    const u = await createUser(stores);
+    const s = aSession(u.id);
+    const refresh = aRefreshToken(s.id);
+    await stores.sessions.create(s, { tokenHash: null, refresh });
+    const successor = { hash: sha256(unique('successor')), expiresAt: T0 + 9 * DAY };
+    const failure = new Error('roll back');
+    await assert.rejects(
+      transaction(async (tx) => {
+        assert.equal((await tx.sessions.rotate(refresh.hash, successor, T0 + 1))?.rotated, true);
+        throw failure;
+      }),
+      (err) => err === failure,
+    );
+    assert.equal((await stores.sessions.findRefreshToken(refresh.hash))!.usedAt, null, 'rolled back with the transaction');
+    assert.equal(await stores.sessions.findRefreshToken(successor.hash), null);
+
+    let outside: Promise<unknown> | undefined;
+    await assert.rejects(
+      transaction(async (tx) => {
+        await tx.users.update(u.id, { name: 'changed' }, T0 + 2);
+        outside = stores.sessions.rotate(refresh.hash, successor, T0 + 3);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        throw failure;
+      }),
+      (err) => err === failure,
+    );
+    assert.deepEqual(await outside, { token: refresh, session: s, user: u, rotated: true }, 'it read nothing of the other transaction');
+    assert.equal((await stores.sessions.findRefreshToken(refresh.hash))!.usedAt, T0 + 3, 'and was not rolled back with it');
+    assert.equal((await stores.sessions.findRefreshToken(successor.hash))!.parentHash, refresh.hash);
+  });
 });
