@@ -1,11 +1,11 @@
 // Headless Chromium (Debian's, through playwright-core) against a Gatehouse listening on loopback.
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { outboxDir } from '../../src/mail/transport.ts';
 import { startTestServer, type TestServer, type TestServerOptions } from './app.ts';
 import { linkIn, readOutbox } from './mail.ts';
+import { freePort } from './process.ts';
 
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
@@ -13,23 +13,20 @@ export function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
 }
 
-export async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as { port: number }).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
+export { freePort };
 
 export interface PageServer extends TestServer {
   /** http://127.0.0.1:<port>, also the server's PUBLIC_URL, so e-mailed links open here. */
   origin: string;
 }
 
-/** A test server on a real loopback port whose PUBLIC_URL is that address. */
-export async function startPageServer(options: TestServerOptions & { port?: number } = {}): Promise<PageServer> {
+/**
+ * A test server on a real loopback port whose PUBLIC_URL is that address. `localhost`: the origin is
+ * http://localhost:<port>, for WebAuthn, which refuses an IP address as the relying party id.
+ */
+export async function startPageServer(options: TestServerOptions & { port?: number; localhost?: boolean } = {}): Promise<PageServer> {
   const port = options.port ?? (await freePort());
-  const origin = `http://127.0.0.1:${port}`;
+  const origin = `http://${options.localhost ? 'localhost' : '127.0.0.1'}:${port}`;
   const server = await startTestServer({ ...options, env: { PUBLIC_URL: origin, ...options.env } });
   await server.app.listen({ host: '127.0.0.1', port });
   return Object.assign(server, { origin });
@@ -69,4 +66,14 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 
 export async function newContext(browser: Browser, options: { javaScriptEnabled?: boolean; userAgent?: string } = {}): Promise<BrowserContext> {
   return browser.newContext({ javaScriptEnabled: options.javaScriptEnabled ?? true, userAgent: options.userAgent, viewport: { width: 1000, height: 740 } });
+}
+
+/** Every CSP refusal and page error the browser reports (none is expected): an answer with an error status is not one. */
+export function watchConsole(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    if (/Content Security Policy|Refused to/i.test(message.text())) problems.push(message.text());
+  });
+  page.on('pageerror', (err) => problems.push(err.message));
+  return problems;
 }

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { codeAt } from '../../src/methods/totp/totp.ts';
 import { PASSWORD, call, cookiesOf, uniqueEmail } from '../helpers/http.ts';
-import { launchBrowser, newContext, screenshot, startPageServer, type PageServer } from '../helpers/browser.ts';
+import { launchBrowser, newContext, type PageServer, screenshot, startPageServer, watchConsole } from '../helpers/browser.ts';
 
 let server: PageServer;
 let browser: Browser;
@@ -41,16 +41,6 @@ async function signUp(email: string, on: PageServer = server): Promise<void> {
   assert.equal(res.statusCode, 201, res.body);
 }
 
-/** Every CSP violation and page error the browser reports: none is expected. */
-function watchConsole(page: Page): string[] {
-  const problems: string[] = [];
-  page.on('console', (message) => {
-    // Answers with an error status (a wrong code is 401) are logged too; only refusals by the CSP count here.
-    if (/Content Security Policy|Refused to/i.test(message.text())) problems.push(message.text());
-  });
-  page.on('pageerror', (err) => problems.push(err.message));
-  return problems;
-}
 
 async function submitPassword(page: Page, email: string, on: PageServer = server): Promise<void> {
   await page.goto(`${on.origin}/login`);

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { codeAt } from '../../src/methods/totp/totp.ts';
 import { PASSWORD, call, registerUser } from '../helpers/http.ts';
-import { launchBrowser, newContext, startPageServer, type PageServer } from '../helpers/browser.ts';
+import { launchBrowser, newContext, type PageServer, startPageServer, watchConsole } from '../helpers/browser.ts';
 import { oidc, registerClient, relyingParty, type Provider } from '../oidc/harness.ts';
 
 let server: PageServer;
@@ -36,14 +36,6 @@ after(async () => {
   await new Promise((resolve) => callback?.close(resolve));
 });
 
-function watchConsole(page: Page): string[] {
-  const problems: string[] = [];
-  page.on('console', (message) => {
-    if (/Content Security Policy|Refused to/i.test(message.text())) problems.push(message.text());
-  });
-  page.on('pageerror', (err) => problems.push(err.message));
-  return problems;
-}
 
 async function authorizationUrl(firstParty = true) {
   const { clientId, secret } = await registerClient(provider, { firstParty, redirectUris: [redirectUri] });

@@ -9,7 +9,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import type { Browser, Page } from 'playwright-core';
 import { outboxDir } from '../../src/mail/transport.ts';
 import { startTestServer, type TestServer } from '../helpers/app.ts';
-import { freePort, launchBrowser, mailedLink, newContext, screenshot, startPageServer, type PageServer } from '../helpers/browser.ts';
+import { launchBrowser, mailedLink, newContext, type PageServer, screenshot, startPageServer, watchConsole } from '../helpers/browser.ts';
 import { PASSWORD, call, cookiesOf, uniqueEmail } from '../helpers/http.ts';
 import { readOutbox } from '../helpers/mail.ts';
 
@@ -17,9 +17,8 @@ let server: PageServer;
 let browser: Browser;
 
 before(async () => {
-  const port = await freePort();
-  const origin = `http://localhost:${port}`;
-  server = Object.assign(await startPageServer({ port, fakeClock: Date.now(), env: { PUBLIC_URL: origin, MAGIC_LINK_SIGNUP: 'true' } }), { origin });
+  // WebAuthn refuses an IP address as the relying party id: the pages are opened at localhost.
+  server = await startPageServer({ localhost: true, fakeClock: Date.now(), env: { MAGIC_LINK_SIGNUP: 'true' } });
   browser = await launchBrowser();
 });
 after(async () => {
@@ -27,15 +26,6 @@ after(async () => {
   await server?.close();
 });
 
-/** CSP refusals and page errors: none is expected. */
-function watchConsole(page: Page): string[] {
-  const problems: string[] = [];
-  page.on('console', (message) => {
-    if (/Content Security Policy|Refused to/i.test(message.text())) problems.push(message.text());
-  });
-  page.on('pageerror', (err) => problems.push(err.message));
-  return problems;
-}
 
 /** A browser's form posts without a browser: the CSRF cookie and token of a GET, then POSTs with them. */
 async function formSession(app: TestServer, path: string, headers: Record<string, string> = {}) {

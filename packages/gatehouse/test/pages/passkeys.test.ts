@@ -6,16 +6,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
 import { PASSWORD, call, uniqueEmail } from '../helpers/http.ts';
-import { freePort, launchBrowser, mailedLink, newContext, screenshot, startPageServer, type PageServer } from '../helpers/browser.ts';
+import { launchBrowser, mailedLink, newContext, type PageServer, screenshot, startPageServer, watchConsole } from '../helpers/browser.ts';
 
 let server: PageServer;
 let browser: Browser;
 
 before(async () => {
   // WebAuthn refuses an IP address as the relying party id: the pages are opened at localhost.
-  const port = await freePort();
-  const origin = `http://localhost:${port}`;
-  server = Object.assign(await startPageServer({ port, fakeClock: Date.now(), env: { PUBLIC_URL: origin, MAGIC_LINK_SIGNUP: 'true' } }), { origin });
+  server = await startPageServer({ localhost: true, fakeClock: Date.now(), env: { MAGIC_LINK_SIGNUP: 'true' } });
   browser = await launchBrowser();
 });
 after(async () => {
@@ -28,15 +26,6 @@ async function signUp(email: string): Promise<void> {
   assert.equal(res.statusCode, 201, res.body);
 }
 
-/** CSP refusals and page errors: none is expected. */
-function watchConsole(page: Page): string[] {
-  const problems: string[] = [];
-  page.on('console', (message) => {
-    if (/Content Security Policy|Refused to/i.test(message.text())) problems.push(message.text());
-  });
-  page.on('pageerror', (err) => problems.push(err.message));
-  return problems;
-}
 
 /** Accepts the enhancement script's confirmations (data-confirm) and counts them. */
 function acceptDialogs(page: Page): string[] {
@@ -264,9 +253,7 @@ describe('passkeys on the pages', () => {
   });
 
   it('MFA_REQUIRED_ROLES: a user who must add a second factor is offered a passkey too, and the passkey meets the requirement', async () => {
-    const port = await freePort();
-    const origin = `http://localhost:${port}`;
-    const strict = Object.assign(await startPageServer({ port, fakeClock: Date.now(), env: { PUBLIC_URL: origin, MFA_REQUIRED_ROLES: 'user' } }), { origin });
+    const strict = await startPageServer({ localhost: true, fakeClock: Date.now(), env: { MFA_REQUIRED_ROLES: 'user' } });
     const context = await newContext(browser);
     try {
       const email = uniqueEmail('strict');
@@ -274,11 +261,11 @@ describe('passkeys on the pages', () => {
       const page = await context.newPage();
       const problems = watchConsole(page);
       await virtualAuthenticator(context, page);
-      await page.goto(`${origin}/login`);
+      await page.goto(`${strict.origin}/login`);
       await page.getByLabel('Email', { exact: true }).fill(email);
       await page.getByLabel('Password').fill(PASSWORD);
       await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-      await page.waitForURL(`${origin}/account`);
+      await page.waitForURL(`${strict.origin}/account`);
       assert.match(await page.locator('main').innerText(), /add an authenticator app or a passkey/);
       assert.deepEqual(await page.locator('section').evaluateAll((all) => all.map((s) => s.id)), ['mfa', 'passkeys'], 'only the ways to a second factor');
       assert.equal(await page.getByRole('button', { name: 'Change password' }).count(), 0);
