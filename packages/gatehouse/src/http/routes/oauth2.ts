@@ -18,6 +18,7 @@ import type { Guards } from '../plugins/auth.ts';
 import { oidcClientRoutes } from './oidc-clients.ts';
 import { connectedAppRoutes } from './connected-apps.ts';
 import { interactionPath, requestClients } from '../../oidc/provider.ts';
+import { providerPayloads } from '../../oidc/state-store.ts';
 import { gatehouseSession } from '../../oidc/policy.ts';
 import type { OidcClientStore, OidcPayloadStore } from '../../oidc/store.ts';
 import { connectedAppPages, registerConnectedApps } from '../pages/connected-apps.ts';
@@ -234,7 +235,8 @@ export function endGatehouseSessionOnLogout(ctx: Context, cookieName: string) {
 
 /** The provider, its storage and its routes, on `app` (OIDC_PROVIDER=true). */
 export function mountOidcProvider(app: App, ctx: Context, db: Db, guards: Guards, csrf: Csrf): OidcProvider {
-  const payloads = new SqlOidcPayloadStore(db);
+  // With REDIS_URL, codes, interactions, replay entries and pushed requests live in Redis (oidc/state-store.ts).
+  const payloads = providerPayloads(ctx, new SqlOidcPayloadStore(db));
   const clients = new SqlOidcClientStore(db);
   const oidc = new OidcProvider(ctx, {
     keyStore: new SqlKeyStore(db),
