@@ -89,6 +89,11 @@ export class SqlOidcPayloadStore implements OidcPayloadStore {
     await this.db.updateTable('oidc_payloads').set({ consumed_at: now }).where('kind', '=', kind).where('id', '=', id).where('consumed_at', 'is', null).execute();
   }
 
+  async consumedAt(kind: string, id: string): Promise<number | null> {
+    const row = await this.db.selectFrom('oidc_payloads').select('consumed_at').where('kind', '=', kind).where('id', '=', id).executeTakeFirst();
+    return row?.consumed_at === undefined || row.consumed_at === null ? null : Number(row.consumed_at);
+  }
+
   async destroy(kind: string, id: string): Promise<void> {
     await this.db.deleteFrom('oidc_payloads').where('kind', '=', kind).where('id', '=', id).execute();
   }

@@ -4,6 +4,7 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { OidcClientStore, OidcPayloadStore } from './store.ts';
 import { providerMetadata } from './clients.ts';
 import { registeredClient } from './registration.ts';
+import type { RefreshGrace } from './refresh-grace.ts';
 
 export interface AdapterDependencies {
   payloads: OidcPayloadStore;
@@ -11,6 +12,8 @@ export interface AdapterDependencies {
   now: () => number;
   /** Dynamic registration is on (OIDC_REGISTRATION_TOKEN): the provider may insert clients. */
   registration?: boolean;
+  /** The refresh-token reuse grace (refresh-grace.ts); none without it. */
+  refreshGrace?: RefreshGrace;
 }
 
 export class OidcPayloadAdapter implements Adapter {
@@ -25,7 +28,19 @@ export class OidcPayloadAdapter implements Adapter {
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
-    return (await this.deps.payloads.find(this.kind, id, this.deps.now())) as AdapterPayload | undefined;
+    const now = this.deps.now();
+    const payload = (await this.deps.payloads.find(this.kind, id, now)) as AdapterPayload | undefined;
+    const grace = this.deps.refreshGrace;
+    if (this.kind !== 'RefreshToken' || !grace || payload?.consumed === undefined) return payload;
+    // A rotated refresh token presented again: within the grace, and while its successor is unused (or still
+    // being saved by a concurrent rotation), it is answered as not consumed, so that oidc-provider rotates it
+    // again to the same derived successor. Otherwise consumed: oidc-provider's reuse detection revokes the grant.
+    const consumedAt = await this.deps.payloads.consumedAt(this.kind, id);
+    if (consumedAt === null || now - consumedAt > grace.graceMs) return payload;
+    const successor = grace.successorOf(id);
+    if (await this.deps.payloads.consumedAt(this.kind, successor)) return payload;
+    const { consumed: _consumed, ...unconsumed } = payload;
+    return unconsumed as AdapterPayload;
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {

@@ -15,6 +15,7 @@ import { keysFingerprint, providerKeys } from './keys.ts';
 import { gatehousePolicy, gatehouseSessionOfRequest } from './policy.ts';
 import { refuseRefreshTarget, resourceIndicators } from './resources.ts';
 import { clientMetadataPolicy } from './registration.ts';
+import { deriveSuccessorIds, refreshSuccessor } from './refresh-grace.ts';
 import { CLIENT_SECRET_PREFIX } from './clients.ts';
 import type { OidcClientStore, OidcPayloadStore } from './store.ts';
 
@@ -64,7 +65,14 @@ function configuration(ctx: Context, deps: OidcDependencies, keys: Awaited<Retur
   // The ring's algorithm (RS256, ES256 or EdDSA): config.ts refuses the provider with HS256.
   const alg = keys.alg as 'RS256';
   return {
-    adapter: adapterFactory({ payloads: deps.payloads, clients: deps.clients, now: ctx.now, registration: config.oidcRegistrationToken !== null }),
+    adapter: adapterFactory({
+      payloads: deps.payloads,
+      clients: deps.clients,
+      now: ctx.now,
+      registration: config.oidcRegistrationToken !== null,
+      // REFRESH_REUSE_GRACE for clients' refresh tokens too (refresh-grace.ts); 0 turns it off, as for Gatehouse's own.
+      refreshGrace: config.refreshReuseGraceMs > 0 ? { graceMs: config.refreshReuseGraceMs, successorOf: refreshSuccessor(ctx) } : undefined,
+    }),
     clients: [],
     jwks: { keys: keys.keys as NonNullable<Configuration['jwks']>['keys'] },
     findAccount: accountFinder(ctx),
@@ -129,7 +137,8 @@ function configuration(ctx: Context, deps: OidcDependencies, keys: Awaited<Retur
       resourceIndicators: resourceIndicators(ctx, alg),
     },
     // Refresh tokens only with offline_access (oidc-provider's default), rotated on every use; a rotated one
-    // presented again revokes the grant (oidc-provider's reuse detection; it has no reuse grace, see README).
+    // presented again revokes the grant (oidc-provider's reuse detection), except within REFRESH_REUSE_GRACE
+    // while its successor is unused (refresh-grace.ts).
     // The hook runs right before the rotation: a refresh asking for a resource it may not have is refused
     // there, before the presented token is spent (resources.ts).
     rotateRefreshToken: (koa) => {
@@ -208,6 +217,8 @@ export class OidcProvider {
     const provider = new Provider(this.ctx.config.publicUrl, configuration(this.ctx, this.deps, keys));
     // Behind TRUST_PROXY, the scheme comes from X-Forwarded-Proto (secure cookies, https URLs).
     provider.proxy = this.ctx.config.trustProxy !== false;
+    // A rotation's successor gets an id derived from the presented token's: concurrent refreshes save one.
+    deriveSuccessorIds(provider, refreshSuccessor(this.ctx));
     // The stored client_secret is SHA-256 of the real one: compare the presented secret's hash, in constant time.
     provider.Client.prototype.compareClientSecret = function compareClientSecret(this: { clientSecret?: string }, actual: string) {
       return typeof this.clientSecret === 'string' && safeEqual(sha256(actual), this.clientSecret);

@@ -100,6 +100,11 @@ export class SharedStatePayloadStore implements OidcPayloadStore {
     await this.write(kind, id, { ...stored, c: now });
   }
 
+  async consumedAt(kind: string, id: string): Promise<number | null> {
+    if (!SHARED_STATE_KINDS.has(kind)) return this.sql.consumedAt(kind, id);
+    return (await this.read(kind, id))?.c ?? null;
+  }
+
   async destroy(kind: string, id: string): Promise<void> {
     if (!SHARED_STATE_KINDS.has(kind)) return this.sql.destroy(kind, id);
     try {

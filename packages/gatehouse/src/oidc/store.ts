@@ -10,6 +10,8 @@ export interface OidcPayloadStore {
   findByUid(kind: string, uid: string, now: number): Promise<Record<string, unknown> | undefined>;
   findByUserCode(kind: string, userCode: string, now: number): Promise<Record<string, unknown> | undefined>;
   consume(kind: string, id: string, now: number): Promise<void>;
+  /** When `kind`/`id` was consumed (ms), or null: the refresh-token reuse grace (refresh-grace.ts). */
+  consumedAt(kind: string, id: string): Promise<number | null>;
   destroy(kind: string, id: string): Promise<void>;
   /** Deletes every instance of `kind` that belongs to the grant. */
   revokeByGrantId(kind: string, grantId: string): Promise<void>;
