@@ -27,8 +27,12 @@ import type { Context } from '../context.ts';
 
 type ResourceIndicators = NonNullable<NonNullable<Configuration['features']>['resourceIndicators']>;
 
-/** The OpenID scopes: never a resource's. */
-export const OIDC_SCOPES = new Set(['openid', 'offline_access', 'email', 'profile']);
+/**
+ * The OpenID scopes: never a resource's, and never refused by the allow-list. Besides the four this provider
+ * serves, OpenID Connect Core §5.4's `address` and `phone`, which it does not serve: as Core §3.1.2.1 asks, a
+ * request naming them is not refused, they are ignored.
+ */
+export const OIDC_SCOPES = new Set(['openid', 'offline_access', 'email', 'profile', 'address', 'phone']);
 
 /** A scope value an API may define (RFC 6749 §3.3 scope-token, kept to a readable subset). */
 export const SCOPE_TOKEN = /^[A-Za-z0-9][A-Za-z0-9:._/-]{0,63}$/;

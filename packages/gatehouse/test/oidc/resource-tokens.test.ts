@@ -170,8 +170,10 @@ describe('OpenID provider: access tokens for APIs and client credentials', () =>
       // Without a resource too: an unlisted API scope is refused rather than silently dropped.
       const noResource = await authorizationRequest(rpWeb, { scope: 'openid email orders:write' });
       assert.equal((await browse(noResource.url, cookie)).final.searchParams.get('error'), 'invalid_scope');
-      const { tokens } = await codeFlow(provider, rpWeb, cookie, { scope: 'openid email profile' });
+      // OpenID scopes this provider does not serve (address, phone) are ignored, not refused (Core §3.1.2.1).
+      const { tokens } = await codeFlow(provider, rpWeb, cookie, { scope: 'openid email profile address phone' });
       assert.ok(tokens.id_token);
+      assert.equal(tokens.claims()!.phone_number, undefined);
     });
 
     it('a client with no lists gets no API token: any resource is invalid_target, any API scope invalid_scope; the issuer with no scope works', async () => {
