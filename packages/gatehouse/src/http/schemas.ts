@@ -17,7 +17,6 @@ export const UserSchema = Type.Object({
   emailVerified: Type.Boolean(),
   createdAt: DateTime,
   lastLoginAt: Type.Union([DateTime, Type.Null()]),
-  locale: Type.Union([LocaleField, Type.Null()], { description: "The language of pages and e-mails the user chose; null follows the browser's Accept-Language" }),
 });
 
 export const ModeSchema = Type.Union([Type.Literal('token'), Type.Literal('cookie'), Type.Literal('session')]);
@@ -91,7 +90,14 @@ const OrNull = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()
 export const AccountExportSchema = Type.Object(
   {
     exportedAt: DateTime,
-    user: Type.Intersect([AdminUserSchema, Type.Object({ updatedAt: DateTime, hasPassword: Type.Boolean() })]),
+    user: Type.Intersect([
+      AdminUserSchema,
+      Type.Object({
+        updatedAt: DateTime,
+        hasPassword: Type.Boolean(),
+        locale: Type.Union([LocaleField, Type.Null()], { description: "The language of pages and e-mails the user chose; null follows the browser's Accept-Language" }),
+      }),
+    ]),
     sessions: Type.Array(
       Type.Intersect([
         SessionSchema,

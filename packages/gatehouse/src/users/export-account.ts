@@ -7,6 +7,7 @@
 // | `exportedAt` | when the document was made (ISO 8601) |
 // | `user` | the user object (`id`, `email`, `name`, `role`, `emailVerified`, `createdAt`, `lastLoginAt`), plus `disabled`, `disabledAt` and `updatedAt` |
 // | `user.hasPassword` | whether a password is set (never the password or its hash) |
+// | `user.locale` | the language chosen for pages and e-mails (`en`, `ko`), or null to follow the browser |
 // | `sessions[]` | every session row, ended ones too: `id`, `createdAt`, `lastUsedAt`, `expiresAt`, `userAgent`, `device`, `ip`, `current`, `signInMethods` (RFC 8176 `amr`), `lastSignInAt` (its auth time), `endedAt`, `endReason` |
 // | `identities[]` | linked social accounts: `provider`, `subject` (the provider's id), `email` and `emailVerified` as the provider last said, `linkedAt` |
 // | `factors[]` | second factors: `id`, `type` (`totp`, `webauthn`), `name`, `createdAt`, `lastUsedAt`, `confirmed`; never a TOTP secret or a credential's key |
@@ -15,6 +16,7 @@
 // | `apiKeys[]` | every API key, revoked ones too: `id`, `name`, `prefix` (the public part), `scopes`, `createdAt`, `lastUsedAt`, `expiresAt`, `revokedAt`; never the key or its hash |
 // | `auditEvents[]` | the security events about the account, newest first: `id`, `at`, `type`, `sessionId`, `ip`, `userAgent`, `detail` |
 // | `connectedApps[]` | applications the user let sign them in through the OpenID provider (empty until it keeps grants) |
+import type { Locale } from '../i18n/index.ts';
 import { recordEvent } from '../audit/service.ts';
 import type { AuditEvent } from '../audit/store.ts';
 import type { ClientInfo, Context } from '../context.ts';
@@ -31,7 +33,7 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 
 export interface AccountExport {
   exportedAt: string;
-  user: AdminUser & { updatedAt: string; hasPassword: boolean };
+  user: AdminUser & { updatedAt: string; hasPassword: boolean; locale: Locale | null };
   sessions: Array<PublicSession & { signInMethods: string[]; lastSignInAt: string; endedAt: string | null; endReason: string | null }>;
   identities: Array<{ provider: string; subject: string; email: string | null; emailVerified: boolean; linkedAt: string }>;
   factors: Array<PublicFactor & { confirmed: boolean }>;
@@ -66,7 +68,7 @@ export async function exportAccount(ctx: Context, caller: { userId: string; sess
   ]);
   const document: AccountExport = {
     exportedAt: new Date(ctx.now()).toISOString(),
-    user: { ...toAdminUser(user), updatedAt: new Date(user.updatedAt).toISOString(), hasPassword: user.passwordHash !== null },
+    user: { ...toAdminUser(user), updatedAt: new Date(user.updatedAt).toISOString(), hasPassword: user.passwordHash !== null, locale: user.locale },
     sessions: sessions.map((s) => ({
       ...toPublicSession(s, caller.sessionId),
       signInMethods: s.amr,

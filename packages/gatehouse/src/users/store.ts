@@ -59,7 +59,6 @@ export interface PublicUser {
   emailVerified: boolean;
   createdAt: string;
   lastLoginAt: string | null;
-  locale: Locale | null;
 }
 
 /** What an admin sees of a user: the public shape, and whether (and since when) the account is disabled. */
@@ -81,6 +80,5 @@ export function toPublicUser(user: User): PublicUser {
     emailVerified: user.emailVerifiedAt !== null,
     createdAt: new Date(user.createdAt).toISOString(),
     lastLoginAt: user.lastLoginAt === null ? null : new Date(user.lastLoginAt).toISOString(),
-    locale: user.locale,
   };
 }

@@ -90,9 +90,10 @@ describe('pages: account and admin in Korean', () => {
     await second.close();
 
     const token = (await login(server.app, email)).body.accessToken as string;
-    const me = await call(server.app, 'GET', '/auth/me', { token, headers: { 'accept-language': 'ko-KR' } });
-    assert.equal(me.statusCode, 200, me.body);
-    assert.equal(me.json().user.locale, 'en');
+    // The preference is in the account's export (the contract's user object has no locale).
+    const exported = await call(server.app, 'GET', '/auth/export', { token, headers: { 'accept-language': 'ko-KR' } });
+    assert.equal(exported.statusCode, 200, exported.body);
+    assert.equal(exported.json().user.locale, 'en');
   });
 
   it('lists users on /admin in Korean, with dates written the Korean way', async () => {
