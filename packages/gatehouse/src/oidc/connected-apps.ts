@@ -29,6 +29,19 @@ interface GrantPayload {
   resources?: Record<string, string>;
 }
 
+const sources = new WeakMap<Context, ConnectedAppsDeps>();
+
+/** Called when the provider is mounted: the account page and the export then list the user's apps. */
+export function registerConnectedApps(ctx: Context, deps: ConnectedAppsDeps): void {
+  sources.set(ctx, deps);
+}
+
+/** The user's connected apps, or null when the OpenID provider is not mounted on this server. */
+export async function connectedAppsOf(ctx: Context, userId: string): Promise<ConnectedApp[] | null> {
+  const deps = sources.get(ctx);
+  return deps ? listConnectedApps(ctx, deps, userId) : null;
+}
+
 function grantsOf(raw: Array<Record<string, unknown>>): GrantPayload[] {
   return raw.filter((g): g is Record<string, unknown> & GrantPayload => typeof g.jti === 'string' && typeof g.clientId === 'string' && typeof g.iat === 'number');
 }

@@ -15,9 +15,10 @@
 // | `pendingMfaReset` | a reset of every factor asked for by e-mail: `requestedAt`, `dueAt`; or null |
 // | `apiKeys[]` | every API key, revoked ones too: `id`, `name`, `prefix` (the public part), `scopes`, `createdAt`, `lastUsedAt`, `expiresAt`, `revokedAt`; never the key or its hash |
 // | `auditEvents[]` | the security events about the account, newest first: `id`, `at`, `type`, `sessionId`, `ip`, `userAgent`, `detail` |
-// | `connectedApps[]` | applications the user let sign them in through the OpenID provider (empty until it keeps grants) |
+// | `connectedApps[]` | applications the user let sign them in through the OpenID provider: `clientId`, `name`, `scopes` (OpenID and API scopes granted), `grantedAt` |
 import type { Locale } from '../i18n/index.ts';
 import { recordEvent } from '../audit/service.ts';
+import { connectedAppsOf } from '../oidc/connected-apps.ts';
 import type { AuditEvent } from '../audit/store.ts';
 import type { ClientInfo, Context } from '../context.ts';
 import { toPublicApiKey, type PublicApiKey } from '../api-keys/store.ts';
@@ -66,6 +67,7 @@ export async function exportAccount(ctx: Context, caller: { userId: string; sess
     ctx.apiKeys.listByUser(user.id),
     auditEventsOf(ctx, user.id),
   ]);
+  const connectedApps = (await connectedAppsOf(ctx, user.id)) ?? [];
   const document: AccountExport = {
     exportedAt: new Date(ctx.now()).toISOString(),
     user: { ...toAdminUser(user), updatedAt: new Date(user.updatedAt).toISOString(), hasPassword: user.passwordHash !== null, locale: user.locale },
@@ -82,7 +84,7 @@ export async function exportAccount(ctx: Context, caller: { userId: string; sess
     pendingMfaReset: pendingReset ? { requestedAt: new Date(pendingReset.requestedAt).toISOString(), dueAt: new Date(pendingReset.dueAt).toISOString() } : null,
     apiKeys: apiKeys.map((k) => ({ ...toPublicApiKey(k), revokedAt: iso(k.revokedAt) })),
     auditEvents: events.map((e) => ({ id: e.id, at: new Date(e.at).toISOString(), type: e.type, sessionId: e.sessionId, ip: e.ip, userAgent: e.userAgent, detail: e.detail })),
-    connectedApps: [],
+    connectedApps,
   };
   await recordEvent(ctx, 'account_exported', { userId: user.id, sessionId: caller.sessionId, client });
   return document;

@@ -41,6 +41,10 @@ describe('OpenID provider: connected apps', () => {
     assert.equal(apps[0].name, 'Photo printer');
     assert.deepEqual(apps[0].scopes, ['email', 'offline_access', 'openid']);
     assert.ok(Math.abs(Date.parse(apps[0].grantedAt) - Date.now()) < 60_000);
+    // The account export holds the same list (a fresh sign-in, so no step-up is needed).
+    const exported = await call(provider.server.app, 'GET', '/auth/export', { headers: { cookie } });
+    assert.equal(exported.statusCode, 200, exported.body);
+    assert.deepEqual(exported.json().connectedApps, apps);
 
     // Another user sees nothing of it, and cannot revoke it.
     const other = await signedInUser(provider);

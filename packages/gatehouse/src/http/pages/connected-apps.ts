@@ -6,19 +6,12 @@ import type { Context } from '../../context.ts';
 import { AppError } from '../../errors.ts';
 import { escapeHtml } from '../../html.ts';
 import { translator, type MessageKey, type Translator } from '../../i18n/index.ts';
-import { listConnectedApps, revokeConnectedApp, type ConnectedAppsDeps } from '../../oidc/connected-apps.ts';
+import { connectedAppsOf, revokeConnectedApp, type ConnectedAppsDeps } from '../../oidc/connected-apps.ts';
 import { clientInfo } from '../types.ts';
 import { csrfInput, date, hidden } from './layout.ts';
 import { markup, tHtml } from './markup.ts';
 import { form, formFields as f, posts } from './page-answers.ts';
 import { formField, type PageRequests } from './page-request.ts';
-
-const sources = new WeakMap<Context, ConnectedAppsDeps>();
-
-/** Called when the provider is mounted: the account page then shows the section. */
-export function registerConnectedApps(ctx: Context, deps: ConnectedAppsDeps): void {
-  sources.set(ctx, deps);
-}
 
 const SCOPE_TEXT: Record<string, MessageKey> = {
   openid: 'connectedApps.scope.openid',
@@ -29,9 +22,8 @@ const SCOPE_TEXT: Record<string, MessageKey> = {
 
 /** The section's HTML for one CSRF token, loaded for `userId`; '' when the OpenID provider is off. */
 export async function connectedAppsSection(ctx: Context, t: Translator, userId: string): Promise<(csrf: string) => string> {
-  const deps = sources.get(ctx);
-  if (!deps) return () => '';
-  const apps = await listConnectedApps(ctx, deps, userId);
+  const apps = await connectedAppsOf(ctx, userId);
+  if (!apps) return () => '';
   const scope = (s: string) => (SCOPE_TEXT[s] ? t(SCOPE_TEXT[s]) : s);
   return (csrf) => `<section aria-labelledby="apps-h" id="apps"><h2 id="apps-h">${escapeHtml(t('connectedApps.heading'))}</h2>
 ${apps.length === 0 ? `<p>${escapeHtml(t('connectedApps.none'))}</p>` : `<ul class="rows">${apps
