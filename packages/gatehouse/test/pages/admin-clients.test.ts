@@ -142,6 +142,10 @@ describe('pages: admin applications (OpenID clients)', () => {
     assert.equal(await submit(page, `${PAGE}/create`, () => form.getByRole('button', { name: 'Register the application' }).click()), 403);
     assert.equal(await page.locator('h1').innerText(), "Confirm it's you");
     assert.ok(!(await store().list()).some((c) => c.name === 'Stale'));
+    // Confirming comes back to this page, not to /admin.
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await page.waitForURL(`${server.origin}${PAGE}`);
 
     const forged = await page.request.post(`${server.origin}${PAGE}/create`, { form: { name: 'Forged', redirectUris: 'https://forged.example.com/cb' } });
     assert.equal(forged.status(), 403);

@@ -59,7 +59,9 @@ function suite(name: string, skip: false | string, options: { postgres?: boolean
     let token: { token: string; cookie: string };
     let email: string;
     before(async () => {
-      server = await startTestServer({ ...options, env: { LOG_LEVEL: 'warn', OAUTH_REDIRECT_ALLOWLIST: 'http://app.test/signed-in' } });
+      // A frozen clock: the run takes a minute on a loaded machine, and a session used after TOUCH_INTERVAL
+      // slides its expiry (a write that belongs to the signed-in request, not to the refused input).
+      server = await startTestServer({ ...options, fakeClock: Date.now(), env: { LOG_LEVEL: 'warn', OAUTH_REDIRECT_ALLOWLIST: 'http://app.test/signed-in' } });
       email = uniqueEmail('nul-admin');
       await createUser(server.runtime.ctx, { email, password: PASSWORD, role: 'admin', emailVerified: true } as never);
       bearer = (await login(server.app, email)).body.accessToken;

@@ -20,7 +20,7 @@ import { enrolNotice, mustEnrol, type StepUp } from './step-up.ts';
 
 export const CLIENTS_PAGE = '/admin/clients/page';
 /** Where "Confirm it's you" returns after a stale session's action (a return the step-up page accepts). */
-const STEP_UP_RETURN = '/admin';
+const STEP_UP_RETURN = '/admin/clients/page';
 /** At most this many URIs (or scopes) in one field, as the API's schema allows. */
 const MAX_ENTRIES = 20;
 const MAX_SCOPES = 50;

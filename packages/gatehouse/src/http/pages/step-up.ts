@@ -42,6 +42,7 @@ const RETURNS = new Set([
   '/account',
   ...['password', 'sessions', 'identities', 'api-keys', 'mfa', 'passkeys', 'email', 'data', 'delete'].map((section) => `/account#${section}`),
   '/admin',
+  '/admin/clients/page',
 ]);
 const ENROL_RETURN = /^\/account\/mfa\/totp\?id=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 // The OpenID provider's interaction page: prompt=login, max_age and acr_values=mfa confirm here, then continue.
@@ -87,7 +88,7 @@ ${field({ name: 'password', label: t('stepUp.password'), type: 'password', error
   } else {
     forms = `<p>${escapeHtml(t('stepUp.noPassword'))}</p>`;
   }
-  return `${formError(v.problem)}${intro}${passkey}${forms}<p><a href="${v.returnTo === '/admin' ? '/admin' : '/account'}">${escapeHtml(t('stepUp.cancel'))}</a></p>`;
+  return `${formError(v.problem)}${intro}${passkey}${forms}<p><a href="${v.returnTo.startsWith('/admin') ? v.returnTo : '/account'}">${escapeHtml(t('stepUp.cancel'))}</a></p>`;
 }
 
 export interface StepUp {
