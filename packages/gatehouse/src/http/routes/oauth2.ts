@@ -28,11 +28,10 @@ import { SqlBackchannelStore } from '../../db/backchannel-store.ts';
 import { onSessionsEnded } from '../../sessions/ended.ts';
 import { endSession } from '../../sessions/service.ts';
 import { recordEvent } from '../../audit/service.ts';
-import { loadAssets } from '../pages/assets.ts';
-import { createKit } from '../pages/kit.ts';
-import { csrfInput, pagePolicy } from '../pages/layout.ts';
+import { pageScope } from './pages.ts';
+import { csrfInput } from '../pages/layout.ts';
 import { form, formFields as f, posts, shows } from '../pages/page-answers.ts';
-import { formField, PageRequests, type SignedIn } from '../pages/page-request.ts';
+import { formField, type SignedIn } from '../pages/page-request.ts';
 import type { Csrf } from '../plugins/csrf.ts';
 import { toAppError } from '../plugins/error-handler.ts';
 import { clientInfo, type App } from '../types.ts';
@@ -94,16 +93,7 @@ export function oauth2Routes(app: App, ctx: Context, oidc: OidcProvider, clients
 
   // The interaction pages: forms, with the pages' CSP, CSRF and error pages.
   app.register(async (scope) => {
-    const pages = new PageRequests(ctx, csrf);
-    const kit = createKit(ctx, pages, loadAssets(ctx.config).version);
-    const policy = pagePolicy(ctx.config);
-    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
-      done(null, Object.fromEntries(new URLSearchParams(body.toString())));
-    });
-    scope.addHook('onSend', async (_request, reply, payload) => {
-      reply.header('content-security-policy', policy);
-      return payload;
-    });
+    const { pages, kit } = pageScope(scope, ctx, csrf);
     scope.setErrorHandler(async (err, request, reply) => {
       const appError = toAppError(err as Error);
       // oidc-provider's own errors (an expired or unknown interaction) are 400s with a message for a person.

@@ -1,13 +1,14 @@
 // The hosted pages: sign in (with its second step), sign up, recovery, account (with step-up) and admin. Plain HTML forms in session mode, a CSRF
 // token in every form, 303 after every successful POST. Forms (x-www-form-urlencoded) are parsed only in
 // this scope; the JSON API keeps answering 415 to them.
+import type { FastifyInstance } from 'fastify';
 import type { Context } from '../../context.ts';
 import { escapeHtml } from '../../html.ts';
 import { accountPages } from '../pages/account.ts';
 import { adminPages } from '../pages/admin.ts';
 import { adminClientPages } from '../pages/admin-clients.ts';
 import { assetRoutes, loadAssets } from '../pages/assets.ts';
-import { createKit } from '../pages/kit.ts';
+import { createKit, type PageKit } from '../pages/kit.ts';
 import { formError, pagePolicy } from '../pages/layout.ts';
 import { PageRequests } from '../pages/page-request.ts';
 import { languagePages } from '../pages/language.ts';
@@ -22,23 +23,29 @@ import { pageSchema } from '../plugins/openapi.ts';
 import { SeeOther } from '../pages/page-answers.ts';
 import type { App } from '../types.ts';
 
-export function pageRoutes(app: App, ctx: Context, csrf: Csrf): void {
-  const assets = loadAssets(ctx.config);
-  assetRoutes(app, assets);
+/**
+ * Makes a Fastify scope serve pages: forms parsed (only here), the pages' strict CSP on every answer (no
+ * inline style either, unlike helmet's default for /docs). Returns the scope's request helpers and kit.
+ */
+export function pageScope(scope: FastifyInstance, ctx: Context, csrf: Csrf): { pages: PageRequests; kit: PageKit } {
+  const pages = new PageRequests(ctx, csrf);
+  const kit = createKit(ctx, pages, loadAssets(ctx.config).version);
   const policy = pagePolicy(ctx.config);
+  scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body.toString())));
+  });
+  scope.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('content-security-policy', policy);
+    return payload;
+  });
+  return { pages, kit };
+}
+
+export function pageRoutes(app: App, ctx: Context, csrf: Csrf): void {
+  assetRoutes(app, loadAssets(ctx.config));
 
   app.register(async (scope) => {
-    const pages = new PageRequests(ctx, csrf);
-    const kit = createKit(ctx, pages, assets.version);
-
-    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
-      done(null, Object.fromEntries(new URLSearchParams(body.toString())));
-    });
-    // Stricter than the API's: no inline style either (helmet's default allows it for /docs).
-    scope.addHook('onSend', async (_request, reply, payload) => {
-      reply.header('content-security-policy', policy);
-      return payload;
-    });
+    const { pages, kit } = pageScope(scope, ctx, csrf);
     // Failures become pages too: a form that expired, a missing route is not for JSON here.
     scope.setErrorHandler(async (err, request, reply) => {
       const appError = toAppError(err as Error);
