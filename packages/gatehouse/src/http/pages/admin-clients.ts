@@ -16,7 +16,8 @@ import { form, formFields as f, posts, shows } from './page-answers.ts';
 import { csrfInput, date, errorsByField, field, formError, hidden } from './layout.ts';
 import { markup, tHtml } from './markup.ts';
 import { formField, refusal, type SignedIn } from './page-request.ts';
-import { enrolNotice, mustEnrol, type StepUp } from './step-up.ts';
+import { adminGate } from './admin.ts';
+import type { StepUp } from './step-up.ts';
 
 export const CLIENTS_PAGE = '/admin/clients/page';
 /** Where "Confirm it's you" returns after a stale session's action (a return the step-up page accepts). */
@@ -73,24 +74,7 @@ export function adminClientPages(app: App, kit: PageKit, stepUp: StepUp): void {
     return deps;
   };
 
-  /** The admin, or null once the answer (a redirect to sign in, or the 403 page) is sent: as /admin's. */
-  async function adminOr(request: FastifyRequest, reply: FastifyReply): Promise<SignedIn | null> {
-    const viewer = await pages.viewer(request);
-    if (!viewer) {
-      reply.header('cache-control', 'no-store').redirect('/login?redirect_to=%2Fadmin', 303);
-      return null;
-    }
-    const t = kit.t(request);
-    if (viewer.user.role !== 'admin') {
-      await kit.show(request, reply, viewer, { title: t('admin.notAllowed.title'), status: 403, body: () => `<p>${escapeHtml(t('admin.notAllowed.body'))} <a href="/account">${escapeHtml(t('admin.notAllowed.back'))}</a></p>` });
-      return null;
-    }
-    if (await mustEnrol(ctx, viewer)) {
-      await kit.show(request, reply, viewer, { title: t('admin.notAllowedYet.title'), status: 403, body: () => `<p class="form-error" role="alert">${escapeHtml(enrolNotice(t))}</p><p><a href="/account#mfa">${escapeHtml(t('admin.notAllowedYet.add'))}</a></p>` });
-      return null;
-    }
-    return viewer;
-  }
+  const adminOr = adminGate(kit);
 
   const audit = (request: FastifyRequest, viewer: SignedIn, type: AuditType, clientId: string, change?: string) =>
     recordEvent(ctx, type, { userId: viewer.user.id, sessionId: viewer.session.id, client: clientInfo(request), detail: { clientId, via: 'admin_page', ...(change ? { change } : {}) } });

@@ -49,11 +49,13 @@ function listUrl(filter: Filter): string {
   return query ? `/admin?${query}` : '/admin';
 }
 
-export function adminPages(app: App, kit: PageKit, stepUp: StepUp): void {
+/**
+ * For every admin page: the admin, or null once the answer is sent (a redirect to sign in, the 403 page for
+ * others, or "add a second factor first" for an admin who must enrol).
+ */
+export function adminGate(kit: PageKit): (request: FastifyRequest, reply: FastifyReply) => Promise<SignedIn | null> {
   const { ctx, pages } = kit;
-
-  /** The admin, or null once the answer (a redirect to sign in, or the 403 page) is sent. */
-  async function adminOr(request: FastifyRequest, reply: FastifyReply): Promise<SignedIn | null> {
+  return async function adminOr(request, reply) {
     const viewer = await pages.viewer(request);
     if (!viewer) {
       reply.header('cache-control', 'no-store').redirect('/login?redirect_to=%2Fadmin', 303);
@@ -69,7 +71,13 @@ export function adminPages(app: App, kit: PageKit, stepUp: StepUp): void {
       return null;
     }
     return viewer;
-  }
+  };
+}
+
+export function adminPages(app: App, kit: PageKit, stepUp: StepUp): void {
+  const { ctx, pages } = kit;
+
+  const adminOr = adminGate(kit);
 
   async function adminPage(request: FastifyRequest, reply: FastifyReply, viewer: SignedIn, filter: Filter, cursor: string, problem?: RowProblem, invite?: InviteProblem) {
     const { q } = filter;
