@@ -3,7 +3,7 @@
 import { Algorithm, hash as argon2Hash, verify } from '@node-rs/argon2';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { createHash, createHmac, generateKeyPairSync, sign, type KeyObject, type SignKeyObjectInput } from 'node:crypto';
+import { createHash, createHmac, generateKeyPairSync, sign, verify as verifySignature, type KeyObject, type SignKeyObjectInput } from 'node:crypto';
 import { hashPassword } from '../src/crypto/passwords.ts';
 import type { JwtAlg } from '../src/config.ts';
 import { loop, sustain, type Ceiling } from './harness.ts';
@@ -58,6 +58,42 @@ export async function tokenSignatures(alg: JwtAlg, signingInput: string, lanes: 
   const allCores = await withWarmup(timing, (seconds) => sustain(lanes, seconds, asyncSign));
   const oneCore = await withWarmup(timing, (seconds) => loop(seconds, syncSign));
   return { allCores, oneCore };
+}
+
+/** A WebAuthn assertion's parts (as an authenticator sends them, decoded) and the credential's public key. */
+export interface Assertion {
+  publicKey: KeyObject;
+  authenticatorData: Buffer;
+  clientDataJSON: Buffer;
+  /** ES256 signature, DER-encoded as authenticators give it. */
+  signature: Buffer;
+}
+
+/**
+ * The CPU work a passkey sign-in cannot skip, one after the other, `lanes` at once: the assertion's ES256
+ * verification (SHA-256 of its clientDataJSON, then ECDSA P-256 over authenticatorData ‖ that hash, through
+ * node:crypto's asynchronous `verify` on libuv's thread pool) and one access token's signature (its real
+ * `header.payload`, a fresh key of the server's type, as tokenSignatures' all-cores figure). No HTTP, no
+ * challenge, no database, no WebAuthn library: what the machine allows for those two operations.
+ */
+export async function passkeySignInCeiling(alg: JwtAlg, signingInput: string, assertion: Assertion, lanes: number, timing: Timing): Promise<Ceiling> {
+  const { digest, key } = SIGNERS[alg]();
+  const data = Buffer.from(signingInput);
+  const signToken =
+    alg === 'HS256'
+      ? async () => createHmac('sha256', key as Buffer).update(data).digest('base64url')
+      : () => new Promise<string>((resolve, reject) => sign(digest, data, key as KeyObject, (err, signature) => (err ? reject(err) : resolve(signature.toString('base64url')))));
+  const verifyAssertion = () =>
+    new Promise<void>((resolve, reject) => {
+      const signed = Buffer.concat([assertion.authenticatorData, createHash('sha256').update(assertion.clientDataJSON).digest()]);
+      verifySignature('sha256', signed, assertion.publicKey, assertion.signature, (err, ok) => (err ? reject(err) : ok ? resolve() : reject(new Error('passkey ceiling: the assertion does not verify'))));
+    });
+  const signIn = async () => {
+    await verifyAssertion();
+    await signToken();
+  };
+  await signIn();
+  return withWarmup(timing, (seconds) => sustain(lanes, seconds, signIn));
 }
 
 // One rotation as the server's SQL does it: read the presented token and its session, claim the token,

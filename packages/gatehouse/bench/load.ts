@@ -3,6 +3,7 @@
 // It receives one LoadJob over IPC, runs an optional warm-up and then the measured run, and sends back
 // a LoadResult.
 import autocannon from 'autocannon';
+import { runPasskeyJob, type PasskeyLoad } from './passkey-load.ts';
 
 export interface StaticRequest {
   method: 'GET' | 'POST';
@@ -29,6 +30,11 @@ export interface LoadJob {
    * requests (the pool's size) rather than a duration; its rate is what it took.
    */
   pool?: { path: string; warmupBodies: string[]; bodies: string[] };
+  /**
+   * Passkey sign-ins (bench/passkey-load.ts): each connection runs options then login with its own accounts'
+   * credentials, signing every assertion over its fresh challenge. perSecond is then sign-ins per second.
+   */
+  passkey?: PasskeyLoad;
   /** Seconds before autocannon gives up on one response (its default is 10; password hashing peers need more). */
   timeoutSeconds?: number;
 }
@@ -45,6 +51,8 @@ export interface LoadResult {
   latencyMs: { p50: number; p99: number };
   /** Refresh runs: connections whose session stopped working (a non-200 left them without a live token). */
   deadSessions?: number;
+  /** Passkey runs: completed sign-ins (each two requests), refused logins, requests sent, accounts used. */
+  signIns?: { completed: number; refused: number; requests: number; accounts: number };
 }
 
 /** Spreads connections over the request list so that eight connections do not all log in one user at once. */
@@ -141,6 +149,7 @@ function summarise(result: autocannon.Result, dead: Set<number> | null): LoadRes
 }
 
 export async function runJob(job: LoadJob): Promise<LoadResult> {
+  if (job.passkey) return runPasskeyJob(job);
   if (job.pool) {
     if (job.pool.warmupBodies.length > 0) await firePool(job, job.pool.warmupBodies);
     return summarise(await firePool(job, job.pool.bodies), null);

@@ -10,6 +10,9 @@
 //   BENCH_FROZEN_CLOCK  1: the server's clock stands still at start, for single-use MFA verifies (see
 //                       bench/run.ts benchMfaVerify); the bench then asks for the requests over IPC
 //                       ({ mfaPool: { count, tag } } → { mfaPool: bodies }).
+// Passkey sign-ins (bench/passkey-signin.ts) enrol their accounts over IPC in two steps, on any clock:
+//   { passkeyOptions: { count, tag } }  → { passkeyOptions: { rpId, origin, users: [{ userId, options }] } }
+//   { passkeyRegister: [{ userId, response }] } → { passkeyRegistered: n }
 import { destination } from 'pino';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -20,6 +23,7 @@ import { hashPassword } from '../../src/crypto/passwords.ts';
 import { uuidv7 } from '../../src/crypto/random.ts';
 import { enrolTotp } from '../../src/factors/service.ts';
 import { codeAt, TOTP_PERIOD_S } from '../../src/methods/totp/totp.ts';
+import { registerPasskey, registrationOptions, type CreationOptions } from '../../src/methods/passkeys/service.ts';
 import { issueMfaChallenge } from '../../src/sign-in/mfa-challenge.ts';
 import type { User } from '../../src/users/store.ts';
 
@@ -88,6 +92,45 @@ process.on('message', (message: { mfaPool?: { count: number; tag: string } }) =>
     (bodies) => process.send!({ mfaPool: bodies }),
     (err: Error) => process.send!({ mfaPoolError: err.stack ?? String(err) }),
   );
+});
+
+/**
+ * Accounts for passkey sign-ins, enrolled as a user would be (bench/passkey-signin.ts): step 1 writes `count`
+ * accounts through the store (one password hash shared by all; no password login is measured) and answers the
+ * domain's own registrationOptions for each, bound to a setup session id; step 2 takes what the bench's software
+ * authenticator made of them and registers each through registerPasskey (challenge, attestation verified, the
+ * factor, its recovery codes and audit event in one transaction, the owner's notice), then waits for the
+ * notices' mail so that none is written during the measured run.
+ */
+const PASSKEY_SETUP_SESSION = 'bench-passkey-setup';
+const passkeyAccounts = new Map<string, User>();
+async function passkeyOptions(count: number, tag: string): Promise<{ rpId: string; origin: string; users: Array<{ userId: string; options: CreationOptions }> }> {
+  const { ctx } = runtime;
+  const passwordHash = await hashPassword('bench-passkey-unused-password');
+  const users = [];
+  for (let i = 0; i < count; i++) {
+    const now = ctx.now();
+    const user: User = { id: uuidv7(now), email: `bench-passkey-${tag}-${i}@example.com`, name: `Passkey ${i}`, role: 'user', passwordHash, emailVerifiedAt: now, disabledAt: null, createdAt: now, updatedAt: now, lastLoginAt: null, locale: null };
+    await ctx.users.create(user);
+    passkeyAccounts.set(user.id, user);
+    users.push({ userId: user.id, options: await registrationOptions(ctx, user, PASSKEY_SETUP_SESSION) });
+  }
+  return { rpId: ctx.config.webauthn.rpId, origin: ctx.config.webauthn.origins[0]!, users };
+}
+async function passkeyRegister(registrations: Array<{ userId: string; response: unknown }>): Promise<number> {
+  const { ctx } = runtime;
+  for (const { userId, response } of registrations) {
+    const user = passkeyAccounts.get(userId);
+    if (!user) throw new Error(`no passkey account ${userId} was set up`);
+    await registerPasskey(ctx, user, PASSKEY_SETUP_SESSION, { response: response as never, name: 'Bench passkey' }, { ip: '127.0.0.1', userAgent: null });
+  }
+  await ctx.background.drain();
+  return registrations.length;
+}
+process.on('message', (message: { passkeyOptions?: { count: number; tag: string }; passkeyRegister?: Array<{ userId: string; response: unknown }> }) => {
+  const failed = (err: Error) => process.send!({ passkeyError: err.stack ?? String(err) });
+  if (message.passkeyOptions) passkeyOptions(message.passkeyOptions.count, message.passkeyOptions.tag).then((answer) => process.send!({ passkeyOptions: answer }), failed);
+  else if (message.passkeyRegister) passkeyRegister(message.passkeyRegister).then((n) => process.send!({ passkeyRegistered: n }), failed);
 });
 
 process.send?.({ port: (app.server.address() as AddressInfo).port, publicUrl: config.publicUrl });
