@@ -27,6 +27,7 @@ import { localeHint, mailLocale } from '../src/i18n/mail-locale.ts';
 import { outboxDir } from '../src/mail/transport.ts';
 import { resetMail, verificationMail } from '../src/recovery/templates.ts';
 import { createUser } from '../src/users/service.ts';
+import { sameSitePath, switchReturn } from '../src/http/pages/language.ts';
 import { startTestServer, type TestServer } from './helpers/app.ts';
 import { PASSWORD, call, expectError, login, registerUser, uniqueEmail } from './helpers/http.ts';
 import { linkIn, readOutbox, type ReceivedMail } from './helpers/mail.ts';
@@ -656,5 +657,68 @@ describe("e-mails in the recipient's language", () => {
       assert.ok(details?.length, res.body);
       for (const { message } of details) assert.notEqual(translateServerMessage('ko', message), message, `"${message}" has a Korean form`);
     }
+  });
+});
+
+// ---- the language switch ----------------------------------------------------------------------------------
+
+describe('the language switch (POST /language)', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(() => server?.close());
+
+  /** A page's CSRF cookie and form token, as a browser gets them. */
+  async function formToken(): Promise<{ cookie: string; token: string }> {
+    const page = await call(server.app, 'GET', '/login');
+    const cookie = String(page.headers['set-cookie']).match(/gh_csrf=([^;]+)/)![1]!;
+    const token = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
+    return { cookie: `gh_csrf=${cookie}`, token };
+  }
+
+  async function post(form: Record<string, string>) {
+    const { cookie, token } = await formToken();
+    return server.app.inject({
+      method: 'POST',
+      url: '/language',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ _csrf: token, ...form }).toString(),
+    });
+  }
+
+  it('remembers the choice in gh_lang and goes back to a path on this server only', async () => {
+    const res = await post({ lang: 'ko', return_to: '/forgot-password?x=1' });
+    assert.equal(res.statusCode, 303);
+    assert.equal(res.headers.location, '/forgot-password?x=1');
+    assert.match(String(res.headers['set-cookie']), /gh_lang=ko;.*HttpOnly/i);
+    for (const evil of ['//evil.example/', '/\\evil.example', 'https://evil.example/', 'javascript:alert(1)', '/a b', '']) {
+      const away = await post({ lang: 'en', return_to: evil });
+      assert.equal(away.statusCode, 303, evil);
+      assert.equal(away.headers.location, '/account', `return_to ${JSON.stringify(evil)} stays here`);
+    }
+  });
+
+  it('refuses a language we do not have and a form without its token, changing nothing', async () => {
+    const bad = await post({ lang: 'fr', return_to: '/login' });
+    assert.equal(bad.statusCode, 400);
+    assert.doesNotMatch(String(bad.headers['set-cookie'] ?? ''), /gh_lang=/);
+    const forged = await server.app.inject({ method: 'POST', url: '/language', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'lang=ko&return_to=%2Flogin' });
+    assert.equal(forged.statusCode, 403);
+    assert.doesNotMatch(String(forged.headers['set-cookie'] ?? ''), /gh_lang=/);
+  });
+
+  it("puts on each page a switch back to that page, and on a form's error page the page that has the form", async () => {
+    const login = await call(server.app, 'GET', '/login?redirect_to=%2Fadmin', { headers: { 'accept-language': 'ko' } });
+    assert.match(login.body, /<html lang="ko">/);
+    assert.match(login.body, /name="return_to" value="\/login\?redirect_to=%2Fadmin"/);
+    assert.match(login.body, /<button type="submit" name="lang" value="en" lang="en" class="link">English<\/button>/);
+    assert.equal(switchReturn('POST', '/account/password'), '/account');
+    assert.equal(switchReturn('POST', '/admin/clients/page/create'), '/admin/clients/page');
+    assert.equal(switchReturn('POST', '/admin/invite'), '/admin');
+    assert.equal(switchReturn('POST', '/login/magic-link/code'), '/login');
+    assert.equal(switchReturn('POST', '/oauth2/interaction/abc_DEF-1/confirm'), '/oauth2/interaction/abc_DEF-1');
+    assert.equal(switchReturn('POST', '/register?x=1'), '/register');
+    assert.equal(sameSitePath('/account#mfa'), '/account#mfa');
   });
 });

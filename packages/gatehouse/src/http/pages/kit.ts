@@ -4,6 +4,7 @@ import type { Context } from '../../context.ts';
 import { render, type Flash } from './layout.ts';
 import { escapeHtml } from '../../html.ts';
 import { translator, type Translator } from '../../i18n/index.ts';
+import { switchReturn } from './language.ts';
 import { isOidcInteraction, type PageRequests, type SignedIn } from './page-request.ts';
 
 export interface PageView {
@@ -44,7 +45,7 @@ export function createKit(ctx: Context, pages: PageRequests, assetVersion: strin
       const flash = view.flash ?? (await pages.takeFlash(request, reply));
       return render(reply, ctx.config, assetVersion, {
         t: translator(pages.locale(request)),
-        path: request.url.slice(0, 2048),
+        path: switchReturn(request.method, request.url),
         title: view.title,
         body: view.body(csrf),
         status: view.status,

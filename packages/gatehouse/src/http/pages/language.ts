@@ -14,6 +14,24 @@ export function sameSitePath(raw: string): string {
   return /^\/(?![/\\])[^\s\\]*$/.test(raw) && raw.length <= 2048 ? raw : '/account';
 }
 
+/**
+ * Where the switch on a page brings the browser back to. A page answering a GET comes back as it is; a page
+ * answering a form's POST (an error shown on the form) comes back to the page that has that form, since most
+ * POST paths (/account/password, /login/magic-link, …) have no GET of their own.
+ */
+export function switchReturn(method: string, url: string): string {
+  if (method === 'GET' || method === 'HEAD') return url.slice(0, 2048);
+  const path = url.split('?')[0]!;
+  const interaction = /^(\/oauth2\/interaction\/[A-Za-z0-9_-]{1,64})(\/|$)/.exec(path);
+  if (interaction) return interaction[1]!;
+  if (path === '/account' || path.startsWith('/account/')) return '/account';
+  if (path.startsWith('/admin/clients/page')) return '/admin/clients/page';
+  if (path === '/admin' || path.startsWith('/admin/')) return '/admin';
+  if (path.startsWith('/login/') || path === '/logout' || path === '/verify-email/resend') return '/login';
+  if (path === '/language') return '/account';
+  return path;
+}
+
 export function languagePages(app: App, kit: PageKit): void {
   const { ctx, pages } = kit;
 
