@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from './context.ts';
 import type { Db } from './db/schema.ts';
 import { AppError, errorBody } from './errors.ts';
-import { requestLineLogger } from './logger.ts';
+import { lazyRequestLogger, requestLineLogger } from './logger.ts';
 import { createGuards } from './http/plugins/auth.ts';
 import { Csrf } from './http/plugins/csrf.ts';
 import { registerErrorHandler, toAppError } from './http/plugins/error-handler.ts';
@@ -51,6 +51,8 @@ export async function buildApp(ctx: Context, db: Db, log: Logger): Promise<App> 
     // A hop count is accepted at run time though Fastify's types omit it.
     trustProxy: config.trustProxy as boolean | string[],
     genReqId: () => randomUUID(),
+    // request.log is made when a route first logs through it (logger.ts): most requests never do.
+    childLoggerFactory: lazyRequestLogger,
     // One line per request (below), not Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,

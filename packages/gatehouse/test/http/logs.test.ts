@@ -55,3 +55,33 @@ it('shows error codes but redacts a code a client sent (OAuth or one-time exchan
   assert.equal(mixed.err.code, 'EAUTH');
   assert.ok(!lines.join('').includes('SECRET'), lines.join(''));
 });
+
+it('request.log, made on first use, writes byte for byte what the pino child it stands for writes, and nothing below its level', async () => {
+  const { Writable } = await import('node:stream');
+  const { pino } = await import('pino');
+  const { loggerOptions, lazyRequestLogger } = await import('../../src/logger.ts');
+  const lines: string[] = [];
+  const log = pino({ ...loggerOptions('info'), timestamp: false }, new Writable({ write: (chunk, _e, done) => (lines.push(chunk.toString()), done()) }));
+  const err = Object.assign(new Error('boom'), { code: 'E1' });
+  const write = (l: ReturnType<typeof lazyRequestLogger>) => {
+    l.error({ err, password: 'pw-SECRET' }, 'request failed');
+    l.warn({ err: 'down' }, 'not ready');
+    l.info('plain %s', 'text');
+    l.debug('below the level');
+    l.child({ task: 't' }).info({ refreshToken: 'ghr_SECRET' }, 'from a grandchild');
+  };
+  write(log.child({ reqId: 'r-1' }, {}));
+  const eager = lines.splice(0);
+  const lazy = lazyRequestLogger(log, { reqId: 'r-1' }, {});
+  write(lazy);
+  assert.deepEqual(lines, eager);
+  assert.equal(eager.length, 4, 'debug is below info');
+  assert.ok(!eager.join('').includes('SECRET'));
+  assert.equal(lazy.level, 'info');
+
+  // A route-level level is the child's: debug is then written, as the pino child would.
+  lines.length = 0;
+  lazyRequestLogger(log, { reqId: 'r-2' }, { level: 'debug' }).debug('now written');
+  assert.equal(JSON.parse(lines[0]!).msg, 'now written');
+  assert.equal(JSON.parse(lines[0]!).reqId, 'r-2');
+});
