@@ -3,7 +3,7 @@ import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
-import { registerSqlite } from './raw-query.ts';
+import { registerPostgres, registerSqlite } from './raw-query.ts';
 import type { Database, Db, Dialect } from './schema.ts';
 
 export interface DbHandle {
@@ -30,6 +30,8 @@ export function openDatabase(options: { databaseUrl: string | null; dataDir: str
     // Its next query fails (a 503) and the pool discards it on release.
     pool.on('connect', (client) => client.on('error', () => {}));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    // The hot paths' fixed statements run on the pool as named prepared statements (raw-query.ts).
+    registerPostgres(db, pool);
     return { db, dialect: 'postgres', close: () => db.destroy() };
   }
   mkdirSync(options.dataDir, { recursive: true });

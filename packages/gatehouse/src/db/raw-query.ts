@@ -2,18 +2,32 @@
 // two thirds of a primary-key lookup on SQLite); a fixed statement skips that and, on SQLite, reuses the
 // prepared statement cached in connect.ts. Written once with `?` placeholders, numbered for PostgreSQL.
 import type SQLite from 'better-sqlite3';
+import { createHash } from 'node:crypto';
 import { CompiledQuery, PostgresAdapter, type Kysely, type QueryResult } from 'kysely';
+import type pg from 'pg';
 
-const numbered = new Map<string, string>();
+/** A fixed statement's PostgreSQL form: `$n` placeholders, and the name it is prepared under (see below). */
+interface PostgresStatement {
+  text: string;
+  name: string;
+}
 
-function forPostgres(text: string): string {
-  let sql = numbered.get(text);
-  if (sql === undefined) {
+const numbered = new Map<string, PostgresStatement>();
+
+function forPostgres(text: string): PostgresStatement {
+  let statement = numbered.get(text);
+  if (statement === undefined) {
     let i = 0;
-    sql = text.replace(/\?/g, () => `$${++i}`);
-    numbered.set(text, sql);
+    const sql = text.replace(/\?/g, () => `$${++i}`);
+    statement = { text: sql, name: statementName(sql) };
+    numbered.set(text, statement);
   }
-  return sql;
+  return statement;
+}
+
+/** A prepared statement's name, from its text: the same on every connection and every instance. */
+export function statementName(text: string): string {
+  return `gatehouse_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
 }
 
 /** The SQLite connection behind a Kysely handle: its cached `prepare` and the raw handle (connect.ts). */
@@ -47,6 +61,36 @@ export function isPostgres(db: Kysely<any>): boolean {
   return db.getExecutor().adapter instanceof PostgresAdapter;
 }
 
+const STAR = /\bselect\s+\*/i;
+
+// The pool behind a pool-level PostgreSQL handle (connect.ts); a transaction's handle is not registered.
+const postgresPools = new WeakMap<Kysely<any>, pg.Pool>();
+
+export function registerPostgres(db: Kysely<any>, pool: pg.Pool): void {
+  postgresPools.set(db, pool);
+}
+
+/**
+ * Runs a fixed statement on the pool as a named prepared statement: PostgreSQL parses and plans it once per
+ * connection, then only binds and executes it, where an unnamed statement (what Kysely sends) is parsed and
+ * planned on every call. That planning was most of the server's time for the rotation's one statement (about
+ * 1 ms against 0.2 ms a round trip, measured on this machine) and about half of it for a join by key. Undefined
+ * when `db` is not a pool-level PostgreSQL handle (a transaction's statements go through Kysely, unnamed).
+ * Behind PgBouncer in transaction mode, named statements need PgBouncer 1.21 or later with
+ * max_prepared_statements set.
+ */
+export function preparedOnPool<Row>(db: Kysely<any>, statement: PostgresStatement, parameters: readonly unknown[]): Promise<QueryResult<Row>> | undefined {
+  const pool = postgresPools.get(db);
+  // `select *` is never prepared: PostgreSQL refuses a prepared statement whose result columns a later migration
+  // changed ("cached plan must not change result type"), so hot statements name their columns.
+  if (!pool || STAR.test(statement.text)) return undefined;
+  return pool.query({ name: statement.name, text: statement.text, values: [...parameters] }).then((result) => ({
+    // What Kysely's PostgreSQL driver returns for the same statement.
+    rows: (result.rows ?? []) as Row[],
+    numAffectedRows: ['INSERT', 'UPDATE', 'DELETE', 'MERGE'].includes(result.command) && result.rowCount !== null ? BigInt(result.rowCount) : undefined,
+  }));
+}
+
 /** What Kysely's SQLite driver returns for one statement, run directly on the connection. */
 function runOnSqlite<Row>(connection: SqliteConnection, text: string, parameters: readonly unknown[]): QueryResult<Row> {
   const statement = connection.prepare(text);
@@ -66,8 +110,9 @@ export function rawQuery<Row>(db: Kysely<any>, text: string, parameters: readonl
       return Promise.reject(err);
     }
   }
-  const sql = isPostgres(db) ? forPostgres(text) : text;
-  return db.executeQuery(CompiledQuery.raw(sql, [...parameters]) as CompiledQuery<Row>);
+  if (!isPostgres(db)) return db.executeQuery(CompiledQuery.raw(text, [...parameters]) as CompiledQuery<Row>);
+  const statement = forPostgres(text);
+  return preparedOnPool<Row>(db, statement, parameters) ?? db.executeQuery(CompiledQuery.raw(statement.text, [...parameters]) as CompiledQuery<Row>);
 }
 
 /** Rows changed by an insert, update or delete. */

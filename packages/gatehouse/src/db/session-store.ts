@@ -1,7 +1,7 @@
 import { CompiledQuery, type Kysely, type Selectable } from 'kysely';
 import type { LoginMode, RefreshToken, Session, SessionStore } from '../sessions/store.ts';
 import type { User } from '../users/store.ts';
-import { changedRows, idleSqlite, isPostgres, rawQuery, type SqliteConnection } from './raw-query.ts';
+import { changedRows, idleSqlite, isPostgres, preparedOnPool, rawQuery, statementName, type SqliteConnection } from './raw-query.ts';
 import type { Database, RefreshTokensTable, SessionsTable, UsersTable } from './schema.ts';
 import { atomically } from './atomically.ts';
 import { USER_COLUMNS, toUser } from './user-store.ts';
@@ -28,11 +28,13 @@ function sessionAndUser(row: Record<string, unknown>): { session: Session; user:
 
 // The statements every refresh and every session-cookie request runs (see raw-query.ts).
 const SQL = {
-  find: 'select * from sessions where id = ?',
-  findByTokenHash: 'select * from sessions where token_hash = ?',
+  // Columns by name, never `*`: a statement prepared on PostgreSQL (raw-query.ts) keeps working when a later
+  // migration adds a column.
+  find: `select ${SESSION_COLUMNS.join(', ')} from sessions where id = ?`,
+  findByTokenHash: `select ${SESSION_COLUMNS.join(', ')} from sessions where token_hash = ?`,
   touch: 'update sessions set last_used_at = ? where id = ?',
   touchAndExtend: 'update sessions set last_used_at = ?, expires_at = ? where id = ?',
-  findRefreshToken: 'select * from refresh_tokens where hash = ?',
+  findRefreshToken: `select ${TOKEN_COLUMNS.join(', ')} from refresh_tokens where hash = ?`,
   findByTokenHashWithUser: `select ${columns('s', 's_', SESSION_COLUMNS)}, ${columns('u', 'u_', USER_COLUMNS)} from sessions s ${WITH_USER} where s.token_hash = ?`,
   findRefreshTokenWithSession: `select ${columns('t', 't_', TOKEN_COLUMNS)}, ${columns('s', 's_', SESSION_COLUMNS)}, ${columns('u', 'u_', USER_COLUMNS)} from refresh_tokens t join sessions s on s.id = t.session_id ${WITH_USER} where t.hash = ?`,
   // The `used_at is null` condition makes the claim atomic: PostgreSQL re-checks it after waiting on the
@@ -66,6 +68,7 @@ const ROTATE_POSTGRES = `with found as (
   update sessions set last_used_at = $2::bigint, expires_at = $4::bigint where id in (select session_id from claimed)
 )
 select found.*, exists (select 1 from claimed) as rotated from found`;
+const ROTATE_POSTGRES_STATEMENT = { text: ROTATE_POSTGRES, name: statementName(ROTATE_POSTGRES) };
 
 /** Whether a token as read may be rotated at `now`: unused, unexpired, its session live. */
 function rotatable(row: Record<string, unknown>, now: number): boolean {
@@ -242,7 +245,10 @@ export class SqlSessionStore implements SessionStore {
 
   async rotate(hash: string, successor: { hash: string; expiresAt: number }, now: number): Promise<Rotated | null> {
     if (isPostgres(this.db)) {
-      const { rows } = await this.db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(ROTATE_POSTGRES, [hash, now, successor.hash, successor.expiresAt]));
+      const parameters = [hash, now, successor.hash, successor.expiresAt];
+      // Prepared once per connection on the pool (raw-query.ts); inside a transaction, through it, unnamed.
+      const { rows } = await (preparedOnPool<Record<string, unknown>>(this.db, ROTATE_POSTGRES_STATEMENT, parameters) ??
+        this.db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(ROTATE_POSTGRES, parameters)));
       const [row] = rows;
       return row ? rotatedFrom(row, row.rotated === true) : null;
     }

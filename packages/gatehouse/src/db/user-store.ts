@@ -8,6 +8,9 @@ import type { Db, UsersTable } from './schema.ts';
 /** The columns of a user row, for joined reads that name every column. */
 export const USER_COLUMNS = ['id', 'email', 'name', 'role', 'password_hash', 'email_verified_at', 'disabled_at', 'created_at', 'updated_at', 'last_login_at', 'locale'] as const;
 
+const SELECT_BY_ID = `select ${USER_COLUMNS.join(', ')} from users where id = ?`;
+const SELECT_BY_EMAIL = `select ${USER_COLUMNS.join(', ')} from users where email = ?`;
+
 export function toUser(row: Selectable<UsersTable>): User {
   return {
     id: row.id,
@@ -57,14 +60,15 @@ export class SqlUserStore implements UserStore {
     }
   }
 
-  // Every authenticated request and every login reads a user: fixed SQL text (see raw-query.ts).
+  // Every authenticated request and every login reads a user: fixed SQL text (see raw-query.ts), its columns by
+  // name (a statement prepared on PostgreSQL keeps working when a later migration adds a column).
   async findById(id: string): Promise<User | null> {
-    const [row] = (await rawQuery<Selectable<UsersTable>>(this.db, 'select * from users where id = ?', [id])).rows;
+    const [row] = (await rawQuery<Selectable<UsersTable>>(this.db, SELECT_BY_ID, [id])).rows;
     return row ? toUser(row) : null;
   }
 
   async findByEmail(email: string): Promise<User | null> {
-    const [row] = (await rawQuery<Selectable<UsersTable>>(this.db, 'select * from users where email = ?', [email])).rows;
+    const [row] = (await rawQuery<Selectable<UsersTable>>(this.db, SELECT_BY_EMAIL, [email])).rows;
     return row ? toUser(row) : null;
   }
 

@@ -173,4 +173,26 @@ describeEachBackend('UserStore', (backend) => {
     await stores.users.delete(b.id);
     assert.equal(await stores.users.countActiveAdmins(), 0);
   });
+  it('the hot reads keep answering while a migration adds and drops a column (PostgreSQL runs them as prepared statements)', async () => {
+    const { stores, db } = backend();
+    const u = await createUser(stores);
+    const s = aSession(u.id);
+    const refresh = aRefreshToken(s.id);
+    await stores.sessions.create(s, { tokenHash: null, refresh });
+    // Many at once, so that most of the pool's connections have prepared them.
+    const readAll = async () => {
+      for (const found of await Promise.all(Array.from({ length: 30 }, () => stores.users.findById(u.id)))) assert.deepEqual(found, u);
+      for (const found of await Promise.all(Array.from({ length: 30 }, () => stores.users.findByEmail(u.email)))) assert.deepEqual(found, u);
+      for (const found of await Promise.all(Array.from({ length: 30 }, () => stores.sessions.find(s.id)))) assert.deepEqual(found, s);
+      for (const found of await Promise.all(Array.from({ length: 30 }, () => stores.sessions.findRefreshTokenWithSession(refresh.hash)))) assert.deepEqual(found, { token: refresh, session: s, user: u });
+    };
+    await readAll();
+    for (const table of ['users', 'sessions', 'refresh_tokens']) await sql`alter table ${sql.table(table)} add column added_later text`.execute(db);
+    try {
+      await readAll();
+    } finally {
+      for (const table of ['users', 'sessions', 'refresh_tokens']) await sql`alter table ${sql.table(table)} drop column added_later`.execute(db);
+    }
+    await readAll();
+  });
 });
