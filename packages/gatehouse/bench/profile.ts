@@ -32,6 +32,26 @@ function cpuOf(pid: number): { process: number; main: number } | null {
   return { process: ticks(`/proc/${pid}/stat`), main: ticks(`/proc/${pid}/task/${pid}/stat`) };
 }
 
+/**
+ * CPU time in µs of the PostgreSQL backends serving the profiled database (Gatehouse's pool), from /proc: a
+ * statement's parsing, planning and execution are CPU the same machine's cores spend per request too.
+ */
+async function postgresBackendsCpu(databaseUrl: string): Promise<number | null> {
+  const name = new URL(databaseUrl).pathname.slice(1);
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [name]);
+    let total = 0;
+    for (const { pid } of rows) total += cpuOf(pid)?.process ?? 0;
+    return rows.length ? total : null;
+  } catch {
+    return null;
+  } finally {
+    await client.end();
+  }
+}
+
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
@@ -159,17 +179,21 @@ async function main(): Promise<void> {
     // The warm-up as a run of its own, so that the profile can be cut to the measured run.
     await runLoad({ ...job, seconds: 1, warmupSeconds: 0, ...(job.refresh ? { refresh: { ...job.refresh, tokens: job.refresh.warmupTokens } } : {}) });
     const profiled = floorPeer ?? peer;
+    const pgBefore = databaseUrl ? await postgresBackendsCpu(databaseUrl) : null;
     const cpuBefore = cpuOf(profiled.pid);
     const fromUs = Number(process.hrtime.bigint() / 1000n);
     const result = await runLoad({ ...job, warmupSeconds: 0 });
     const toUs = Number(process.hrtime.bigint() / 1000n);
     const cpuAfter = cpuOf(profiled.pid);
+    const pgAfter = databaseUrl ? await postgresBackendsCpu(databaseUrl) : null;
     window = { fromUs, toUs, requests: result.ok };
     console.log(`${scenario}: ${Math.round(result.perSecond)}/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, non-2xx ${result.non2xx}, load average ${os.loadavg()[0]!.toFixed(2)}`);
     if (cpuBefore && cpuAfter) {
       // The load generator's run includes its connection set-up; requests counted are the 2xx ones.
       const per = (us: number) => (us / result.ok).toFixed(1);
       console.log(`server CPU per request (/proc, user + system): ${per(cpuAfter.process - cpuBefore.process)} µs the whole process, ${per(cpuAfter.main - cpuBefore.main)} µs its main thread${cpuOnly ? '' : ' (profiler on)'}`);
+      // The pool's connections stay open from the warm-up on, so the same backends are read before and after.
+      if (pgBefore !== null && pgAfter !== null) console.log(`PostgreSQL backends of the pool: ${per(pgAfter - pgBefore)} µs CPU per request`);
     }
   } finally {
     await floorPeer?.stop();
